@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module graph (each depends only on what is above it):
+//
+//   CContainShim       C: the syscalls Swift cannot call, and clone+exec
+//   ContainSystem      errno-carrying errors, files, signals, ids
+//   CLibmnl            system library: libmnl + kernel netlink headers
+//   ContainNetwork     netlink over libmnl; depends on the system layer only
+//   ContainRuntime     parent side, init side, sync channel, rootfs, cgroups
+//   contain            the command line (thin)
+let package = Package(
+    name: "contain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "contain", targets: ["contain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CContainShim", path: "Sources/CContainShim"),
+        .target(name: "ContainSystem", dependencies: ["CContainShim"], path: "Sources/ContainSystem"),
+        .systemLibrary(name: "CLibmnl", path: "Network/CLibmnl", pkgConfig: "libmnl",
+                       providers: [.apt(["libmnl-dev"])]),
+        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "ContainSystem"],
+                path: "Network/ContainNetwork"),
+        .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim"],
+                path: "Sources/ContainRuntime"),
+        .executableTarget(name: "contain",
+                          dependencies: ["ContainRuntime",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/contain"),
+        .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem"],
+                    path: "Tests/ContainRuntimeTests"),
+        .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork"],
+                    path: "Tests/ContainNetworkTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["ContainSystem"],
+                    path: "Tests/IntegrationTests"),
+    ]
+)

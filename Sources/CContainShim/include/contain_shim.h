@@ -1,0 +1,61 @@
+// contain's C shim: the few kernel calls Swift cannot make directly, each wrapping one thing.
+//
+// Why each exists:
+//   cshim_spawn          clone + exec in one C function. After a Swift process has threads a
+//                        forked child may only do async-signal-safe work, so everything between
+//                        clone and execve lives here (signal reset, fd moves, PDEATHSIG).
+//   cshim_pivot_root     pivot_root(2) has no glibc wrapper.
+//   cshim_unshare        unshare(2) is hidden from Swift's Glibc module (needs _GNU_SOURCE).
+//   cshim_statfs_type    struct statfs is not visible from Swift's Glibc module.
+//   cshim_signalfd_*     signalfd(2) and struct signalfd_siginfo are not visible either.
+//   cshim_makedev        makedev() is a macro.
+//   cshim_getrandom      getrandom(2) is not in Swift's Glibc module.
+//   cshim_set_dumpable   prctl(2) is variadic.
+#ifndef CONTAIN_SHIM_H
+#define CONTAIN_SHIM_H
+
+// No _GNU_SOURCE here: this header is imported next to Swift's Glibc module and must see the
+// system headers exactly as it does. The .c files define it for themselves.
+
+#include <sys/types.h>
+#include <linux/sched.h>   /* CLONE_NEW* */
+#include <linux/magic.h>   /* CGROUP2_SUPER_MAGIC, TMPFS_MAGIC */
+
+/// What cshim_spawn runs and how.
+struct cshim_spawn_request {
+    const char *path;          /* executable to run, e.g. "/proc/self/exe" */
+    char *const *argv;         /* NULL-terminated */
+    char *const *envp;         /* NULL-terminated */
+    int clone_flags;           /* CLONE_NEW* namespaces for the child */
+    int sync_fd;               /* becomes fd 3 in the child (inherited across exec) */
+    int pdeathsig;             /* signal the child gets when the parent dies, 0 for none */
+};
+
+/// Clones a child into new namespaces and execs request->path there.
+/// Returns the child's pid once execve succeeded (seen as EOF on a close-on-exec pipe).
+/// Returns -1 with errno set when clone failed, or when execve failed in the child; in the
+/// latter case the child has been reaped and errno is the child's execve errno.
+pid_t cshim_spawn(const struct cshim_spawn_request *request);
+
+int cshim_pivot_root(const char *new_root, const char *put_old);
+int cshim_unshare(int flags);
+/// Stores the filesystem magic of path in *type; returns 0, or -1 with errno.
+int cshim_statfs_type(const char *path, long *type);
+
+/// Blocks every signal on the calling thread and returns a signalfd for `signals`
+/// (a NULL-terminated-by-zero list of signal numbers), close-on-exec. -1 with errno on failure.
+int cshim_signalfd_open(const int *signals, int count);
+/// Reads one signal from a signalfd. Returns 1 with the fields filled in, 0 when none is
+/// pending (non-blocking fd), -1 with errno.
+int cshim_signalfd_read(int fd, int *signo, int *code, int *sender_pid);
+/// Restores an empty signal mask on the calling thread.
+int cshim_unblock_all_signals(void);
+
+unsigned long cshim_makedev(unsigned int major, unsigned int minor);
+long cshim_getrandom(void *buffer, unsigned long length);
+int cshim_set_dumpable(int dumpable);
+
+/// The codes of signalfd_siginfo.ssi_code that the parent needs to tell apart.
+enum { CSHIM_SI_KERNEL = 0x80, CSHIM_SI_USER = 0 };
+
+#endif

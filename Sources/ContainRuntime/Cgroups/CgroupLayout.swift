@@ -1,0 +1,50 @@
+import CContainShim
+import ContainSystem
+
+/// Which cgroup hierarchies the host has, found at run time.
+///
+/// - `unified`: cgroup v2 mounted at /sys/fs/cgroup (the norm on modern distributions).
+/// - `legacy`: cgroup v1 or hybrid; each v1 controller has a hierarchy of its own (or shares
+///   one, like `cpu,cpuacct`), found in /proc/self/mountinfo.
+public enum CgroupLayout: Equatable, Sendable {
+    case unified(mountPoint: String, controllers: Set<String>)
+    case legacy(controllers: [String: String])
+
+    public static let defaultRoot = "/sys/fs/cgroup"
+
+    /// The v1 controllers contain uses: limits (memory, cpu, pids) and accounting (cpuacct).
+    public static let v1Controllers = ["memory", "cpu", "cpuacct", "pids"]
+
+    private static let knownV1Controllers: Set<String> = [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls",
+        "net_prio", "perf_event", "hugetlb", "rdma", "misc",
+    ]
+
+    public static func detect(root: String = defaultRoot) throws -> CgroupLayout {
+        var magic = 0
+        try sys("statfs", path: root) { cshim_statfs_type(root, &magic) }
+        if magic == Int(CGROUP2_SUPER_MAGIC) {
+            let available = try Files.read(root + "/cgroup.controllers")
+            return .unified(mountPoint: root, controllers: Set(available.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)))
+        }
+        return .legacy(controllers: parseV1Mounts(mountinfo: try Files.read("/proc/self/mountinfo")))
+    }
+
+    /// controller → mount point, from the `cgroup` lines of /proc/self/mountinfo.
+    /// `32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu`
+    public static func parseV1Mounts(mountinfo: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in mountinfo.split(separator: "\n") {
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let before = halves[0].split(separator: " ")
+            let after = halves[1].split(separator: " ")
+            guard before.count >= 5, after.count >= 3, after[0] == "cgroup", before[3] == "/" else { continue }
+            let mountPoint = String(before[4])
+            for option in after[2].split(separator: ",") where knownV1Controllers.contains(String(option)) {
+                result[String(option), default: mountPoint] = result[String(option)] ?? mountPoint
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,99 @@
+/// What creating a container's cgroup means on a given layout: which directories to make and
+/// which control files to write, in order. Pure, so both layouts are tested without a kernel.
+///
+/// |                | cgroup v2 (`<root>/<parent>/<id>`) | cgroup v1 (`<root>/<controller>/<parent>/<id>`) |
+/// |----------------|------------------------------------|--------------------------------------------------|
+/// | memory         | `memory.max`                       | `memory.limit_in_bytes`                          |
+/// | cpu            | `cpu.max` = `"50000 100000"`       | `cpu.cfs_period_us`, `cpu.cfs_quota_us`          |
+/// | pids           | `pids.max`                         | `pids.max`                                       |
+/// | join           | `cgroup.procs`                     | `cgroup.procs` in every hierarchy                |
+/// | controllers on | `+memory +cpu +pids` in ancestors' `cgroup.subtree_control` | (always on)             |
+public struct CgroupPlan: Equatable, Sendable {
+    public struct Write: Equatable, Sendable {
+        public let path: String
+        public let value: String
+    }
+
+    public let layout: CgroupLayout
+    /// Directories that may already exist (the shared parent, e.g. `contain`), outermost first.
+    public let parentDirectories: [String]
+    /// The container's own directories, one per hierarchy; created new, removed at the end.
+    public let containerDirectories: [String]
+    public let writes: [Write]
+
+    public init(layout: CgroupLayout, parent: String, id: String, limits: ResourceLimits) throws(SpecError) {
+        self.layout = layout
+        let parentComponents = parent.split(separator: "/").map(String.init)
+        var parents: [String] = []
+        var dirs: [String] = []
+        var writes: [Write] = []
+
+        switch layout {
+        case .unified(let root, let available):
+            var wanted = ["memory", "cpu", "pids"].filter { available.contains($0) }
+            for (controller, needed) in [("memory", limits.memory != nil), ("cpu", limits.cpu != nil), ("pids", limits.pids != nil)]
+            where needed && !available.contains(controller) {
+                throw SpecError("cgroup controller `\(controller)` is not available on this host (cgroup v2 at \(root))")
+            }
+            wanted.sort()
+            let enable = wanted.map { "+" + $0 }.joined(separator: " ")
+            var level = root
+            for component in parentComponents {
+                if !enable.isEmpty { writes.append(Write(path: level + "/cgroup.subtree_control", value: enable)) }
+                level += "/" + component
+                parents.append(level)
+            }
+            if !enable.isEmpty { writes.append(Write(path: level + "/cgroup.subtree_control", value: enable)) }
+            let dir = level + "/" + id
+            dirs.append(dir)
+            if let memory = limits.memory { writes.append(Write(path: dir + "/memory.max", value: "\(memory.bytes)")) }
+            if let cpu = limits.cpu { writes.append(Write(path: dir + "/cpu.max", value: cpu.cpuMax)) }
+            if let pids = limits.pids { writes.append(Write(path: dir + "/pids.max", value: "\(pids)")) }
+
+        case .legacy(let controllers):
+            for (controller, needed) in [("memory", limits.memory != nil), ("cpu", limits.cpu != nil), ("pids", limits.pids != nil)]
+            where needed && controllers[controller] == nil {
+                throw SpecError("cgroup controller `\(controller)` is not available on this host (no v1 hierarchy mounted)")
+            }
+            var seen = Set<String>()
+            for controller in CgroupLayout.v1Controllers {
+                guard let mountPoint = controllers[controller], seen.insert(mountPoint).inserted else { continue }
+                var level = mountPoint
+                for component in parentComponents {
+                    level += "/" + component
+                    parents.append(level)
+                }
+                dirs.append(level + "/" + id)
+            }
+            func dir(_ controller: String) -> String? {
+                controllers[controller].map { $0 + "/" + parent + "/" + id }
+            }
+            if let memory = limits.memory, let d = dir("memory") {
+                writes.append(Write(path: d + "/memory.limit_in_bytes", value: "\(memory.bytes)"))
+            }
+            if let cpu = limits.cpu, let d = dir("cpu") {
+                writes.append(Write(path: d + "/cpu.cfs_period_us", value: "\(cpu.period)"))
+                writes.append(Write(path: d + "/cpu.cfs_quota_us", value: "\(cpu.quota)"))
+            }
+            if let pids = limits.pids, let d = dir("pids") {
+                writes.append(Write(path: d + "/pids.max", value: "\(pids)"))
+            }
+        }
+        parentDirectories = parents
+        containerDirectories = dirs
+        self.writes = writes
+    }
+
+    /// Where a control file lives: on v1 the hierarchy is picked by the file's controller prefix
+    /// (`cpuacct.usage` → the cpuacct hierarchy), on v2 every file is in the one directory.
+    public func path(of file: String) -> String? {
+        switch layout {
+        case .unified:
+            return containerDirectories.first.map { $0 + "/" + file }
+        case .legacy(let controllers):
+            let controller = String(file.prefix(while: { $0 != "." }))
+            guard let mountPoint = controllers[controller] else { return nil }
+            return containerDirectories.first(where: { $0.hasPrefix(mountPoint + "/") }).map { $0 + "/" + file }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import CContainShim
+import ContainNetwork
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The init side: the re-executed `/proc/self/exe`, PID 1 of the container's namespaces.
+/// It runs single-threaded (no async, no Foundation), so unshare and mounts act on the process.
+public enum ContainerInit {
+    /// argv[1] that selects the init side, before any argument parsing happens.
+    public static let argument = "__contain_init"
+    /// The sync socket's fd, placed there by cshim_spawn.
+    static let syncFD: Int32 = 3
+
+    public static func main() -> Never {
+        let channel = SyncChannel(fd: syncFD)
+        let config: InitConfig
+        do {
+            guard case .config(let c) = try channel.expect("config") else { exit(125) }
+            config = c
+            _ = try channel.expect("proceed")
+        } catch {
+            // The parent is gone or confused: there is nobody to report to.
+            exit(125)
+        }
+        do {
+            try setUp(config, channel: channel)
+            try execute(config, channel: channel)
+        } catch let error as SystemError {
+            try? channel.send(.failed(operation: error.operation, path: error.path, errno: error.errno))
+        } catch {
+            try? channel.send(.failed(operation: "\(error)", path: nil, errno: EINVAL))
+        }
+        exit(125)
+    }
+
+    static func setUp(_ config: InitConfig, channel: SyncChannel) throws {
+        func progress(_ line: String) {
+            if config.reportProgress { try? channel.send(.progress(line)) }
+        }
+        umask(0o022)
+        if config.newCgroupNamespace {
+            // Now that the parent put us in our cgroup, it becomes the namespace's root.
+            try sys("unshare cgroup namespace") { cshim_unshare(Int32(CLONE_NEWCGROUP)) }
+        }
+        if let hostname = config.hostname {
+            progress("setting hostname: \(hostname)")
+            try sys("sethostname", path: hostname) { sethostname(hostname, hostname.utf8.count) }
+        }
+        if config.bringUpLoopback {
+            try Links(transport: try MnlSocket()).setUp(index: Links.loopbackIndex)
+        }
+        progress("setting up rootfs: \(config.rootfsDisplay)")
+        try Rootfs.prepare(rootfs: config.rootfs)
+        progress("pivoting root")
+        try Rootfs.pivot(rootfsDisplay: config.rootfsDisplay)
+        progress("mounting /proc")
+        try Rootfs.mountProc()
+        try Rootfs.mountSys()
+    }
+
+    /// Never returns on success: the socket closes on exec and the parent sees end of file.
+    static func execute(_ config: InitConfig, channel: SyncChannel) throws {
+        let command = config.argv[0]
+        let path: String
+        switch CommandResolver.resolve(command, environment: config.environment) {
+        case .found(let p): path = p
+        case .notFound:
+            try? channel.send(.execFailed(command: command, errno: ENOENT))
+            exit(127)
+        case .notExecutable(let p, let err):
+            try? channel.send(.execFailed(command: p, errno: err))
+            exit(126)
+        }
+        if config.reportProgress { try? channel.send(.progress("running: \(path)")) }
+        _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
+
+        let argv = config.argv.map { strdup($0) } + [nil]
+        let envp = config.environment.map { strdup($0) } + [nil]
+        execve(path, argv, envp)
+        let err = errno
+        _ = fcntl(syncFD, F_SETFD, 0)
+        try? channel.send(.execFailed(command: path, errno: err))
+        exit(err == ENOENT ? 127 : 126)
+    }
+}

@@ -1,0 +1,49 @@
+import CContainShim
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The container's init as seen from the parent: a pid this process started, reaped once.
+final class ChildProcess {
+    let pid: pid_t
+    private(set) var status: WaitStatus?
+
+    private init(pid: pid_t) { self.pid = pid }
+
+    /// Re-executes this binary as the container's init in new namespaces (see cshim_spawn).
+    /// It dies with SIGKILL if `contain` dies, taking its whole PID namespace with it.
+    static func spawnInit(namespaces: Namespaces, syncFD: Int32) throws -> ChildProcess {
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("contain"), strdup(ContainerInit.argument), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = [nil]
+        defer { argv.forEach { free($0) } }
+        let pid = try sys("clone container init", path: "/proc/self/exe") {
+            argv.withUnsafeBufferPointer { argvBuffer in
+                envp.withUnsafeBufferPointer { envBuffer in
+                    "/proc/self/exe".withCString { path in
+                        var request = cshim_spawn_request(path: path, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress,
+                                                          clone_flags: namespaces.cloneFlags, sync_fd: syncFD, pdeathsig: SIGKILL)
+                        return cshim_spawn(&request)
+                    }
+                }
+            }
+        }
+        return ChildProcess(pid: pid)
+    }
+
+    func reapIfExited() {
+        guard status == nil else { return }
+        status = (try? WaitStatus.wait(for: pid, options: WNOHANG)) ?? nil
+    }
+
+    func kill(_ signal: Int32) {
+        if status == nil { _ = Glibc.kill(pid, signal) }
+    }
+
+    /// On the way out of a failed start: make sure the init is gone and reaped.
+    func killAndReap() {
+        guard status == nil else { return }
+        _ = Glibc.kill(pid, SIGKILL)
+        status = try? WaitStatus.wait(for: pid)
+    }
+}

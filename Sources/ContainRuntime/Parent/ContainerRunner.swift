@@ -1,0 +1,169 @@
+import CContainShim
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The parent side of `contain run`: prepares the cgroup, starts the init in new namespaces,
+/// releases it once it is in place, supervises it, reports, and cleans up on every path out.
+public struct ContainerRunner {
+    /// Signals `contain` passes on to the container.
+    static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+    /// Signals that abort the start while the container is still being set up.
+    static let abortingSignals: Set<Int32> = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+    /// Signals a terminal sends to its whole foreground process group: the container, which
+    /// shares ours, already got them, so they are not sent a second time.
+    static let terminalSignals: Set<Int32> = [SIGINT, SIGQUIT, SIGWINCH, SIGHUP]
+
+    public let spec: ContainerSpec
+    public let progress: Progress
+    public let stateRoot: String
+
+    public init(spec: ContainerSpec, progress: Progress, stateRoot: String = ContainerRecord.defaultStateRoot) {
+        self.spec = spec
+        self.progress = progress
+        self.stateRoot = stateRoot
+    }
+
+    /// Runs the container to its end and returns the exit code for `contain`.
+    public func run() throws -> Int32 {
+        guard geteuid() == 0 else { throw RunFailure.runtime("contain run needs root privileges") }
+        guard !spec.command.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
+        let rootfs = try resolveRootfs()
+
+        ContainerRecord.reclaimAbandoned(stateRoot: stateRoot, report: progress.say)
+        let id = try Identifiers.randomHex()
+        let hostname = spec.hostname ?? String(id.prefix(12))
+        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
+
+        let record = try ContainerRecord.create(stateRoot: stateRoot, id: id, cgroupDirectories: plan.containerDirectories)
+        defer { record.remove() }
+        let cgroup = ContainerCgroup(plan: plan)
+        try cgroup.create()
+        defer {
+            progress.say("cleaning up cgroups")
+            do { try cgroup.destroy() } catch { Progress.error("cleaning up cgroups: \(error)") }
+        }
+        progress.say(spec.limits.isEmpty ? "creating cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
+                                         : "applying cgroup limits: \(spec.limits.summary)")
+
+        let signals = try SignalFD(signals: Self.forwardedSignals + [SIGCHLD])
+        let channel = try SyncChannel.pair()
+        let namespaces = Namespaces(network: spec.network.ownsNamespace)
+        progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
+        let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd)
+        channel.child.close()
+        defer { child.killAndReap() }
+
+        try channel.parent.send(.config(InitConfig(
+            rootfs: rootfs, rootfsDisplay: spec.rootfsArgument, hostname: hostname, argv: spec.command,
+            environment: spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) }),
+            bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
+            reportProgress: !progress.quiet)))
+        try cgroup.add(pid: child.pid)
+        try channel.parent.send(.proceed)
+
+        try awaitExec(of: child, channel: channel.parent, signals: signals)
+        let status = try supervise(child, signals: signals)
+
+        let usage = cgroup.usage()
+        report(status, usage: usage)
+        return status.shellCode
+    }
+
+    private func resolveRootfs() throws -> String {
+        let path = spec.rootfsArgument
+        guard Files.exists(path) else { throw SystemError("rootfs", path: path, errno: ENOENT) }
+        guard Files.isDirectory(path) else { throw SystemError("rootfs", path: path, errno: ENOTDIR) }
+        let resolved = try Files.realPath(path)
+        guard resolved != "/" else { throw RunFailure.runtime("rootfs `\(path)`: the host's root cannot be a container's rootfs") }
+        return resolved
+    }
+
+    /// Relays the init's progress until its end of the socket closes. Returns once the command
+    /// is running; throws how setup failed otherwise (the child is then reaped by the caller).
+    private func awaitExec(of child: ChildProcess, channel: SyncChannel, signals: SignalFD) throws {
+        var failure: RunFailure?
+        var channelOpen = true
+        while channelOpen {
+            let ready = try poll([channel.fd, signals.fd])
+            if ready.contains(signals.fd) {
+                while let received = try signals.next() {
+                    if received.signal == SIGCHLD { child.reapIfExited() }
+                    else if Self.abortingSignals.contains(received.signal) {
+                        failure = failure ?? .interrupted(signal: received.signal)
+                        child.kill(SIGKILL)
+                    }
+                }
+            }
+            if ready.contains(channel.fd) {
+                switch try channel.receive() {
+                case nil: channelOpen = false
+                case .progress(let line)?: progress.say(line)
+                case .failed(let operation, let path, let errno)?:
+                    failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
+                case .execFailed(let command, let errno)?:
+                    failure = failure ?? (errno == ENOENT ? .commandNotFound(command) : .cannotExecute(command, errno: errno))
+                case let other?:
+                    failure = failure ?? .runtime("sync: expected progress, failed or exec-failed from the init, got \(other.name)")
+                    child.kill(SIGKILL)
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Forwards signals until the container's init ends, and returns how it ended.
+    private func supervise(_ child: ChildProcess, signals: SignalFD) throws -> WaitStatus {
+        while child.status == nil {
+            _ = try poll([signals.fd])
+            while let received = try signals.next() {
+                if received.signal == SIGCHLD {
+                    child.reapIfExited()
+                } else if !(received.fromKernel && Self.terminalSignals.contains(received.signal)) {
+                    child.kill(received.signal)
+                }
+            }
+        }
+        return child.status!
+    }
+
+    private func report(_ status: WaitStatus, usage: CgroupUsage) {
+        switch status {
+        case .exited(let code):
+            progress.say("container exited: exit status \(code)")
+        case .signaled(let signal, _):
+            progress.say("container killed by signal \(signal) (\(Signals.name(signal)))")
+        }
+        if usage.oomKills > 0 {
+            let limit = spec.limits.memory.map { " (memory limit \($0))" } ?? ""
+            progress.say("container was OOM-killed\(limit)")
+        }
+        let summary = usage.summary
+        if !summary.isEmpty { progress.say("usage: \(summary)") }
+    }
+
+    /// Waits until one of `fds` is readable (or hung up); returns those that are.
+    private func poll(_ fds: [Int32]) throws -> Set<Int32> {
+        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        try sys("poll") { Glibc.poll(&entries, nfds_t(entries.count), -1) }
+        return Set(entries.filter { $0.revents != 0 }.map(\.fd))
+    }
+}
+
+/// The namespaces a container gets. The cgroup namespace is entered by the init itself once it
+/// is inside its cgroup, so that cgroup becomes the namespace's root.
+struct Namespaces {
+    let network: Bool
+    let cgroup: Bool = Files.exists("/proc/self/ns/cgroup")
+
+    var cloneFlags: Int32 {
+        var flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC
+        if network { flags |= CLONE_NEWNET }
+        return Int32(flags)
+    }
+
+    var names: [String] {
+        ["pid", "uts", "mnt", "ipc"] + (network ? ["net"] : []) + (cgroup ? ["cgroup"] : [])
+    }
+}

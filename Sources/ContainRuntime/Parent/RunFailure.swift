@@ -1,0 +1,36 @@
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why `contain run` ended without the container's own exit status, and the exit code for it:
+/// 125 for the runtime's own errors, 126 / 127 when the command cannot run, 128+N on a signal.
+public enum RunFailure: Error, CustomStringConvertible {
+    case runtime(String)
+    case commandNotFound(String)
+    case cannotExecute(String, errno: Int32)
+    case interrupted(signal: Int32)
+
+    public static func from(_ error: Error) -> RunFailure {
+        if let failure = error as? RunFailure { return failure }
+        return .runtime("\(error)")
+    }
+
+    public var exitCode: Int32 {
+        switch self {
+        case .runtime: return 125
+        case .cannotExecute: return 126
+        case .commandNotFound: return 127
+        case .interrupted(let signal): return 128 + signal
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .runtime(let message): return message
+        case .commandNotFound(let command): return "exec `\(command)`: command not found"
+        case .cannotExecute(let command, let errno): return "\(SystemError("exec", path: command, errno: errno))"
+        case .interrupted(let signal): return "interrupted by \(Signals.name(signal)) while setting up the container"
+        }
+    }
+}

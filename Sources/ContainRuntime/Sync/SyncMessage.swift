@@ -1,0 +1,159 @@
+/// The messages between `contain` (the parent) and the container's init (the re-executed
+/// `/proc/self/exe`, PID 1 of the new namespaces), over a SOCK_SEQPACKET socketpair whose
+/// child end is fd 3 in the init and close-on-exec there.
+///
+/// | # | direction      | message                      | meaning                                              |
+/// |---|----------------|------------------------------|------------------------------------------------------|
+/// | 1 | parent → init  | `config(InitConfig)`         | what to run: rootfs, hostname, argv, env             |
+/// |   |                |                              | (parent: cgroup placement, later network wiring)     |
+/// | 2 | parent → init  | `proceed`                    | the init is in its cgroup and its network is ready   |
+/// | 3 | init → parent  | `progress(line)`             | zero or more progress lines for stderr               |
+/// | 4 | init → parent  | `failed(op, path, errno)`    | setup failed; the init exits 125                     |
+/// | 5 | init → parent  | `execFailed(command, errno)` | the command could not be run; the init exits 126/127 |
+/// | 6 | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
+///
+/// The init waits for 1 then 2, and treats anything else (or EOF: the parent died) as fatal.
+/// The parent treats an unexpected message as an error naming what it expected and what came.
+public enum SyncMessage: Equatable, Sendable {
+    case config(InitConfig)
+    case proceed
+    case progress(String)
+    case failed(operation: String, path: String?, errno: Int32)
+    case execFailed(command: String, errno: Int32)
+
+    var kind: UInt8 {
+        switch self {
+        case .config: return 1
+        case .proceed: return 2
+        case .progress: return 3
+        case .failed: return 4
+        case .execFailed: return 5
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .config: return "config"
+        case .proceed: return "proceed"
+        case .progress: return "progress"
+        case .failed: return "failed"
+        case .execFailed: return "exec-failed"
+        }
+    }
+}
+
+/// What the init needs to turn itself into the container's command.
+public struct InitConfig: Equatable, Sendable {
+    public var rootfs: String            // canonical absolute path
+    public var rootfsDisplay: String     // as the user typed it, for messages
+    public var hostname: String?
+    public var argv: [String]
+    public var environment: [String]
+    public var bringUpLoopback: Bool     // own network namespace: `lo` up
+    public var newCgroupNamespace: Bool  // unshare(CLONE_NEWCGROUP) once inside the cgroup
+    public var reportProgress: Bool
+
+    public init(rootfs: String, rootfsDisplay: String, hostname: String?, argv: [String], environment: [String],
+                bringUpLoopback: Bool, newCgroupNamespace: Bool, reportProgress: Bool) {
+        self.rootfs = rootfs
+        self.rootfsDisplay = rootfsDisplay
+        self.hostname = hostname
+        self.argv = argv
+        self.environment = environment
+        self.bringUpLoopback = bringUpLoopback
+        self.newCgroupNamespace = newCgroupNamespace
+        self.reportProgress = reportProgress
+    }
+}
+
+public struct SyncDecodingError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+// MARK: - Wire format: a kind byte, then fields: u32 little-endian lengths and counts,
+// i32 values, strings as length + UTF-8 bytes, optional strings as a presence byte first.
+
+extension SyncMessage {
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.byte(kind)
+        switch self {
+        case .config(let c):
+            w.string(c.rootfs); w.string(c.rootfsDisplay); w.optionalString(c.hostname)
+            w.strings(c.argv); w.strings(c.environment)
+            w.byte(c.bringUpLoopback ? 1 : 0); w.byte(c.newCgroupNamespace ? 1 : 0); w.byte(c.reportProgress ? 1 : 0)
+        case .proceed:
+            break
+        case .progress(let line):
+            w.string(line)
+        case .failed(let operation, let path, let errno):
+            w.string(operation); w.optionalString(path); w.int32(errno)
+        case .execFailed(let command, let errno):
+            w.string(command); w.int32(errno)
+        }
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var r = ByteReader(bytes: bytes)
+        let kind = try r.byte()
+        switch kind {
+        case 1:
+            let config = InitConfig(rootfs: try r.string(), rootfsDisplay: try r.string(), hostname: try r.optionalString(),
+                                    argv: try r.strings(), environment: try r.strings(),
+                                    bringUpLoopback: try r.byte() != 0, newCgroupNamespace: try r.byte() != 0,
+                                    reportProgress: try r.byte() != 0)
+            self = .config(config)
+        case 2: self = .proceed
+        case 3: self = .progress(try r.string())
+        case 4: self = .failed(operation: try r.string(), path: try r.optionalString(), errno: try r.int32())
+        case 5: self = .execFailed(command: try r.string(), errno: try r.int32())
+        default: throw SyncDecodingError(description: "unknown sync message kind \(kind)")
+        }
+        guard r.atEnd else { throw SyncDecodingError(description: "trailing bytes after sync message kind \(kind)") }
+    }
+}
+
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
+    mutating func uint32(_ v: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) } }
+    mutating func int32(_ v: Int32) { uint32(UInt32(bitPattern: v)) }
+    mutating func string(_ s: String) { uint32(UInt32(s.utf8.count)); bytes.append(contentsOf: s.utf8) }
+    mutating func optionalString(_ s: String?) { if let s { byte(1); string(s) } else { byte(0) } }
+    mutating func strings(_ list: [String]) { uint32(UInt32(list.count)); for s in list { string(s) } }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+    var atEnd: Bool { offset == bytes.count }
+
+    private func short() -> SyncDecodingError { SyncDecodingError(description: "sync message ends early at byte \(offset)") }
+
+    mutating func byte() throws -> UInt8 {
+        guard offset < bytes.count else { throw short() }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+    mutating func uint32() throws -> UInt32 {
+        guard bytes.count - offset >= 4 else { throw short() }
+        var v: UInt32 = 0
+        for i in 0..<4 { v |= UInt32(bytes[offset + i]) << UInt32(8 * i) }
+        offset += 4
+        return v
+    }
+    mutating func int32() throws -> Int32 { Int32(bitPattern: try uint32()) }
+    mutating func string() throws -> String {
+        let n = Int(try uint32())
+        guard bytes.count - offset >= n else { throw short() }
+        defer { offset += n }
+        return String(decoding: bytes[offset..<offset + n], as: UTF8.self)
+    }
+    mutating func optionalString() throws -> String? { try byte() == 0 ? nil : try string() }
+    mutating func strings() throws -> [String] {
+        let n = Int(try uint32())
+        guard n <= bytes.count - offset else { throw short() }
+        return try (0..<n).map { _ in try string() }
+    }
+}

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small, Foundation-free file helpers for the start path (cgroupfs, procfs, state files).
+public enum Files {
+    public static func read(_ path: String) throws -> String {
+        let fd = try sys("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = try sys("read", path: path) { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes `contents` in a single write(2), as cgroupfs and procfs expect.
+    /// `create` makes the file if missing (state files, and fake cgroup trees in tests);
+    /// on cgroupfs an existing control file is simply opened.
+    public static func write(_ path: String, _ contents: String, create: Bool = false, mode: mode_t = 0o644) throws {
+        let flags = O_WRONLY | O_CLOEXEC | O_TRUNC | (create ? O_CREAT : 0)
+        let fd = try sys("open", path: path) { open(path, flags, mode) }
+        defer { close(fd) }
+        var text = contents
+        let n = try text.withUTF8 { buffer in
+            try sys("write", path: path) { Glibc.write(fd, buffer.baseAddress, buffer.count) }
+        }
+        if n != contents.utf8.count { throw SystemError("write", path: path, errno: EIO) }
+    }
+
+    /// Writes to a temporary file beside `path` and renames it over, so readers see old or new.
+    public static func writeAtomically(_ path: String, _ contents: String, mode: mode_t = 0o644) throws {
+        let temporary = path + ".tmp.\(getpid())"
+        try write(temporary, contents, create: true, mode: mode)
+        do { try sys("rename", path: path) { rename(temporary, path) } } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// mkdir that tolerates an existing directory when `existingOK`.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755, existingOK: Bool = false) throws {
+        if mkdir(path, mode) == 0 { return }
+        if Glibc.errno == EEXIST && existingOK && isDirectory(path) { return }
+        throw SystemError.last("mkdir", path: path)
+    }
+
+    /// mkdir -p.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            try makeDirectory(current, mode: mode, existingOK: true)
+        }
+    }
+
+    public static func removeDirectory(_ path: String) throws {
+        try sys("rmdir", path: path) { rmdir(path) }
+    }
+
+    /// Removes a directory and everything below it (state directories only; never a mount).
+    public static func removeTree(_ path: String) throws {
+        for entry in try list(path) {
+            let child = path + "/" + entry
+            var st = stat()
+            if lstat(child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                try removeTree(child)
+            } else {
+                try sys("unlink", path: child) { unlink(child) }
+            }
+        }
+        try removeDirectory(path)
+    }
+
+    /// The names in a directory, without "." and "..".
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw SystemError.last("opendir", path: path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The canonical absolute path, symlinks resolved.
+    public static func realPath(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else { throw SystemError.last("realpath", path: path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import ContainRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command in a new container.",
+        discussion: """
+            Examples:
+              contain run --rootfs ./rootfs -- /bin/sh
+              contain run --rootfs ./rootfs --memory 64M --cpus 0.5 --pids 64 --hostname box -- hostname
+            """
+    )
+
+    @Option(help: ArgumentHelp("The directory to use as the container's root filesystem.", valueName: "dir"))
+    var rootfs: String
+
+    @Option(help: ArgumentHelp("Memory limit, e.g. 64M, 1G, 512K, 1048576 (units are binary).", valueName: "size"))
+    var memory: String?
+
+    @Option(help: ArgumentHelp("CPU quota in microseconds per 100000 us period (50000 = half a CPU).", valueName: "quota"))
+    var cpu: String?
+
+    @Option(help: ArgumentHelp("CPUs the container may use, e.g. 1.5 (docker's form of --cpu).", valueName: "n"))
+    var cpus: String?
+
+    @Option(help: ArgumentHelp("Maximum number of processes.", valueName: "n"))
+    var pids: String?
+
+    @Option(help: ArgumentHelp("The container's hostname (default: its short id).", valueName: "name"))
+    var hostname: String?
+
+    @Option(help: ArgumentHelp("Network: none (own namespace, only lo) or host.", valueName: "mode"))
+    var net: String = "none"
+
+    @Option(name: .customLong("cgroup-parent"),
+            help: ArgumentHelp("Cgroup under each hierarchy's root that holds the container's cgroup.", valueName: "path"))
+    var cgroupParent: String = "contain"
+
+    @Option(name: .customLong("root"),
+            help: ArgumentHelp("State directory (also CONTAIN_ROOT).", valueName: "dir"))
+    var stateRoot: String?
+
+    @Flag(name: [.short, .long], help: "Print no progress lines.")
+    var quiet = false
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
+    var command: [String] = []
+
+    func run() throws {
+        var limits = ResourceLimits()
+        if let memory { limits.memory = try ResourceLimits.memory(memory) }
+        if cpu != nil && cpus != nil { throw SpecError("--cpu and --cpus set the same limit: give one of them") }
+        if let cpu { limits.cpu = try CPUQuota(quotaText: cpu) }
+        if let cpus { limits.cpu = try CPUQuota(cpusText: cpus, availableCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+        if let pids { limits.pids = try ResourceLimits.pids(pids) }
+
+        let network = try NetworkMode(parsing: net)
+        if case .bridge = network {
+            throw SpecError("--net \(net): bridge networks are not available yet; use none or host")
+        }
+        let argv = command.first == "--" ? Array(command.dropFirst()) : command
+        let spec = ContainerSpec(
+            rootfs: rootfs, command: argv, hostname: try hostname.map(Hostname.validate),
+            limits: limits, network: network,
+            cgroupParent: try ContainerSpec.validateCgroupParent(cgroupParent))
+        let root = stateRoot ?? getenv("CONTAIN_ROOT").map { String(cString: $0) } ?? ContainerRecord.defaultStateRoot
+        let code = try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: root).run()
+        throw ExitCode(code)
+    }
+}

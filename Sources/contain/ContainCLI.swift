@@ -1,0 +1,48 @@
+import ArgumentParser
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ContainCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "contain",
+        abstract: "Run a command in an isolated Linux container.",
+        version: version,
+        subcommands: [RunCommand.self]
+    )
+}
+
+/// Parses, runs, and turns every way out into one line on stderr and the right exit code:
+/// 0 for help and version, 125 for the runtime's own errors and bad input, 126 and 127 when the
+/// command cannot run, otherwise the container's own status (128+N for signal N).
+enum ContainCLI {
+    static func main(_ arguments: [String]) -> Never {
+        do {
+            var command = try ContainCommand.parseAsRoot(arguments)
+            try command.run()
+            exit(0)
+        } catch let failure as RunFailure {
+            Progress.error(failure.description)
+            exit(failure.exitCode)
+        } catch let error as SpecError {
+            Progress.error(error.description)
+            exit(125)
+        } catch let error as SystemError {
+            Progress.error(error.description)
+            exit(125)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            if ContainCommand.exitCode(for: error) == .success {
+                print(ContainCommand.fullMessage(for: error))
+                exit(0)
+            }
+            Progress.error(ContainCommand.message(for: error))
+            exit(125)
+        }
+    }
+}

@@ -1,0 +1,7 @@
+import ContainRuntime
+
+// The re-executed init must not pay for argument parsing: it is picked out first.
+if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == ContainerInit.argument {
+    ContainerInit.main()
+}
+ContainCLI.main(CommandLine.arguments.dropFirst().map { $0 })
