@@ -33,7 +33,7 @@ let package = Package(
                           path: "Sources/contain"),
         .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem"],
                     path: "Tests/ContainRuntimeTests"),
-        .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork"],
+        .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl"],
                     path: "Tests/ContainNetworkTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["ContainSystem"],
                     path: "Tests/IntegrationTests"),

@@ -8,8 +8,14 @@ import Glibc
 public final class ContainerCgroup {
     public let plan: CgroupPlan
     private var created: [String] = []
+    /// A real cgroupfs makes a new cgroup's control files itself, and refuses to create others
+    /// (a missing file means a missing controller). A fake tree in a test directory needs them made.
+    private let createsControlFiles: Bool
 
-    public init(plan: CgroupPlan) { self.plan = plan }
+    public init(plan: CgroupPlan, createsControlFiles: Bool = false) {
+        self.plan = plan
+        self.createsControlFiles = createsControlFiles
+    }
 
     /// Makes the directories and writes the limits. On failure removes what it made and throws.
     public func create() throws {
@@ -19,7 +25,7 @@ public final class ContainerCgroup {
                 try Files.makeDirectory(dir)
                 created.append(dir)
             }
-            for write in plan.writes { try Files.write(write.path, write.value, create: false) }
+            for write in plan.writes { try Files.write(write.path, write.value, create: createsControlFiles) }
         } catch {
             try? destroy()
             throw error
@@ -28,7 +34,7 @@ public final class ContainerCgroup {
 
     /// Moves `pid` into the cgroup in every hierarchy.
     public func add(pid: pid_t) throws {
-        for dir in plan.containerDirectories { try Files.write(dir + "/cgroup.procs", "\(pid)") }
+        for dir in plan.containerDirectories { try Files.write(dir + "/cgroup.procs", "\(pid)", create: createsControlFiles) }
     }
 
     public func usage() -> CgroupUsage {

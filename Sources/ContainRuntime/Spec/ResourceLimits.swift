@@ -7,6 +7,8 @@ public struct CPUQuota: Equatable, Sendable, CustomStringConvertible {
     public let quota: Int
     public var period: Int { Self.period }
 
+    init(quota: Int) { self.quota = quota }
+
     /// `--cpu 50000`: a quota in microseconds per 100000 us period.
     public init(quotaText text: String) throws(SpecError) {
         guard let q = Int(text), q >= Self.minimumQuota else {

@@ -18,7 +18,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The directory to use as the container's root filesystem.", valueName: "dir"))
     var rootfs: String
 
-    @Option(help: ArgumentHelp("Memory limit, e.g. 64M, 1G, 512K, 1048576 (units are binary).", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Memory limit, e.g. 64M, 1G, 512K, 1048576 (units are binary).", valueName: "size"))
     var memory: String?
 
     @Option(help: ArgumentHelp("CPU quota in microseconds per 100000 us period (50000 = half a CPU).", valueName: "quota"))
@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print no progress lines.")
     var quiet = false
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
+    @Argument(parsing: .remaining, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
     var command: [String] = []
 
     func run() throws {
