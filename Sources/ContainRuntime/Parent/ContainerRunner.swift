@@ -44,8 +44,6 @@ public struct ContainerRunner {
             progress.say("cleaning up cgroups")
             do { try cgroup.destroy() } catch { Progress.error("cleaning up cgroups: \(error)") }
         }
-        progress.say(spec.limits.isEmpty ? "creating cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
-                                         : "applying cgroup limits: \(spec.limits.summary)")
 
         let signals = try SignalFD(signals: Self.forwardedSignals + [SIGCHLD])
         let channel = try SyncChannel.pair()
@@ -60,6 +58,8 @@ public struct ContainerRunner {
             environment: spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) }),
             bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
             reportProgress: !progress.quiet)))
+        progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
+                                         : "applying cgroup limits: \(spec.limits.summary)")
         try cgroup.add(pid: child.pid)
         try channel.parent.send(.proceed)
 

@@ -1,0 +1,226 @@
+import Foundation
+import Testing
+
+/// Runs the built `contain` binary as a user would, against the test rootfs, and checks what a
+/// user would check. Enabled by CONTAIN_INTEGRATION=1 (Scripts/test.sh sets it, as root, after
+/// building the rootfs); a plain `swift test` runs only the unit tests.
+enum Harness {
+    static let enabled = ProcessInfo.processInfo.environment["CONTAIN_INTEGRATION"] == "1"
+
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary = ProcessInfo.processInfo.environment["CONTAIN_BINARY"] ?? packageRoot + "/.build/debug/contain"
+    static let rootfs = ProcessInfo.processInfo.environment["CONTAIN_TEST_ROOTFS"] ?? packageRoot + "/.rootfs/test"
+    /// The cgroup layout the tests check directly; the hierarchies of the machines here (v1) or
+    /// /sys/fs/cgroup itself (v2).
+    static let cgroupRoots: [String] = {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") { return ["/sys/fs/cgroup"] }
+        return ["memory", "cpu", "cpuacct", "pids"].map { "/sys/fs/cgroup/" + $0 }
+            .filter { fm.fileExists(atPath: $0 + "/cgroup.procs") }
+    }()
+    static var isCgroupV2: Bool { cgroupRoots == ["/sys/fs/cgroup"] }
+
+    /// Checks that the environment is what the tests need; fails loudly instead of skipping.
+    static func requireEnvironment() throws {
+        try #require(getuid() == 0, "integration tests run as root")
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "built binary at \(binary)")
+        try #require(FileManager.default.isExecutableFile(atPath: rootfs + "/usr/bin/payload"),
+                     "test rootfs with payload at \(rootfs) (Scripts/build-rootfs.sh)")
+        try #require(!cgroupRoots.isEmpty, "cgroup hierarchies mounted")
+    }
+}
+
+struct RunResult: CustomStringConvertible {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    /// stderr without the `[contain] ` progress lines.
+    var errors: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("[contain] error:") } }
+    var progress: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("[contain] ") } }
+    var description: String { "status \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+}
+
+/// One test's sandbox for contain: its own state directory and its own cgroup parent
+/// (`contain-test/<random>`), so tests run in parallel and each can prove it left nothing behind.
+final class Sandbox {
+    let stateRoot: String
+    let cgroupParent: String
+
+    init() throws {
+        try Harness.requireEnvironment()
+        let tag = String(UInt64.random(in: 0..<UInt64.max), radix: 16)
+        stateRoot = NSTemporaryDirectory() + "contain-it-" + tag
+        cgroupParent = "contain-test/" + tag
+        try FileManager.default.createDirectory(atPath: stateRoot, withIntermediateDirectories: true)
+    }
+
+    var commonArguments: [String] { ["--root", stateRoot] }
+
+    /// `contain run --rootfs <test rootfs> --cgroup-parent <ours> <options> -- <command>`.
+    func run(_ options: [String] = [], _ command: [String], stdin: String? = nil, timeout: Double = 60) throws -> RunResult {
+        try contain(["run", "--rootfs", Harness.rootfs, "--cgroup-parent", cgroupParent] + commonArguments + options + ["--"] + command,
+                    stdin: stdin, timeout: timeout)
+    }
+
+    func contain(_ arguments: [String], stdin: String? = nil, timeout: Double = 60) throws -> RunResult {
+        let process = try start(arguments, stdin: stdin)
+        return try process.wait(timeout: timeout)
+    }
+
+    func start(_ arguments: [String], stdin: String? = nil) throws -> Running {
+        try Running(arguments: arguments, stdin: stdin)
+    }
+
+    /// The container directories under our cgroup parent in every hierarchy.
+    func cgroupChildren() -> [String] {
+        Harness.cgroupRoots.flatMap { root -> [String] in
+            let dir = root + "/" + cgroupParent
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            return entries.filter { isDirectory(dir + "/" + $0) }.map { dir + "/" + $0 }
+        }
+    }
+
+    /// Pids inside the container cgroups under our parent.
+    func containerPids() -> [pid_t] {
+        cgroupChildren().flatMap { dir -> [pid_t] in
+            ((try? String(contentsOfFile: dir + "/cgroup.procs", encoding: .utf8)) ?? "")
+                .split(separator: "\n").compactMap { pid_t($0) }
+        }
+    }
+
+    /// Nothing left: no container cgroup, no state record. Then removes our parent cgroups.
+    func expectClean(sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(cgroupChildren() == [], "container cgroups left behind", sourceLocation: sourceLocation)
+        let records = (try? FileManager.default.contentsOfDirectory(atPath: stateRoot + "/containers")) ?? []
+        #expect(records == [], "state records left behind", sourceLocation: sourceLocation)
+    }
+
+    deinit {
+        for root in Harness.cgroupRoots {
+            let dir = root + "/" + cgroupParent
+            for child in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where isDirectory(dir + "/" + child) {
+                rmdir(dir + "/" + child)
+            }
+            rmdir(dir)
+            rmdir(root + "/contain-test")  // the last sandbox removes the shared parent
+        }
+        try? FileManager.default.removeItem(atPath: stateRoot)
+    }
+}
+
+/// A started `contain` process whose stdout and stderr are collected as they arrive.
+final class Running: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var collected: [Data] = [Data(), Data()]
+    private let group = DispatchGroup()
+
+    init(arguments: [String], stdin: String?) throws {
+        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.arguments = arguments
+        let pipes = [Pipe(), Pipe()]
+        process.standardOutput = pipes[0]
+        process.standardError = pipes[1]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONTAIN_HOST_ONLY_SECRET"] = "leaked"
+        process.environment = environment
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        for (index, pipe) in pipes.enumerated() {
+            group.enter()
+            let reader = pipe.fileHandleForReading
+            Thread.detachNewThread {
+                while true {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    self.lock.withLock { self.collected[index].append(chunk) }
+                }
+                self.group.leave()
+            }
+        }
+    }
+
+    var pid: pid_t { process.processIdentifier }
+    var stdoutSoFar: String { lock.withLock { String(decoding: collected[0], as: UTF8.self) } }
+
+    func signal(_ sig: Int32) { kill(pid, sig) }
+
+    func wait(timeout: Double = 60) throws -> RunResult {
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            kill(pid, SIGKILL)
+            _ = group.wait(timeout: .now() + 10)
+            Issue.record("contain did not finish within \(timeout)s")
+        }
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return lock.withLock {
+            RunResult(status: status, stdout: String(decoding: collected[0], as: UTF8.self),
+                      stderr: String(decoding: collected[1], as: UTF8.self))
+        }
+    }
+
+    /// Waits until the container has printed `text` on stdout.
+    func waitForOutput(_ text: String, timeout: Double = 20) -> Bool {
+        eventually(timeout: timeout) { stdoutSoFar.contains(text) }
+    }
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var dir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &dir) && dir.boolValue
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+func mountTable() throws -> [String] {
+    // Mount ids and optional fields vary with nothing; compare the mount points and sources.
+    try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n").map { line in
+        let f = line.split(separator: " ")
+        return "\(f[3]) \(f[4])"
+    }.sorted()
+}
+
+/// Runs a helper tool (tmux, setpriv) to its end with posix_spawn and waitpid, its stdout and
+/// stderr in `output` (a file: a daemon the tool starts must not hold a pipe open).
+/// Foundation's Process is avoided here: it missed the exit of tmux's client and waited forever.
+func runTool(_ path: String, _ arguments: [String], output: String) throws -> (status: Int32, output: String) {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    _ = spawnActionsCloseFrom(&actions, 3)  // no pipe of another test may leak into a daemon
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (code, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+}
+
+/// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not show.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// Signals, terminals, and what happens when contain itself dies.
+@Suite(.enabled(if: Harness.enabled)) struct ProcessTests {
+    @Test func forwardedSignalsReachTheContainer() throws {
+        let box = try Sandbox()
+        let running = try box.start(["run", "-q", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent]
+                                    + box.commonArguments + ["--", "payload", "signals"])
+        try #require(running.waitForOutput("ready\n"))
+        let sent: [(Int32, String)] = [(SIGHUP, "HUP"), (SIGINT, "INT"), (SIGQUIT, "QUIT"), (SIGUSR1, "USR1"),
+                                       (SIGUSR2, "USR2"), (SIGWINCH, "WINCH"), (SIGTERM, "TERM")]
+        for (signal, name) in sent {
+            running.signal(signal)
+            #expect(running.waitForOutput("caught \(name)\n"), "\(name): \(running.stdoutSoFar)")
+        }
+        let r = try running.wait()
+        #expect(r.status == 0, "\(r)")
+        box.expectClean()
+    }
+
+    @Test func sigtermToContainEndsAContainerThatHandlesIt() throws {
+        // A shell as PID 1 has no handler for SIGTERM, so (as under docker) the kernel drops it;
+        // a trap makes it take effect, and contain then cleans up.
+        let box = try Sandbox()
+        let running = try box.start(["run", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent]
+                                    + box.commonArguments + ["--", "/bin/sh", "-c", "trap 'exit 143' TERM; echo up; while :; do sleep 0.1; done"])
+        try #require(running.waitForOutput("up"))
+        running.signal(SIGTERM)
+        let r = try running.wait(timeout: 20)
+        #expect(r.status == 143, "\(r)")
+        #expect(r.progress.last == "[contain] cleaning up cgroups")
+        box.expectClean()
+    }
+
+    @Test func sigkillOfContainTakesTheContainerAndTheNextRunReclaims() throws {
+        let box = try Sandbox()
+        let running = try box.start(["run", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent]
+                                    + box.commonArguments + ["--", "/bin/sh", "-c", "echo up; sleep 120"])
+        try #require(running.waitForOutput("up"))
+        let containerPids = box.containerPids()
+        #expect(!containerPids.isEmpty)
+        running.signal(SIGKILL)
+        _ = try running.wait()
+        // The container does not outlive its runtime.
+        #expect(eventually(timeout: 10) { containerPids.allSatisfy { kill($0, 0) != 0 } })
+        let leftovers = box.cgroupChildren()
+        #expect(!leftovers.isEmpty, "a runtime killed with -9 cannot clean up itself")
+        // The next contain reclaims what the dead one held.
+        let next = try box.run([], ["/bin/true"])
+        #expect(next.status == 0, "\(next)")
+        #expect(next.progress.contains { $0.hasPrefix("[contain] reclaimed container ") }, "\(next)")
+        box.expectClean()
+    }
+
+    @Test func interactiveShellOnARealTerminal() throws {
+        try Harness.requireEnvironment()
+        let box = try Sandbox()
+        let socket = "contain-it-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        let session = "t"
+        func tmux(_ args: [String]) throws -> String {
+            try runTool("/usr/bin/tmux", ["-L", socket] + args, output: box.stateRoot + "/tmux.out").output
+        }
+        let command = "\(Harness.binary) run -q --hostname ttybox --rootfs \(Harness.rootfs) --root \(box.stateRoot) " +
+                      "--cgroup-parent \(box.cgroupParent) -- /bin/sh; echo contain-exit=$?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "30", command])
+        defer { _ = try? tmux(["kill-server"]) }
+        func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", session])) ?? "" }
+
+        #expect(eventually { screen().contains("/ #") }, "prompt: \(screen())")
+        _ = try tmux(["send-keys", "-t", session, "hostname", "Enter"])
+        #expect(eventually { screen().contains("ttybox") }, "\(screen())")
+        _ = try tmux(["send-keys", "-t", session, "sleep 50", "Enter"])
+        usleep(300_000)
+        _ = try tmux(["send-keys", "-t", session, "C-c"])
+        _ = try tmux(["send-keys", "-t", session, "echo after-$((40+2))", "Enter"])
+        #expect(eventually { screen().contains("after-42") }, "Ctrl-C ends the foreground job only: \(screen())")
+        _ = try tmux(["send-keys", "-t", session, "exit 5", "Enter"])
+        #expect(eventually { screen().contains("contain-exit=5") }, "\(screen())")
+        box.expectClean()
+    }
+}
