@@ -12,6 +12,11 @@ public enum CgroupLayout: Equatable, Sendable {
 
     public static let defaultRoot = "/sys/fs/cgroup"
 
+    public var isUnified: Bool {
+        if case .unified = self { return true }
+        return false
+    }
+
     /// The v1 controllers contain uses: limits (memory, cpu, pids) and accounting (cpuacct).
     public static let v1Controllers = ["memory", "cpu", "cpuacct", "pids"]
 

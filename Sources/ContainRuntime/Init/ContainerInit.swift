@@ -58,6 +58,7 @@ public enum ContainerInit {
         progress("mounting /proc")
         try Rootfs.mountProc()
         try Rootfs.mountSys()
+        if config.mountCgroup2 { try Rootfs.mountCgroup2() }
     }
 
     /// Never returns on success: the socket closes on exec and the parent sees end of file.

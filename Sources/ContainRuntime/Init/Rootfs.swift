@@ -55,6 +55,12 @@ enum Rootfs {
         try mount("sysfs", "/sys", "sysfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY))
     }
 
+    /// On a cgroup v2 host, as docker does with a private cgroup namespace: the container's own
+    /// cgroup, read-only, where tools look for it.
+    static func mountCgroup2() throws {
+        try mount("cgroup2", "/sys/fs/cgroup", "cgroup2", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY))
+    }
+
     private static func ensureMountPoint(_ dir: String) throws {
         if Files.isDirectory(dir) { return }
         try Files.makeDirectory(dir)

@@ -4,7 +4,7 @@
 ///
 /// | # | direction      | message                      | meaning                                              |
 /// |---|----------------|------------------------------|------------------------------------------------------|
-/// | 1 | parent → init  | `config(InitConfig)`         | what to run: rootfs, hostname, argv, env             |
+/// | 1 | parent → init  | `config(InitConfig)`         | what to run: rootfs, hostname, argv, env, mounts     |
 /// |   |                |                              | (parent: cgroup placement, later network wiring)     |
 /// | 2 | parent → init  | `proceed`                    | the init is in its cgroup and its network is ready   |
 /// | 3 | init → parent  | `progress(line)`             | zero or more progress lines for stderr               |
@@ -51,10 +51,11 @@ public struct InitConfig: Equatable, Sendable {
     public var environment: [String]
     public var bringUpLoopback: Bool     // own network namespace: `lo` up
     public var newCgroupNamespace: Bool  // unshare(CLONE_NEWCGROUP) once inside the cgroup
+    public var mountCgroup2: Bool        // cgroup v2 host: its own cgroup read-only at /sys/fs/cgroup
     public var reportProgress: Bool
 
     public init(rootfs: String, rootfsDisplay: String, hostname: String?, argv: [String], environment: [String],
-                bringUpLoopback: Bool, newCgroupNamespace: Bool, reportProgress: Bool) {
+                bringUpLoopback: Bool, newCgroupNamespace: Bool, mountCgroup2: Bool = false, reportProgress: Bool) {
         self.rootfs = rootfs
         self.rootfsDisplay = rootfsDisplay
         self.hostname = hostname
@@ -62,6 +63,7 @@ public struct InitConfig: Equatable, Sendable {
         self.environment = environment
         self.bringUpLoopback = bringUpLoopback
         self.newCgroupNamespace = newCgroupNamespace
+        self.mountCgroup2 = mountCgroup2
         self.reportProgress = reportProgress
     }
 }
@@ -81,7 +83,8 @@ extension SyncMessage {
         case .config(let c):
             w.string(c.rootfs); w.string(c.rootfsDisplay); w.optionalString(c.hostname)
             w.strings(c.argv); w.strings(c.environment)
-            w.byte(c.bringUpLoopback ? 1 : 0); w.byte(c.newCgroupNamespace ? 1 : 0); w.byte(c.reportProgress ? 1 : 0)
+            w.byte(c.bringUpLoopback ? 1 : 0); w.byte(c.newCgroupNamespace ? 1 : 0)
+            w.byte(c.mountCgroup2 ? 1 : 0); w.byte(c.reportProgress ? 1 : 0)
         case .proceed:
             break
         case .progress(let line):
@@ -102,7 +105,7 @@ extension SyncMessage {
             let config = InitConfig(rootfs: try r.string(), rootfsDisplay: try r.string(), hostname: try r.optionalString(),
                                     argv: try r.strings(), environment: try r.strings(),
                                     bringUpLoopback: try r.byte() != 0, newCgroupNamespace: try r.byte() != 0,
-                                    reportProgress: try r.byte() != 0)
+                                    mountCgroup2: try r.byte() != 0, reportProgress: try r.byte() != 0)
             self = .config(config)
         case 2: self = .proceed
         case 3: self = .progress(try r.string())

@@ -11,7 +11,7 @@ import Testing
     static let all: [SyncMessage] = [
         .config(config),
         .config(InitConfig(rootfs: "/", rootfsDisplay: "/", hostname: nil, argv: ["true"], environment: [],
-                           bringUpLoopback: false, newCgroupNamespace: true, reportProgress: false)),
+                           bringUpLoopback: false, newCgroupNamespace: true, mountCgroup2: true, reportProgress: false)),
         .proceed,
         .progress("pivoting root"),
         .failed(operation: "pivot_root", path: "./rootfs", errno: EINVAL),
