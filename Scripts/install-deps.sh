@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs, from Debian's archive, everything contain needs to build and test. Idempotent:
+# installs only what is missing, and refreshes the package lists only when that is needed.
+#
+#   Scripts/install-deps.sh            build + test dependencies
+#
+# The Swift toolchain is not in Debian's archive: it is expected on PATH or at /opt/swift.
+set -euo pipefail
+
+packages=(
+    libmnl-dev libnftnl-dev pkg-config   # the netlink module (libmnl) and NAT (libnftnl)
+    gcc libc6-dev                        # the C shim; the tests' static payload program
+    busybox-static                       # the rootfs for the demo and the tests
+    tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, observing links
+    qemu-system-x86 python3 xz-utils     # the cgroup v2 test VM
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "[deps] installing: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "[deps] note: add /opt/swift/usr/bin to PATH (the scripts do it for themselves)" >&2
+    else
+        echo "[deps] error: no Swift toolchain: install Swift 6 (swift.org) so that \`swift\` is on PATH" >&2
+        exit 1
+    fi
+fi
