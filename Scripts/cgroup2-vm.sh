@@ -5,9 +5,9 @@
 #
 #   Scripts/cgroup2-vm.sh COMMAND [ARGS...]
 #
-# The VM sees the host's root read-only over 9p (so the checkout, the built binaries, the
-# Swift runtime and the test rootfs are all there at their usual paths), with fresh tmpfs on
-# /tmp, /run, /var/tmp, /var/lib/contain and /root. COMMAND runs as root in the current
+# The VM sees the host's root over 9p, read-only beneath a tmpfs overlay (so the checkout, the
+# built binaries, the Swift runtime and the test rootfs are all at their usual paths, and writes
+# stay in the VM). COMMAND runs as root in the current
 # directory; its output is the console; its exit status becomes this script's.
 # The kernel, the uncompressed vmlinux and the initramfs are cached in .vm/ of the checkout.
 # Environment: CONTAIN_VM_MEMORY (default 2048 MiB), CONTAIN_VM_CPUS (default 2),

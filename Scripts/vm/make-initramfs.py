@@ -11,7 +11,7 @@ import stat
 import sys
 
 WANTED = [
-    "virtio_pci", "9pnet_virtio", "9p",
+    "virtio_pci", "9pnet_virtio", "9p", "overlay",
     # Later issues (networking) run in the VM too; modprobe is not there to find these.
     "veth", "bridge", "crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq", "nft_nat", "nft_ct", "nf_nat",
 ]
