@@ -6,7 +6,9 @@ import PackageDescription
 //   CContainShim       C: the syscalls Swift cannot call, and clone+exec
 //   ContainSystem      errno-carrying errors, files, signals, ids
 //   CLibmnl            system library: libmnl + kernel netlink headers
-//   ContainNetwork     netlink over libmnl; depends on the system layer only
+//   CLibnftnl          system library: libnftnl + kernel nf_tables headers
+//   ContainNetwork     netlink over libmnl, NAT over libnftnl, IPAM, network store;
+//                      depends on the system layer only, never on the runtime
 //   ContainRuntime     parent side, init side, sync channel, rootfs, cgroups
 //   contain            the command line (thin)
 let package = Package(
@@ -23,7 +25,9 @@ let package = Package(
         .target(name: "ContainSystem", dependencies: ["CContainShim"], path: "Sources/ContainSystem"),
         .systemLibrary(name: "CLibmnl", path: "Network/CLibmnl", pkgConfig: "libmnl",
                        providers: [.apt(["libmnl-dev"])]),
-        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "ContainSystem"],
+        .systemLibrary(name: "CLibnftnl", path: "Network/CLibnftnl", pkgConfig: "libnftnl",
+                       providers: [.apt(["libnftnl-dev"])]),
+        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "ContainSystem"],
                 path: "Network/ContainNetwork"),
         .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim"],
                 path: "Sources/ContainRuntime"),
@@ -33,7 +37,7 @@ let package = Package(
                           path: "Sources/contain"),
         .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem"],
                     path: "Tests/ContainRuntimeTests"),
-        .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl"],
+        .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl", "CLibnftnl", "ContainSystem"],
                     path: "Tests/ContainNetworkTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["ContainSystem"],
                     path: "Tests/IntegrationTests"),

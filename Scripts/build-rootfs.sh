@@ -35,6 +35,9 @@ tty:x:5:
 nogroup:x:65534:
 G
 echo "contain busybox rootfs" > "$tmp/etc/issue"
+# Empty, as in docker images: on a bridge network contain binds its generated files over them.
+: > "$tmp/etc/hosts"
+: > "$tmp/etc/resolv.conf"
 
 if [ "${CONTAIN_TEST_PAYLOAD:-0}" = 1 ]; then
     gcc -static -O2 -Wall -o "$tmp/usr/bin/payload" "$here/Tests/Payload/payload.c"

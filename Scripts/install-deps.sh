@@ -11,7 +11,8 @@ packages=(
     libmnl-dev libnftnl-dev pkg-config   # the netlink module (libmnl) and NAT (libnftnl)
     gcc libc6-dev                        # the C shim; the tests' static payload program
     busybox-static                       # the rootfs for the demo and the tests
-    tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, observing links
+    tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, nsenter, observing links
+    nftables                             # tests: observing contain's table (the product never runs nft)
     qemu-system-x86 python3 xz-utils     # the cgroup v2 test VM
 )
 

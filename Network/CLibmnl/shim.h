@@ -5,6 +5,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/veth.h>
+#include <net/if.h>
 
 // MNL_SOCKET_BUFFER_SIZE is a function-like macro expression and does not import.
 static inline unsigned long cmnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContainNetwork
 import ContainRuntime
 import ContainSystem
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ struct ContainCommand: ParsableCommand {
         commandName: "contain",
         abstract: "Run a command in an isolated Linux container.",
         version: version,
-        subcommands: [RunCommand.self]
+        subcommands: [RunCommand.self, NetCommand.self]
     )
 }
 
@@ -21,6 +22,15 @@ struct ContainCommand: ParsableCommand {
 /// command cannot run, otherwise the container's own status (128+N for signal N).
 enum ContainCLI {
     static func main(_ arguments: [String]) -> Never {
+        var arguments = arguments
+        // `contain --root DIR COMMAND ...`: the global form of each command's --root.
+        if arguments.count >= 2 && arguments[0] == "--root" {
+            setenv("CONTAIN_ROOT", arguments[1], 1)
+            arguments.removeFirst(2)
+        } else if let first = arguments.first, first.hasPrefix("--root=") {
+            setenv("CONTAIN_ROOT", String(first.dropFirst("--root=".count)), 1)
+            arguments.removeFirst()
+        }
         do {
             var command = try ContainCommand.parseAsRoot(arguments)
             try command.run()
@@ -29,6 +39,9 @@ enum ContainCLI {
             Progress.error(failure.description)
             exit(failure.exitCode)
         } catch let error as SpecError {
+            Progress.error(error.description)
+            exit(125)
+        } catch let error as NetworkError {
             Progress.error(error.description)
             exit(125)
         } catch let error as SystemError {

@@ -37,9 +37,9 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
 
     @Test func linksSendThroughTheTransport() throws {
         let transport = RecordingTransport()
-        try Links(transport: transport).setUp(index: Links.loopbackIndex)
+        try Rtnetlink(transport: transport).setUp(index: Rtnetlink.loopbackIndex)
         #expect(transport.requests.count == 1)
-        #expect(transport.requests[0].operation == "netlink set link 1 up")
+        #expect(transport.requests[0].operation == "netlink: set link 1 up")
         #expect(transport.requests[0].bytes == LinkRequests.setUp(index: 1, sequence: 101))
     }
 

@@ -3,17 +3,135 @@ import CLibmnl
 import Glibc
 #endif
 
-/// rtnetlink requests about links, built with libmnl.
+/// rtnetlink requests about links, built with libmnl. Pure: each returns the message bytes, so
+/// tests compare them with golden bytes and only the transport talks to the kernel.
 public enum LinkRequests {
+    static let createFlags = UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+
     /// RTM_NEWLINK that sets IFF_UP on the link with index `index`.
     public static func setUp(index: Int32, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK), sequence: sequence) { nlh in
-            let ifm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifinfomsg>.size)!
-                .assumingMemoryBound(to: ifinfomsg.self)
+            putLinkHeader(nlh, index: index, up: true)
+        }
+    }
+
+    /// RTM_NEWLINK for a new bridge `name`.
+    public static func createBridge(name: String, mtu: UInt32?, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence) { nlh in
+            putLinkHeader(nlh, index: 0, up: false)
+            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
+            if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
+            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
+            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "bridge")
+            mnl_attr_nest_end(nlh, info)
+        }
+    }
+
+    /// One RTM_NEWLINK for a veth pair whose peer is born inside the network namespace of
+    /// process `peerNamespacePID`, already named `peerName` there: no move, no name clash on
+    /// the host. The host end is attached to `master` at once.
+    public static func createVeth(name: String, peerName: String, peerNamespacePID: Int32, master: Int32?,
+                                  mtu: UInt32?, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence) { nlh in
+            putLinkHeader(nlh, index: 0, up: false)
+            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
+            if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
+            if let master { mnl_attr_put_u32(nlh, UInt16(IFLA_MASTER), UInt32(bitPattern: master)) }
+            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
+            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "veth")
+            let data = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_DATA))
+            let peer = mnl_attr_nest_start(nlh, UInt16(VETH_INFO_PEER))
+            // The peer's attributes follow its own ifinfomsg inside the nest.
+            let ifm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifinfomsg>.size)!.assumingMemoryBound(to: ifinfomsg.self)
             ifm.pointee.ifi_family = UInt8(AF_UNSPEC)
-            ifm.pointee.ifi_index = index
+            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), peerName)
+            if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
+            mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_PID), UInt32(bitPattern: peerNamespacePID))
+            mnl_attr_nest_end(nlh, peer)
+            mnl_attr_nest_end(nlh, data)
+            mnl_attr_nest_end(nlh, info)
+        }
+    }
+
+    /// RTM_GETLINK for the link called `name` (ENODEV when there is none).
+    public static func get(name: String, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_GETLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK), sequence: sequence) { nlh in
+            putLinkHeader(nlh, index: 0, up: false)
+            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
+        }
+    }
+
+    /// RTM_GETLINK dump of every link.
+    public static func dump(sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_GETLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), sequence: sequence) { nlh in
+            putLinkHeader(nlh, index: 0, up: false)
+        }
+    }
+
+    /// RTM_DELLINK of the link with index `index`.
+    public static func delete(index: Int32, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_DELLINK), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK), sequence: sequence) { nlh in
+            putLinkHeader(nlh, index: index, up: false)
+        }
+    }
+
+    private static func putLinkHeader(_ nlh: UnsafeMutablePointer<nlmsghdr>, index: Int32, up: Bool) {
+        let ifm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifinfomsg>.size)!.assumingMemoryBound(to: ifinfomsg.self)
+        ifm.pointee.ifi_family = UInt8(AF_UNSPEC)
+        ifm.pointee.ifi_index = index
+        if up {
             ifm.pointee.ifi_flags = UInt32(IFF_UP)
             ifm.pointee.ifi_change = UInt32(IFF_UP)
+        }
+    }
+}
+
+/// rtnetlink requests about IPv4 addresses and routes.
+public enum AddressRequests {
+    /// RTM_NEWADDR: `address/prefix` on link `index`.
+    public static func add(index: Int32, address: IPv4Address, prefix: Int, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_NEWADDR), flags: LinkRequests.createFlags, sequence: sequence) { nlh in
+            let ifa = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifaddrmsg>.size)!.assumingMemoryBound(to: ifaddrmsg.self)
+            ifa.pointee.ifa_family = UInt8(AF_INET)
+            ifa.pointee.ifa_prefixlen = UInt8(prefix)
+            ifa.pointee.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            ifa.pointee.ifa_index = UInt32(bitPattern: index)
+            address.bytes.withUnsafeBytes { raw in
+                mnl_attr_put(nlh, UInt16(IFA_LOCAL), 4, raw.baseAddress)
+                mnl_attr_put(nlh, UInt16(IFA_ADDRESS), 4, raw.baseAddress)
+            }
+        }
+    }
+
+    /// RTM_GETADDR dump of the IPv4 addresses.
+    public static func dump(sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_GETADDR), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), sequence: sequence) { nlh in
+            let ifa = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifaddrmsg>.size)!.assumingMemoryBound(to: ifaddrmsg.self)
+            ifa.pointee.ifa_family = UInt8(AF_INET)
+        }
+    }
+}
+
+public enum RouteRequests {
+    /// RTM_NEWROUTE: the default route via `gateway` in the main table.
+    public static func addDefault(gateway: IPv4Address, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_NEWROUTE), flags: LinkRequests.createFlags, sequence: sequence) { nlh in
+            let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!.assumingMemoryBound(to: rtmsg.self)
+            rtm.pointee.rtm_family = UInt8(AF_INET)
+            rtm.pointee.rtm_dst_len = 0
+            rtm.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            rtm.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
+            rtm.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            rtm.pointee.rtm_type = UInt8(RTN_UNICAST)
+            gateway.bytes.withUnsafeBytes { raw in mnl_attr_put(nlh, UInt16(RTA_GATEWAY.rawValue), 4, raw.baseAddress) }
+        }
+    }
+
+    /// RTM_GETROUTE dump of the IPv4 routes (every table).
+    public static func dump(sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_GETROUTE), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), sequence: sequence) { nlh in
+            let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!.assumingMemoryBound(to: rtmsg.self)
+            rtm.pointee.rtm_family = UInt8(AF_INET)
         }
     }
 }

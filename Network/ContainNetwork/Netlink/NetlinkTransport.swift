@@ -36,6 +36,28 @@ public final class MnlSocket: NetlinkTransport {
 
     deinit { mnl_socket_close(socket) }
 
+    /// Sends an nfnetlink batch and waits for its `acknowledgements` replies (one per message
+    /// that asked for one); throws the first error the kernel reports. The kernel applies a
+    /// batch whole or not at all. A 5 s receive timeout guards against a reply that never comes.
+    public func executeBatch(_ batch: [UInt8], acknowledgements: Int, operation: String) throws {
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let sent = batch.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+        if sent < 0 { throw SystemError.last(operation) }
+        var remaining = acknowledgements
+        var firstError: Int32 = 0
+        var buffer = [UInt8](repeating: 0, count: Int(cmnl_socket_buffer_size()))
+        while remaining > 0 {
+            let n = buffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+            if n < 0 { throw SystemError.last(operation) }
+            for message in NetlinkMessage.split(Array(buffer[0..<n])) where message.type == UInt16(NLMSG_ERROR) {
+                remaining -= 1
+                if message.errorCode != 0 && firstError == 0 { firstError = -message.errorCode }
+            }
+        }
+        if firstError != 0 { throw SystemError(operation, errno: firstError) }
+    }
+
     public func nextSequence() -> UInt32 {
         sequence &+= 1
         return sequence

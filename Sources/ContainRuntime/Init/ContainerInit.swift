@@ -49,16 +49,37 @@ public enum ContainerInit {
             try sys("sethostname", path: hostname) { sethostname(hostname, hostname.utf8.count) }
         }
         if config.bringUpLoopback {
-            try Links(transport: try MnlSocket()).setUp(index: Links.loopbackIndex)
+            try Rtnetlink(transport: try MnlSocket()).setUp(index: Rtnetlink.loopbackIndex)
+        }
+        if let network = config.network {
+            progress("configuring \(network.interface): \(network.address)/\(network.prefix)"
+                     + (network.gateway.map { " via \($0)" } ?? ""))
+            try configure(network)
         }
         progress("setting up rootfs: \(config.rootfsDisplay)")
-        try Rootfs.prepare(rootfs: config.rootfs)
+        try Rootfs.prepare(rootfs: config.rootfs, bindFiles: config.bindFiles)
         progress("pivoting root")
         try Rootfs.pivot(rootfsDisplay: config.rootfsDisplay)
         progress("mounting /proc")
         try Rootfs.mountProc()
         try Rootfs.mountSys()
         if config.mountCgroup2 { try Rootfs.mountCgroup2() }
+    }
+
+    /// The container's end of its veth, from inside its own namespace (the socket is opened
+    /// here, so no thread ever has to setns): address, up, default route.
+    static func configure(_ network: InitNetwork) throws {
+        guard let address = IPv4Address(network.address) else { throw SystemError("address", path: network.address, errno: EINVAL) }
+        let rt = Rtnetlink(transport: try MnlSocket())
+        guard let link = try rt.link(named: network.interface) else {
+            throw SystemError("netlink: find link", path: network.interface, errno: ENODEV)
+        }
+        try rt.addAddress(index: link.index, address: address, prefix: Int(network.prefix))
+        try rt.setUp(index: link.index)
+        if let text = network.gateway {
+            guard let gateway = IPv4Address(text) else { throw SystemError("gateway", path: text, errno: EINVAL) }
+            try rt.addDefaultRoute(via: gateway)
+        }
     }
 
     /// Never returns on success: the socket closes on exec and the parent sees end of file.

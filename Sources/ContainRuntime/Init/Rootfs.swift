@@ -31,9 +31,10 @@ enum Rootfs {
     }
 
     /// Before pivot: everything private, the rootfs a mount point of its own, /dev populated.
-    static func prepare(rootfs: String) throws {
+    static func prepare(rootfs: String, bindFiles: [BindFile] = []) throws {
         try mount("none", "/", nil, UInt(MS_REC | MS_PRIVATE))
         try mount(rootfs, rootfs, nil, UInt(MS_BIND | MS_REC))
+        for file in bindFiles { try bind(file, rootfs: rootfs) }
         try sys("chdir", path: rootfs) { chdir(rootfs) }
         for dir in ["proc", "sys", "dev"] { try ensureMountPoint(dir) }
         try populateDev()
@@ -59,6 +60,20 @@ enum Rootfs {
     /// cgroup, read-only, where tools look for it.
     static func mountCgroup2() throws {
         try mount("cgroup2", "/sys/fs/cgroup", "cgroup2", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY))
+    }
+
+    /// Binds a generated file over the rootfs's own (e.g. /etc/hosts). The target must already
+    /// be a regular file inside the rootfs: nothing is created in it, and a symlink that leads
+    /// out of the rootfs (resolved here against the host's root) is refused.
+    private static func bind(_ file: BindFile, rootfs: String) throws {
+        let target = rootfs + file.target
+        guard let resolved = try? Files.realPath(target) else { return }  // the rootfs has none: skip
+        guard resolved.hasPrefix(rootfs + "/") else {
+            throw SystemError("bind \(file.target): leads outside the rootfs", path: resolved, errno: EXDEV)
+        }
+        var st = stat()
+        guard stat(resolved, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
+        try mount(file.source, resolved, nil, UInt(MS_BIND))
     }
 
     private static func ensureMountPoint(_ dir: String) throws {

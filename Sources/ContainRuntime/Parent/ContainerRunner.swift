@@ -1,4 +1,5 @@
 import CContainShim
+import ContainNetwork
 import ContainSystem
 #if canImport(Glibc)
 import Glibc
@@ -18,11 +19,14 @@ public struct ContainerRunner {
     public let spec: ContainerSpec
     public let progress: Progress
     public let stateRoot: String
+    public let networkDirectory: String
 
-    public init(spec: ContainerSpec, progress: Progress, stateRoot: String = ContainerRecord.defaultStateRoot) {
+    public init(spec: ContainerSpec, progress: Progress, stateRoot: String = ContainerRecord.defaultStateRoot,
+                networkDirectory: String = NetworkStore.defaultDirectory) {
         self.spec = spec
         self.progress = progress
         self.stateRoot = stateRoot
+        self.networkDirectory = networkDirectory
     }
 
     /// Runs the container to its end and returns the exit code for `contain`.
@@ -45,6 +49,23 @@ public struct ContainerRunner {
             do { try cgroup.destroy() } catch { Progress.error("cleaning up cgroups: \(error)") }
         }
 
+        // Bridge networks: bridge, rules and lease now; the veth once the namespace exists.
+        let networks = NetworkManager(store: NetworkStore(directory: networkDirectory))
+        var endpoint: Endpoint?
+        var bindFiles: [BindFile] = []
+        if case .bridge(let name) = spec.network {
+            endpoint = try networks.attach(network: name, EndpointRequest(
+                containerID: id, name: spec.name, hostname: hostname, address: spec.address,
+                hostsFile: record.directory + "/hosts", owner: .current()))
+            let resolv = record.directory + "/resolv.conf"
+            try Files.write(resolv, ContainerFiles.resolvConf(host: (try? Files.read("/etc/resolv.conf")) ?? "",
+                                                              upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
+                                                              dns: spec.dns), create: true)
+            bindFiles = [BindFile(source: record.directory + "/hosts", target: "/etc/hosts"),
+                         BindFile(source: resolv, target: "/etc/resolv.conf")]
+        }
+        defer { if let endpoint { networks.detach(endpoint) } }
+
         let signals = try SignalFD(signals: Self.forwardedSignals + [SIGCHLD])
         let channel = try SyncChannel.pair()
         let namespaces = Namespaces(network: spec.network.ownsNamespace)
@@ -52,13 +73,21 @@ public struct ContainerRunner {
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd)
         channel.child.close()
         defer { child.killAndReap() }
+        var initNetwork: InitNetwork?
+        if let endpoint {
+            let n = endpoint.network
+            progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix) on \(n.bridge) (\(endpoint.hostInterface))")
+            try networks.connect(endpoint, containerPID: child.pid)
+            initNetwork = InitNetwork(interface: Endpoint.containerInterface, address: endpoint.address.description,
+                                      prefix: Int32(n.subnet.prefix), gateway: n.internal ? nil : n.gateway.description)
+        }
 
         try channel.parent.send(.config(InitConfig(
             rootfs: rootfs, rootfsDisplay: spec.rootfsArgument, hostname: hostname, argv: spec.command,
             environment: spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) }),
             bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified,
-            reportProgress: !progress.quiet)))
+            reportProgress: !progress.quiet, network: initNetwork, bindFiles: bindFiles)))
         progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
                                          : "applying cgroup limits: \(spec.limits.summary)")
         try cgroup.add(pid: child.pid)

@@ -1,3 +1,5 @@
+import ContainNetwork
+
 /// Everything `contain run` was asked to do, validated.
 public struct ContainerSpec: Sendable {
     /// As the user typed it (for messages), and resolved to a canonical absolute path.
@@ -10,6 +12,12 @@ public struct ContainerSpec: Sendable {
     public var environment: [String]
     /// Where under each cgroup hierarchy's root the container's cgroup goes.
     public var cgroupParent: String
+    /// `--name`: for people, and for name resolution on its networks.
+    public var name: String?
+    /// `--ip`: a fixed address on its bridge network.
+    public var address: IPv4Address?
+    /// `--dns`: resolvers for the generated resolv.conf instead of the host's.
+    public var dns: [IPv4Address] = []
 
     public init(rootfs: String, command: [String], hostname: String? = nil, limits: ResourceLimits = .init(),
                 network: NetworkMode = .none, environment: [String] = [], cgroupParent: String = "contain") {
@@ -36,6 +44,17 @@ public struct ContainerSpec: Sendable {
             env.append(entry)
         }
         return env
+    }
+
+    /// `--name`: letters, digits, `_`, `.`, `-`, starting with a letter or digit (docker's rule).
+    public static func validateName(_ text: String) throws(SpecError) -> String {
+        let bytes = Array(text.utf8)
+        func alnum(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) }
+        guard !bytes.isEmpty, bytes.count <= 63, alnum(bytes[0]),
+              bytes.allSatisfy({ alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+            throw SpecError("invalid --name `\(text)`: use up to 63 letters, digits, `_`, `.` or `-`, starting with a letter or digit")
+        }
+        return text
     }
 
     /// `--cgroup-parent`: a relative path of plain names, never escaping the hierarchy root.

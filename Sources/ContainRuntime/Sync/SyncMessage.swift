@@ -53,9 +53,14 @@ public struct InitConfig: Equatable, Sendable {
     public var newCgroupNamespace: Bool  // unshare(CLONE_NEWCGROUP) once inside the cgroup
     public var mountCgroup2: Bool        // cgroup v2 host: its own cgroup read-only at /sys/fs/cgroup
     public var reportProgress: Bool
+    /// Bridge networks: how to configure eth0 from inside (the veth is already there).
+    public var network: InitNetwork?
+    /// Files bound over files of the rootfs before the pivot (generated /etc/hosts, resolv.conf).
+    public var bindFiles: [BindFile]
 
     public init(rootfs: String, rootfsDisplay: String, hostname: String?, argv: [String], environment: [String],
-                bringUpLoopback: Bool, newCgroupNamespace: Bool, mountCgroup2: Bool = false, reportProgress: Bool) {
+                bringUpLoopback: Bool, newCgroupNamespace: Bool, mountCgroup2: Bool = false, reportProgress: Bool,
+                network: InitNetwork? = nil, bindFiles: [BindFile] = []) {
         self.rootfs = rootfs
         self.rootfsDisplay = rootfsDisplay
         self.hostname = hostname
@@ -65,7 +70,30 @@ public struct InitConfig: Equatable, Sendable {
         self.newCgroupNamespace = newCgroupNamespace
         self.mountCgroup2 = mountCgroup2
         self.reportProgress = reportProgress
+        self.network = network
+        self.bindFiles = bindFiles
     }
+}
+
+/// The container's side of a bridge network, configured by the init inside its namespace.
+public struct InitNetwork: Equatable, Sendable {
+    public var interface: String
+    public var address: String        // dotted quad
+    public var prefix: Int32
+    public var gateway: String?       // nil: no default route (internal networks)
+
+    public init(interface: String, address: String, prefix: Int32, gateway: String?) {
+        self.interface = interface
+        self.address = address
+        self.prefix = prefix
+        self.gateway = gateway
+    }
+}
+
+public struct BindFile: Equatable, Sendable {
+    public var source: String         // on the host
+    public var target: String         // absolute, inside the rootfs
+    public init(source: String, target: String) { self.source = source; self.target = target }
 }
 
 public struct SyncDecodingError: Error, CustomStringConvertible, Sendable {
@@ -85,6 +113,12 @@ extension SyncMessage {
             w.strings(c.argv); w.strings(c.environment)
             w.byte(c.bringUpLoopback ? 1 : 0); w.byte(c.newCgroupNamespace ? 1 : 0)
             w.byte(c.mountCgroup2 ? 1 : 0); w.byte(c.reportProgress ? 1 : 0)
+            if let n = c.network {
+                w.byte(1); w.string(n.interface); w.string(n.address); w.int32(n.prefix); w.optionalString(n.gateway)
+            } else {
+                w.byte(0)
+            }
+            w.strings(c.bindFiles.flatMap { [$0.source, $0.target] })
         case .proceed:
             break
         case .progress(let line):
@@ -102,10 +136,17 @@ extension SyncMessage {
         let kind = try r.byte()
         switch kind {
         case 1:
-            let config = InitConfig(rootfs: try r.string(), rootfsDisplay: try r.string(), hostname: try r.optionalString(),
+            var config = InitConfig(rootfs: try r.string(), rootfsDisplay: try r.string(), hostname: try r.optionalString(),
                                     argv: try r.strings(), environment: try r.strings(),
                                     bringUpLoopback: try r.byte() != 0, newCgroupNamespace: try r.byte() != 0,
                                     mountCgroup2: try r.byte() != 0, reportProgress: try r.byte() != 0)
+            if try r.byte() != 0 {
+                config.network = InitNetwork(interface: try r.string(), address: try r.string(), prefix: try r.int32(),
+                                             gateway: try r.optionalString())
+            }
+            let paths = try r.strings()
+            guard paths.count % 2 == 0 else { throw SyncDecodingError(description: "bind files: odd number of paths") }
+            config.bindFiles = stride(from: 0, to: paths.count, by: 2).map { BindFile(source: paths[$0], target: paths[$0 + 1]) }
             self = .config(config)
         case 2: self = .proceed
         case 3: self = .progress(try r.string())

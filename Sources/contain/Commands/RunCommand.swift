@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContainNetwork
 import ContainRuntime
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,7 @@ struct RunCommand: ParsableCommand {
             Examples:
               contain run --rootfs ./rootfs -- /bin/sh
               contain run --rootfs ./rootfs --memory 64M --cpus 0.5 --pids 64 --hostname box -- hostname
+              contain run --rootfs ./rootfs --net bridge --name web -- httpd -f -p 80
             """
     )
 
@@ -33,16 +35,23 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The container's hostname (default: its short id).", valueName: "name"))
     var hostname: String?
 
-    @Option(help: ArgumentHelp("Network: none (own namespace, only lo) or host.", valueName: "mode"))
+    @Option(help: ArgumentHelp("Network: none (own namespace, only lo), host, bridge (the default network `contain`) or a network's name.", valueName: "mode"))
     var net: String = "none"
+
+    @Option(help: ArgumentHelp("The container's name, resolvable by the others on its network.", valueName: "name"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("A fixed address on the container's network.", valueName: "addr"))
+    var ip: String?
+
+    @Option(help: ArgumentHelp("A resolver for the container's /etc/resolv.conf (repeatable).", valueName: "addr"))
+    var dns: [String] = []
 
     @Option(name: .customLong("cgroup-parent"),
             help: ArgumentHelp("Cgroup under each hierarchy's root that holds the container's cgroup.", valueName: "path"))
     var cgroupParent: String = "contain"
 
-    @Option(name: .customLong("root"),
-            help: ArgumentHelp("State directory (also CONTAIN_ROOT).", valueName: "dir"))
-    var stateRoot: String?
+    @OptionGroup var state: StateOptions
 
     @Flag(name: [.short, .long], help: "Print no progress lines.")
     var quiet = false
@@ -59,16 +68,25 @@ struct RunCommand: ParsableCommand {
         if let pids { limits.pids = try ResourceLimits.pids(pids) }
 
         let network = try NetworkMode(parsing: net)
-        if case .bridge = network {
-            throw SpecError("--net \(net): bridge networks are not available yet; use none or host")
-        }
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        let spec = ContainerSpec(
+        var spec = ContainerSpec(
             rootfs: rootfs, command: argv, hostname: try hostname.map(Hostname.validate),
             limits: limits, network: network,
             cgroupParent: try ContainerSpec.validateCgroupParent(cgroupParent))
-        let root = stateRoot ?? getenv("CONTAIN_ROOT").map { String(cString: $0) } ?? ContainerRecord.defaultStateRoot
-        let code = try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: root).run()
+        spec.name = try name.map(ContainerSpec.validateName)
+        if let ip {
+            guard let address = IPv4Address(ip) else { throw SpecError("invalid --ip `\(ip)`: expected an IPv4 address") }
+            spec.address = address
+        }
+        spec.dns = try dns.map { text throws(SpecError) in
+            guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }
+            return address
+        }
+        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty {
+            throw SpecError("--ip and --dns need a bridge network (--net bridge or --net NAME)")
+        }
+        let code = try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
+                                       networkDirectory: state.networkDirectory).run()
         throw ExitCode(code)
     }
 }

@@ -1,0 +1,228 @@
+import CLibnftnl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Encodes a FirewallPlan as one nf_tables transaction with libnftnl: batch begin, add table,
+/// delete table (so the add-then-delete clears whatever was there, and works when nothing
+/// was), add table, chains, rules, batch end. The kernel applies all of it or none of it.
+/// Every message but the batch delimiters asks for an acknowledgement.
+public enum NftablesBatch {
+    static let family = UInt16(NFPROTO_IPV4)
+
+    public struct Encoded: Sendable {
+        public var bytes: [UInt8]
+        /// How many messages ask for an acknowledgement (all but begin and end).
+        public var acknowledgements: Int
+    }
+
+    public static func replace(with plan: FirewallPlan, firstSequence: UInt32) -> Encoded {
+        var writer = BatchWriter(sequence: firstSequence)
+        writer.begin()
+        writer.table(NFT_MSG_NEWTABLE)
+        writer.table(NFT_MSG_DELTABLE)
+        writer.table(NFT_MSG_NEWTABLE)
+        for chain in plan.chains { writer.chain(chain) }
+        for rule in plan.rules { writer.rule(rule) }
+        writer.end()
+        return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
+    }
+
+    /// Removes contain's table (ENOENT when there is none).
+    public static func deleteTable(firstSequence: UInt32) -> Encoded {
+        var writer = BatchWriter(sequence: firstSequence)
+        writer.begin()
+        writer.table(NFT_MSG_DELTABLE)
+        writer.end()
+        return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
+    }
+
+    /// NFT_MSG_GETCHAIN for one chain of contain's table (ENOENT when it is not there).
+    public static func getChain(_ name: String, sequence: UInt32) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETCHAIN.rawValue), family, UInt16(NLM_F_ACK), sequence)!
+            let chain = nftnl_chain_alloc()!
+            defer { nftnl_chain_free(chain) }
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
+            nftnl_chain_nlmsg_build_payload(nlh, chain)
+            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
+        }
+    }
+}
+
+/// Appends nf_tables messages to a byte buffer, one sequence number each.
+struct BatchWriter {
+    private(set) var bytes: [UInt8] = []
+    private(set) var acknowledged = 0
+    private var sequence: UInt32
+
+    init(sequence: UInt32) { self.sequence = sequence }
+
+    private mutating func append(_ build: (UnsafeMutablePointer<CChar>, UInt32) -> UnsafeMutablePointer<nlmsghdr>?) {
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let seq = sequence
+        sequence &+= 1
+        let message = buffer.withUnsafeMutableBytes { raw -> [UInt8] in
+            let nlh = build(raw.baseAddress!.assumingMemoryBound(to: CChar.self), seq)!
+            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
+        }
+        bytes += message
+        // Every message is NLMSG_ALIGN'd already (libmnl pads attributes), so they just follow.
+    }
+
+    mutating func begin() { append { buf, seq in nftnl_batch_begin(buf, seq) } }
+    mutating func end() { append { buf, seq in nftnl_batch_end(buf, seq) } }
+
+    private static let createFlags = UInt16(NLM_F_CREATE | NLM_F_ACK)
+
+    mutating func table(_ type: nf_tables_msg_types) {
+        acknowledged += 1
+        append { buf, seq in
+            let flags = type == NFT_MSG_NEWTABLE ? Self.createFlags : UInt16(NLM_F_ACK)
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), NftablesBatch.family, flags, seq)!
+            let table = nftnl_table_alloc()!
+            defer { nftnl_table_free(table) }
+            nftnl_table_set_str(table, UInt16(NFTNL_TABLE_NAME.rawValue), FirewallPlan.table)
+            nftnl_table_nlmsg_build_payload(nlh, table)
+            return nlh
+        }
+    }
+
+    mutating func chain(_ spec: FirewallPlan.Chain) {
+        acknowledged += 1
+        append { buf, seq in
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWCHAIN.rawValue), NftablesBatch.family, Self.createFlags, seq)!
+            let chain = nftnl_chain_alloc()!
+            defer { nftnl_chain_free(chain) }
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), spec.name)
+            if let hook = spec.hook {
+                switch hook {
+                case .postrouting:
+                    nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_POST_ROUTING.rawValue))
+                    nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), 100)  // srcnat
+                    nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "nat")
+                case .forward:
+                    nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_FORWARD.rawValue))
+                    nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), 0)    // filter
+                    nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
+                }
+                nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
+            }
+            nftnl_chain_nlmsg_build_payload(nlh, chain)
+            return nlh
+        }
+    }
+
+    mutating func rule(_ spec: FirewallPlan.Rule) {
+        acknowledged += 1
+        append { buf, seq in
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWRULE.rawValue), NftablesBatch.family,
+                                            UInt16(NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK), seq)!
+            let rule = nftnl_rule_alloc()!
+            defer { nftnl_rule_free(rule) }
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), FirewallPlan.table)
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), spec.chain)
+            for match in spec.matches { Expressions.add(match, to: rule) }
+            Expressions.add(spec.action, to: rule)
+            nftnl_rule_nlmsg_build_payload(nlh, rule)
+            return nlh
+        }
+    }
+}
+
+/// nftables expressions, the way nft itself compiles each match: load into register 1, then
+/// compare (and mask where a prefix or a bit set is tested).
+enum Expressions {
+    static let register = UInt32(NFT_REG_1.rawValue)
+
+    static func add(_ match: FirewallPlan.Match, to rule: OpaquePointer) {
+        switch match {
+        case .sourceIn(let network):
+            // ip saddr: 4 bytes at offset 12 of the network header.
+            let load = expr("payload")
+            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_BASE), UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue))
+            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_OFFSET), 12)
+            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_LEN), 4)
+            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_DREG), register)
+            nftnl_rule_add_expr(rule, load)
+            if network.prefix < 32 {
+                bitwise(rule, mask: IPv4Address(network.mask).bytes)
+            }
+            compare(rule, NFT_CMP_EQ, network.network.bytes)
+        case .inputInterface(let name):
+            meta(rule, NFT_META_IIFNAME)
+            compare(rule, NFT_CMP_EQ, interfaceName(name))
+        case .outputInterface(let name):
+            meta(rule, NFT_META_OIFNAME)
+            compare(rule, NFT_CMP_EQ, interfaceName(name))
+        case .notOutputInterface(let name):
+            meta(rule, NFT_META_OIFNAME)
+            compare(rule, NFT_CMP_NEQ, interfaceName(name))
+        case .establishedOrRelated:
+            let ct = expr("ct")
+            nftnl_expr_set_u32(ct, UInt16(NFTNL_EXPR_CT_KEY), UInt32(NFT_CT_STATE.rawValue))
+            nftnl_expr_set_u32(ct, UInt16(NFTNL_EXPR_CT_DREG), register)
+            nftnl_rule_add_expr(rule, ct)
+            // NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED), host order.
+            let bits = UInt32(1 << (IP_CT_ESTABLISHED.rawValue + 1) | 1 << (IP_CT_RELATED.rawValue + 1))
+            bitwise(rule, mask: withUnsafeBytes(of: bits) { Array($0) })
+            compare(rule, NFT_CMP_NEQ, [0, 0, 0, 0])
+        }
+    }
+
+    static func add(_ action: FirewallPlan.Action, to rule: OpaquePointer) {
+        switch action {
+        case .masquerade:
+            nftnl_rule_add_expr(rule, expr("masq"))
+        case .accept, .drop, .jump:
+            let verdict = expr("immediate")
+            nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_DREG), UInt32(NFT_REG_VERDICT.rawValue))
+            switch action {
+            case .accept: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(NF_ACCEPT))
+            case .drop: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(NF_DROP))
+            case .jump(let chain):
+                nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_JUMP.rawValue))
+                nftnl_expr_set_str(verdict, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)
+            case .masquerade: break
+            }
+            nftnl_rule_add_expr(rule, verdict)
+        }
+    }
+
+    /// An interface name as the kernel keeps it: IFNAMSIZ bytes, zero padded.
+    static func interfaceName(_ name: String) -> [UInt8] {
+        Array(name.utf8.prefix(Int(IFNAMSIZ) - 1)) + [UInt8](repeating: 0, count: Int(IFNAMSIZ) - min(name.utf8.count, Int(IFNAMSIZ) - 1))
+    }
+
+    private static func expr(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
+
+    private static func meta(_ rule: OpaquePointer, _ key: nft_meta_keys) {
+        let e = expr("meta")
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_META_KEY), UInt32(key.rawValue))
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_META_DREG), register)
+        nftnl_rule_add_expr(rule, e)
+    }
+
+    private static func bitwise(_ rule: OpaquePointer, mask: [UInt8]) {
+        let e = expr("bitwise")
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_BITWISE_SREG), register)
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_BITWISE_DREG), register)
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_BITWISE_LEN), UInt32(mask.count))
+        mask.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(NFTNL_EXPR_BITWISE_MASK), $0.baseAddress, UInt32(mask.count)) }
+        let zero = [UInt8](repeating: 0, count: mask.count)
+        zero.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(NFTNL_EXPR_BITWISE_XOR), $0.baseAddress, UInt32(zero.count)) }
+        nftnl_rule_add_expr(rule, e)
+    }
+
+    private static func compare(_ rule: OpaquePointer, _ op: nft_cmp_ops, _ data: [UInt8]) {
+        let e = expr("cmp")
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_CMP_SREG), register)
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_CMP_OP), UInt32(op.rawValue))
+        data.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(NFTNL_EXPR_CMP_DATA), $0.baseAddress, UInt32(data.count)) }
+        nftnl_rule_add_expr(rule, e)
+    }
+}

@@ -1,0 +1,117 @@
+import ContainSystem
+
+/// One container's address on a network, and what is needed to find it again and to tell
+/// whether its owner is still alive.
+public struct Lease: Equatable, Sendable {
+    public var address: IPv4Address
+    public var containerID: String
+    /// The `contain` process that holds the lease; a lease whose owner died is reclaimed.
+    public var owner: ProcessIdentity
+    /// The host end of the container's veth.
+    public var hostInterface: String
+    /// The container's name, resolvable by the others on the network (nil: unnamed).
+    public var name: String?
+    /// The container's hostname, first on its own line of its hosts file.
+    public var hostname: String
+    /// The container's generated /etc/hosts, rewritten when containers join or leave.
+    public var hostsFile: String?
+
+    public init(address: IPv4Address, containerID: String, owner: ProcessIdentity, hostInterface: String,
+                name: String? = nil, hostname: String? = nil, hostsFile: String? = nil) {
+        self.address = address
+        self.containerID = containerID
+        self.owner = owner
+        self.hostInterface = hostInterface
+        self.name = name
+        self.hostname = hostname ?? name ?? String(containerID.prefix(12))
+        self.hostsFile = hostsFile
+    }
+}
+
+/// The leases of one network: pure allocation logic plus a line format for its file.
+///
+///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  hosts-file
+///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       /run/contain/.../hosts
+///
+/// Fields are separated by single tabs; `-` stands for an absent name or hosts file.
+public struct LeaseTable: Equatable, Sendable {
+    public private(set) var leases: [Lease]
+
+    public init(leases: [Lease] = []) { self.leases = leases }
+
+    /// Leases of owners that are still alive; the others are dropped and returned.
+    @discardableResult
+    public mutating func reclaim(isAlive: (ProcessIdentity) -> Bool) -> [Lease] {
+        let dead = leases.filter { !isAlive($0.owner) }
+        leases.removeAll { !isAlive($0.owner) }
+        return dead
+    }
+
+    /// Leases an address in `subnet` for `lease` (whose address field is ignored unless
+    /// `requested`): the requested one if it is free, else the lowest free host address
+    /// that is not the gateway.
+    public mutating func allocate(_ lease: Lease, subnet: IPv4Network, gateway: IPv4Address,
+                                  requested: IPv4Address? = nil) throws(NetworkError) -> IPv4Address {
+        if leases.contains(where: { $0.containerID == lease.containerID }) {
+            throw .conflict("container \(lease.containerID.prefix(12)) already has an address on this network")
+        }
+        if let name = lease.name, leases.contains(where: { $0.name == name }) {
+            throw .conflict("the name `\(name)` is already in use on this network")
+        }
+        let used = Set(leases.map(\.address.value)).union([gateway.value])
+        let address: IPv4Address
+        if let requested {
+            guard subnet.isHost(requested) else {
+                throw .invalid("address \(requested) is not a usable address in \(subnet)")
+            }
+            guard requested != gateway else { throw .conflict("address \(requested) is the network's gateway") }
+            guard !used.contains(requested.value) else { throw .conflict("address \(requested) is already leased") }
+            address = requested
+        } else {
+            var candidate = subnet.firstHost.value
+            while candidate <= subnet.lastHost.value && used.contains(candidate) { candidate += 1 }
+            guard candidate <= subnet.lastHost.value else {
+                throw .exhausted("no free address left in \(subnet)")
+            }
+            address = IPv4Address(candidate)
+        }
+        var leased = lease
+        leased.address = address
+        leases.append(leased)
+        leases.sort { $0.address < $1.address }
+        return address
+    }
+
+    /// Drops the lease of `containerID`; returns it if there was one.
+    @discardableResult
+    public mutating func release(containerID: String) -> Lease? {
+        guard let i = leases.firstIndex(where: { $0.containerID == containerID }) else { return nil }
+        return leases.remove(at: i)
+    }
+
+    // MARK: file format
+
+    public init(parsing text: String) throws(NetworkError) {
+        var leases: [Lease] = []
+        for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let ownerParts = f.count == 7 ? f[2].split(separator: "@") : []
+            guard f.count == 7, let address = IPv4Address(f[0]), ownerParts.count == 2,
+                  let pid = Int32(ownerParts[0]), let start = UInt64(ownerParts[1]) else {
+                throw .invalid("lease file line \(number + 1) is malformed: \(line)")
+            }
+            leases.append(Lease(address: address, containerID: f[1], owner: ProcessIdentity(pid: pid, startTime: start),
+                                hostInterface: f[3], name: f[4] == "-" ? nil : f[4], hostname: f[5],
+                                hostsFile: f[6] == "-" ? nil : f[6]))
+        }
+        self.leases = leases
+    }
+
+    public var serialized: String {
+        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\thosts-file\n"
+        for l in leases {
+            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t\(l.hostsFile ?? "-")\n"
+        }
+        return text
+    }
+}

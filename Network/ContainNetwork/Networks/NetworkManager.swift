@@ -1,0 +1,249 @@
+import CLibmnl
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a container asks of a network when it joins.
+public struct EndpointRequest: Sendable {
+    public var containerID: String
+    public var name: String?
+    public var hostname: String
+    public var address: IPv4Address?
+    /// The container's generated /etc/hosts; kept current as others join and leave.
+    public var hostsFile: String?
+    public var owner: ProcessIdentity
+
+    public init(containerID: String, name: String?, hostname: String, address: IPv4Address?, hostsFile: String?,
+                owner: ProcessIdentity) {
+        self.containerID = containerID
+        self.name = name
+        self.hostname = hostname
+        self.address = address
+        self.hostsFile = hostsFile
+        self.owner = owner
+    }
+}
+
+/// A container's place on a network: its lease, and the host end of its veth.
+public struct Endpoint: Sendable {
+    public var network: NetworkDefinition
+    public var containerID: String
+    public var address: IPv4Address
+    public var hostInterface: String
+    public var bridgeIndex: Int32
+    /// The interface inside the container.
+    public static let containerInterface = "eth0"
+}
+
+/// A network with its live endpoints, for `net ls` and `net inspect`.
+public struct NetworkStatus: Sendable {
+    public var definition: NetworkDefinition
+    public var leases: [Lease]
+    /// The bridge as the kernel has it (nil: not created yet, or removed).
+    public var bridge: LinkInfo?
+    /// Host veths by name, with their counters.
+    public var hostInterfaces: [String: LinkInfo]
+}
+
+/// Networks, leases, bridges and firewall rules, in the network namespace of the caller (the
+/// host, from contain's point of view). Every read-modify-write happens under the store lock;
+/// nothing here waits on a container.
+public final class NetworkManager {
+    public let store: NetworkStore
+    private let firewall = Firewall()
+
+    public init(store: NetworkStore) { self.store = store }
+
+    // MARK: networks
+
+    public func create(name: String, subnet: IPv4Network?, gateway: IPv4Address?, bridge: String?,
+                       mtu: UInt32?, internal: Bool) throws -> NetworkDefinition {
+        try NetworkDefinition.validateName(name)
+        return try store.withLock {
+            guard try store.definition(named: name) == nil else { throw NetworkError.conflict("network `\(name)` already exists") }
+            return try createLocked(name: name, subnet: subnet, gateway: gateway, bridge: bridge, mtu: mtu, internal: `internal`)
+        }
+    }
+
+    private func createLocked(name: String, subnet: IPv4Network?, gateway: IPv4Address?, bridge: String?,
+                              mtu: UInt32?, internal: Bool) throws -> NetworkDefinition {
+        let others = try store.definitions()
+        let bridgeName = bridge ?? NetworkDefinition.automaticBridgeName(for: name)
+        try NetworkDefinition.validateInterfaceName(bridgeName, what: "bridge name")
+        if let other = others.first(where: { $0.bridge == bridgeName }) {
+            throw NetworkError.conflict("bridge `\(bridgeName)` is already used by network `\(other.name)`")
+        }
+        let rt = Rtnetlink(transport: try MnlSocket())
+        if try rt.link(named: bridgeName) != nil {
+            throw NetworkError.conflict("bridge `\(bridgeName)`: an interface of that name already exists on the host")
+        }
+        // Addresses and routes already on the host, and the other networks' subnets.
+        let hostNetworks = try rt.addresses().map(\.network) + rt.routeDestinations()
+        let chosen: IPv4Network
+        if let subnet {
+            if let other = others.first(where: { $0.subnet.overlaps(subnet) }) {
+                throw NetworkError.conflict("subnet \(subnet) overlaps network `\(other.name)` (\(other.subnet))")
+            }
+            if let clash = hostNetworks.first(where: { $0.overlaps(subnet) }) {
+                throw NetworkError.conflict("subnet \(subnet) overlaps \(clash), already routed on this host")
+            }
+            chosen = subnet
+        } else {
+            guard let picked = NetworkDefinition.pickSubnet(avoiding: others.map(\.subnet) + hostNetworks) else {
+                throw NetworkError.exhausted("no free subnet left in \(NetworkDefinition.automaticPool); pass --subnet")
+            }
+            chosen = picked
+        }
+        let definition = try NetworkDefinition(name: name, bridge: bridgeName, subnet: chosen, gateway: gateway,
+                                               mtu: mtu, internal: `internal`)
+        try store.save(definition)
+        return definition
+    }
+
+    /// Removes a network: refused while live containers use it; otherwise its bridge and its
+    /// rules go with it.
+    public func remove(name: String) throws {
+        try store.withLock {
+            guard let definition = try store.definition(named: name) else { throw NetworkError.notFound("network `\(name)` not found") }
+            var leases = try store.leases(of: name)
+            leases.reclaim(isAlive: \.isAlive)
+            if !leases.leases.isEmpty {
+                let names = leases.leases.map { $0.name ?? String($0.containerID.prefix(12)) }
+                throw NetworkError.conflict("network `\(name)` is in use by \(names.count) container(s): \(names.joined(separator: ", "))")
+            }
+            let rt = Rtnetlink(transport: try MnlSocket())
+            if let bridge = try rt.link(named: definition.bridge) {
+                try rt.delete(index: bridge.index, name: definition.bridge)
+            }
+            try store.remove(named: name)
+            try firewall.install(networks: try networksWithBridges(rt))
+        }
+    }
+
+    public func status() throws -> [NetworkStatus] {
+        try store.withLock {
+            let rt = Rtnetlink(transport: try MnlSocket())
+            let links = Dictionary(try rt.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            return try store.definitions().map { definition in
+                let leases = try reclaimLocked(definition)
+                var interfaces: [String: LinkInfo] = [:]
+                for lease in leases.leases { interfaces[lease.hostInterface] = links[lease.hostInterface] }
+                return NetworkStatus(definition: definition, leases: leases.leases, bridge: links[definition.bridge],
+                                     hostInterfaces: interfaces)
+            }
+        }
+    }
+
+    // MARK: endpoints
+
+    /// Everything a container needs from the host before its veth can be made: the network
+    /// (the default one is created on first use), its bridge up with the gateway address, its
+    /// rules, and a lease. Undo with `detach`.
+    public func attach(network name: String, _ request: EndpointRequest) throws -> Endpoint {
+        try store.withLock {
+            let definition: NetworkDefinition
+            if let existing = try store.definition(named: name) {
+                definition = existing
+            } else if name == NetworkDefinition.defaultName {
+                definition = try createLocked(name: name, subnet: nil, gateway: nil, bridge: NetworkDefinition.defaultBridge,
+                                              mtu: nil, internal: false)
+            } else {
+                throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
+            }
+            if let wanted = request.name {
+                for other in try store.definitions() where other.name != name {
+                    if try reclaimLocked(other).leases.contains(where: { $0.name == wanted }) {
+                        throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
+                    }
+                }
+            }
+            var leases = try reclaimLocked(definition)
+            let hostInterface = "veth" + String(request.containerID.prefix(8))
+            let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
+                              hostInterface: hostInterface, name: request.name, hostname: request.hostname,
+                              hostsFile: request.hostsFile)
+            let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
+
+            let rt = Rtnetlink(transport: try MnlSocket())
+            let bridge = try rt.ensureBridge(name: definition.bridge, mtu: definition.mtu)
+            try rt.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
+            if !bridge.isUp { try rt.setUp(index: bridge.index) }
+            if try !firewall.isInstalled(network: definition.name) {
+                try firewall.install(networks: try networksWithBridges(rt))
+            }
+            try store.saveLeases(leases, of: name)
+            do { try writeNewHostsFile(definition, leases, request) } catch {
+                leases.release(containerID: request.containerID)
+                try? store.saveLeases(leases, of: name)
+                writeHostsFiles(definition, leases)
+                throw error
+            }
+            return Endpoint(network: definition, containerID: request.containerID, address: address,
+                            hostInterface: hostInterface, bridgeIndex: bridge.index)
+        }
+    }
+
+    /// Creates the container's veth (its peer born as eth0 inside the namespace of
+    /// `containerPID`), on the bridge, and brings the host end up. The container's end is
+    /// configured from inside; the pair disappears with the namespace.
+    public func connect(_ endpoint: Endpoint, containerPID: Int32) throws {
+        let rt = Rtnetlink(transport: try MnlSocket())
+        try rt.createVeth(name: endpoint.hostInterface, peerName: Endpoint.containerInterface, peerNamespacePID: containerPID,
+                          master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
+        guard let link = try rt.link(named: endpoint.hostInterface) else {
+            throw SystemError("netlink: create veth \(endpoint.hostInterface)", errno: ENODEV)
+        }
+        try rt.setUp(index: link.index)
+    }
+
+    /// Gives the lease back and updates the others' hosts files. Never throws: it runs on the
+    /// way out, and a lease left behind is reclaimed once its owner is gone.
+    public func detach(_ endpoint: Endpoint) {
+        _ = try? store.withLock {
+            var leases = try store.leases(of: endpoint.network.name)
+            guard leases.release(containerID: endpoint.containerID) != nil else { return }
+            try store.saveLeases(leases, of: endpoint.network.name)
+            writeHostsFiles(endpoint.network, leases)
+        }
+    }
+
+    // MARK: helpers (store lock held)
+
+    /// The network's leases without those whose owner died (saved back, hosts files updated).
+    private func reclaimLocked(_ definition: NetworkDefinition) throws -> LeaseTable {
+        var leases = try store.leases(of: definition.name)
+        if !leases.reclaim(isAlive: \.isAlive).isEmpty {
+            try store.saveLeases(leases, of: definition.name)
+            writeHostsFiles(definition, leases)
+        }
+        return leases
+    }
+
+    private func writeNewHostsFile(_ definition: NetworkDefinition, _ leases: LeaseTable, _ request: EndpointRequest) throws {
+        writeHostsFiles(definition, leases, creating: request.containerID)
+        if let file = request.hostsFile, !Files.exists(file) { throw SystemError("write hosts file", path: file, errno: EIO) }
+    }
+
+    /// The networks whose bridge exists: the ones whose rules must be installed.
+    private func networksWithBridges(_ rt: Rtnetlink) throws -> [NetworkDefinition] {
+        let names = Set(try rt.links().map(\.name))
+        return try store.definitions().filter { names.contains($0.bridge) }
+    }
+
+    /// Rewrites, in place (the container sees it through a bind mount), the hosts file of every
+    /// endpoint of the network. `creating` names the container whose file is new; any other
+    /// missing file belongs to a container on its way out and is skipped.
+    private func writeHostsFiles(_ definition: NetworkDefinition, _ table: LeaseTable, creating: String? = nil) {
+        let peers = table.leases.compactMap { lease in lease.name.map { ContainerFiles.Peer(name: $0, address: lease.address) } }
+        for lease in table.leases {
+            guard let file = lease.hostsFile else { continue }
+            let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers)
+            if lease.containerID == creating {
+                try? Files.write(file, text, create: true)
+            } else if Files.exists(file) {
+                try? Files.write(file, text)
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process as the kernel knows it: its pid and its start time (clock ticks since boot, field 22
+/// of /proc/PID/stat). A pid alone can be reused by an unrelated process; the pair cannot.
+public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
+    public let pid: Int32
+    public let startTime: UInt64
+
+    public init(pid: Int32, startTime: UInt64) {
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    /// The identity of `pid` now, or nil when there is no such process.
+    public static func of(pid: Int32) -> ProcessIdentity? {
+        guard let stat = try? Files.read("/proc/\(pid)/stat"),
+              let startTime = parseStartTime(stat: stat) else { return nil }
+        return ProcessIdentity(pid: pid, startTime: startTime)
+    }
+
+    public static func current() -> ProcessIdentity {
+        of(pid: getpid()) ?? ProcessIdentity(pid: getpid(), startTime: 0)
+    }
+
+    /// Whether this very process is still alive (not merely its pid).
+    public var isAlive: Bool { Self.of(pid: pid) == self }
+
+    /// Field 22 of /proc/PID/stat. The command name (field 2) is in parentheses and may itself
+    /// contain spaces and parentheses, so counting starts after the last `)`.
+    public static func parseStartTime(stat: String) -> UInt64? {
+        guard let close = stat.utf8.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let rest = stat.utf8[stat.utf8.index(after: close)...].split(separator: UInt8(ascii: " "))
+        // rest[0] is field 3 (state); field 22 is rest[19].
+        guard rest.count > 19 else { return nil }
+        return UInt64(String(decoding: rest[19], as: UTF8.self))
+    }
+
+    public var description: String { "\(pid)@\(startTime)" }
+}

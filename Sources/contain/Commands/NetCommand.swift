@@ -1,0 +1,169 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct NetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "net",
+        abstract: "Manage bridge networks.",
+        subcommands: [NetCreate.self, NetList.self, NetInspect.self, NetRemove.self]
+    )
+}
+
+private func requireRoot() throws {
+    guard geteuid() == 0 else { throw RunFailure.runtime("contain net needs root privileges") }
+}
+
+struct NetCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Define a network (its bridge and rules appear on first use).")
+
+    @OptionGroup var state: StateOptions
+    @Argument(help: "The network's name.") var name: String
+    @Option(help: ArgumentHelp("IPv4 subnet in CIDR form (default: a free /24 in 10.88.0.0/16).", valueName: "cidr"))
+    var subnet: String?
+    @Option(help: ArgumentHelp("Gateway address, the bridge's (default: the subnet's first address).", valueName: "addr"))
+    var gateway: String?
+    @Option(help: ArgumentHelp("Bridge interface name (default: ct-NAME).", valueName: "ifname"))
+    var bridge: String?
+    @Option(help: ArgumentHelp("MTU of the bridge and the containers' interfaces.", valueName: "n"))
+    var mtu: String?
+    @Flag(help: "No NAT and no route out: containers reach each other and the gateway only.")
+    var `internal` = false
+
+    func run() throws {
+        try requireRoot()
+        let parsedSubnet = try subnet.map { text throws(NetworkError) in try IPv4Network(parsing: text) }
+        var parsedGateway: IPv4Address?
+        if let gateway {
+            guard let address = IPv4Address(gateway) else { throw NetworkError.invalid("invalid --gateway `\(gateway)`: expected an IPv4 address") }
+            if let parsedSubnet, !parsedSubnet.isHost(address) {
+                throw NetworkError.invalid("gateway \(address) is not a usable address in \(parsedSubnet)")
+            }
+            parsedGateway = address
+        }
+        var parsedMTU: UInt32?
+        if let mtu {
+            guard let value = UInt32(mtu), (68...65535).contains(value) else { throw NetworkError.invalid("invalid --mtu `\(mtu)`: expected 68 to 65535") }
+            parsedMTU = value
+        }
+        if let bridge { try NetworkDefinition.validateInterfaceName(bridge, what: "bridge name") }
+        if parsedGateway != nil && parsedSubnet == nil { throw NetworkError.invalid("--gateway needs --subnet") }
+        let manager = NetworkManager(store: NetworkStore(directory: state.networkDirectory))
+        let definition = try manager.create(name: name, subnet: parsedSubnet, gateway: parsedGateway, bridge: bridge,
+                                            mtu: parsedMTU, internal: `internal`)
+        print(definition.name)
+    }
+}
+
+struct NetList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.")
+
+    @OptionGroup var state: StateOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try requireRoot()
+        let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
+        if json {
+            print(JSON.array(networks.map { JSON.object(NetworkReport.summary($0)) }).text)
+            return
+        }
+        var rows = [["NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS"]]
+        for n in networks {
+            let d = n.definition
+            rows.append([d.name, d.bridge, d.subnet.description, d.internal ? "\(d.gateway) (internal)" : d.gateway.description,
+                         String(n.leases.count)])
+        }
+        print(Table.render(rows), terminator: "")
+    }
+}
+
+struct NetInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show a network and its endpoints.")
+
+    @OptionGroup var state: StateOptions
+    @Argument(help: "The network's name.") var name: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try requireRoot()
+        let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
+        guard let network = networks.first(where: { $0.definition.name == name }) else {
+            throw NetworkError.notFound("network `\(name)` not found")
+        }
+        if json {
+            print(JSON.object(NetworkReport.summary(network) + [("endpoints", .array(NetworkReport.endpoints(network).map(JSON.object)))]).text)
+            return
+        }
+        let d = network.definition
+        print("name:      \(d.name)")
+        print("bridge:    \(d.bridge) (\(network.bridge.map { $0.isUp ? "up" : "down" } ?? "not created yet"))")
+        print("subnet:    \(d.subnet)")
+        print("gateway:   \(d.gateway)")
+        print("mtu:       \(d.mtu.map(String.init) ?? "default")")
+        print("internal:  \(d.internal)")
+        print("endpoints: \(network.leases.count)")
+        guard !network.leases.isEmpty else { return }
+        var rows = [["CONTAINER", "NAME", "PID", "HOST VETH", "ADDRESS", "MAC", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
+        for lease in network.leases {
+            let link = network.hostInterfaces[lease.hostInterface]
+            let stats = link?.stats
+            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(lease.owner.pid), lease.hostInterface,
+                         "\(lease.address)/\(d.subnet.prefix)", link.map { NetworkReport.mac($0.mac) } ?? "-",
+                         // The host end's counters, seen from the container: what it received
+                         // is what the host end sent.
+                         stats.map { String($0.txBytes) } ?? "-", stats.map { String($0.txPackets) } ?? "-",
+                         stats.map { String($0.rxBytes) } ?? "-", stats.map { String($0.rxPackets) } ?? "-"])
+        }
+        print("")
+        print(Table.render(rows), terminator: "")
+    }
+}
+
+struct NetRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks no container uses.")
+
+    @OptionGroup var state: StateOptions
+    @Argument(help: "The networks' names.") var names: [String]
+
+    func run() throws {
+        try requireRoot()
+        let manager = NetworkManager(store: NetworkStore(directory: state.networkDirectory))
+        for name in names {
+            try manager.remove(name: name)
+            print(name)
+        }
+    }
+}
+
+/// What `net ls --json` and `net inspect --json` print.
+enum NetworkReport {
+    static func summary(_ n: NetworkStatus) -> [(String, JSON)] {
+        let d = n.definition
+        return [("name", .string(d.name)), ("bridge", .string(d.bridge)), ("subnet", .string(d.subnet.description)),
+                ("gateway", .string(d.gateway.description)), ("mtu", d.mtu.map { .number(Int64($0)) } ?? .null),
+                ("internal", .bool(d.internal)), ("bridge_up", .bool(n.bridge?.isUp ?? false)),
+                ("containers", .number(Int64(n.leases.count)))]
+    }
+
+    static func endpoints(_ n: NetworkStatus) -> [[(String, JSON)]] {
+        n.leases.map { lease in
+            let link = n.hostInterfaces[lease.hostInterface]
+            let s = link?.stats
+            return [("container", .string(lease.containerID)), ("name", lease.name.map(JSON.string) ?? .null),
+                    ("hostname", .string(lease.hostname)), ("pid", .number(Int64(lease.owner.pid))),
+                    ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
+                    ("mac", link.map { .string(mac($0.mac)) } ?? .null),
+                    ("rx_bytes", .number(Int64(s?.txBytes ?? 0))), ("rx_packets", .number(Int64(s?.txPackets ?? 0))),
+                    ("tx_bytes", .number(Int64(s?.rxBytes ?? 0))), ("tx_packets", .number(Int64(s?.rxPackets ?? 0)))]
+        }
+    }
+
+    static func mac(_ bytes: [UInt8]) -> String {
+        bytes.map { b in let h = String(b, radix: 16); return h.count == 1 ? "0" + h : h }.joined(separator: ":")
+    }
+}

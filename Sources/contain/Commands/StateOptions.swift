@@ -1,0 +1,19 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--root DIR` (or CONTAIN_ROOT): where live state and network definitions are kept. Without
+/// it, live state is under /run/contain and network definitions under /var/lib/contain, so
+/// networks outlive a reboot and containers do not; with it, everything is under DIR.
+struct StateOptions: ParsableArguments {
+    @Option(name: .customLong("root"), help: ArgumentHelp("State directory (also CONTAIN_ROOT).", valueName: "dir"))
+    var root: String?
+
+    private var explicitRoot: String? { root ?? getenv("CONTAIN_ROOT").map { String(cString: $0) } }
+
+    var stateRoot: String { explicitRoot ?? ContainerRecord.defaultStateRoot }
+    var networkDirectory: String { explicitRoot.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory }
+}
