@@ -57,4 +57,72 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         #expect(NetlinkMessage.split([1, 2, 3]).isEmpty)
         #expect(NetlinkMessage.split([200, 0, 0, 0] + [UInt8](repeating: 0, count: 12)).isEmpty)
     }
+
+    @Test func addressAddIsGolden() {
+        // nlmsghdr: len 40, RTM_NEWADDR (20), REQUEST|ACK|EXCL|CREATE (0x605), seq 9, pid 0
+        // ifaddrmsg: AF_INET, /24, flags 0, scope universe, index 7
+        // IFA_LOCAL and IFA_ADDRESS: 10.88.0.2
+        #expect(AddressRequests.add(index: 7, address: IPv4Address("10.88.0.2")!, prefix: 24, sequence: 9) == [
+            40, 0, 0, 0, 20, 0, 0x05, 0x06, 9, 0, 0, 0, 0, 0, 0, 0,
+            2, 24, 0, 0, 7, 0, 0, 0,
+            8, 0, 2, 0, 10, 88, 0, 2,
+            8, 0, 1, 0, 10, 88, 0, 2,
+        ])
+    }
+
+    @Test func defaultRouteIsGolden() {
+        // rtmsg: AF_INET, dst_len 0, src_len 0, tos 0, table main (254), proto boot (3),
+        // scope universe (0), type unicast (1), flags 0; RTA_GATEWAY (5) 10.88.0.1
+        #expect(RouteRequests.addDefault(gateway: IPv4Address("10.88.0.1")!, sequence: 9) == [
+            36, 0, 0, 0, 24, 0, 0x05, 0x06, 9, 0, 0, 0, 0, 0, 0, 0,
+            2, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0,
+            8, 0, 5, 0, 10, 88, 0, 1,
+        ])
+    }
+
+    @Test func bridgeCreationIsGolden() {
+        // ifinfomsg zeroed; IFLA_IFNAME (3) "br0\0";
+        // IFLA_LINKINFO (18 | NLA_F_NESTED) { IFLA_INFO_KIND (1) "bridge\0" }
+        #expect(LinkRequests.createBridge(name: "br0", mtu: nil, sequence: 1) == [
+            56, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            8, 0, 3, 0, 98, 114, 48, 0,
+            16, 0, 18, 0x80, 11, 0, 1, 0, 98, 114, 105, 100, 103, 101, 0, 0,
+        ])
+    }
+
+    @Test func vethPeerIsBornInTheContainersNamespace() throws {
+        let bytes = LinkRequests.createVeth(name: "vethab", peerName: "eth0", peerNamespacePID: 4242, master: 3, mtu: 1400, sequence: 1)
+        let message = try #require(NetlinkMessage.split(bytes).first)
+        #expect(message.type == UInt16(RTM_NEWLINK))
+        #expect(message.flags == UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL))
+        let attributes = bytes.withUnsafeBytes { raw in
+            Replies.attributes(UnsafeMutableRawPointer(mutating: raw.baseAddress!).assumingMemoryBound(to: nlmsghdr.self),
+                               headerSize: MemoryLayout<ifinfomsg>.size)
+        }
+        #expect(attributes.map(\.0) == [UInt16(IFLA_IFNAME), UInt16(IFLA_MTU), UInt16(IFLA_MASTER), UInt16(IFLA_LINKINFO)])
+        #expect(attributes[0].1 == Array("vethab\0".utf8))
+        #expect(attributes[2].1 == [3, 0, 0, 0])
+        // LINKINFO { KIND "veth", DATA { PEER { ifinfomsg, IFNAME "eth0", MTU 1400, NET_NS_PID 4242 } } }
+        let info = attributes[3].1
+        #expect(Array(info[4..<9]) == Array("veth\0".utf8))
+        let peer = Array(info[20...])       // after KIND (12 bytes), DATA and PEER headers (4 each)
+        #expect(peer.count == 16 + 12 + 8 + 8)
+        #expect(Array(peer[16..<28]) == [9, 0, 3, 0] + Array("eth0\0".utf8) + [0, 0, 0])
+        #expect(Array(peer[28..<36]) == [8, 0, 4, 0, 0x78, 0x05, 0, 0])
+        #expect(Array(peer[36..<44]) == [8, 0, 19, 0, 0x92, 0x10, 0, 0])
+    }
+
+    @Test func repliesAreParsed() throws {
+        // An RTM_NEWADDR as the kernel sends it: 10.88.0.1/24 on index 3.
+        let reply: [UInt8] = [40, 0, 0, 0, 20, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                              2, 24, 0x80, 0, 3, 0, 0, 0,
+                              8, 0, 1, 0, 10, 88, 0, 1,
+                              8, 0, 2, 0, 10, 88, 0, 1]
+        let address = try #require(Replies.address(reply))
+        #expect(address.index == 3)
+        #expect(address.address.description == "10.88.0.1")
+        #expect(address.network.description == "10.88.0.0/24")
+        #expect(Replies.link(reply) == nil)
+    }
 }

@@ -1,0 +1,100 @@
+import ContainSystem
+import Testing
+@testable import ContainNetwork
+
+@Suite struct LeaseTableTests {
+    static let subnet = try! IPv4Network(parsing: "10.88.0.0/29")   // hosts .1 to .6
+    static let gateway = IPv4Address("10.88.0.1")!
+    static let alive = ProcessIdentity(pid: 100, startTime: 5)
+    static let dead = ProcessIdentity(pid: 200, startTime: 7)
+
+    static func lease(_ id: String, name: String? = nil, owner: ProcessIdentity = alive) -> Lease {
+        Lease(address: IPv4Address(0), containerID: id, owner: owner, hostInterface: "veth" + id, name: name,
+              hostsFile: "/run/contain/containers/\(id)/hosts")
+    }
+
+    @Test func allocatesLowestFreeAddressSkippingTheGateway() throws {
+        var table = LeaseTable()
+        #expect(try table.allocate(Self.lease("a"), subnet: Self.subnet, gateway: Self.gateway).description == "10.88.0.2")
+        #expect(try table.allocate(Self.lease("b"), subnet: Self.subnet, gateway: Self.gateway).description == "10.88.0.3")
+        table.release(containerID: "a")
+        #expect(try table.allocate(Self.lease("c"), subnet: Self.subnet, gateway: Self.gateway).description == "10.88.0.2")
+    }
+
+    @Test func gatewayElsewhereLeavesTheFirstHostFree() throws {
+        var table = LeaseTable()
+        let address = try table.allocate(Self.lease("a"), subnet: Self.subnet, gateway: IPv4Address("10.88.0.6")!)
+        #expect(address.description == "10.88.0.1")
+    }
+
+    @Test func exhaustionIsAnErrorAndReleaseFreesRoom() throws {
+        var table = LeaseTable()
+        for id in ["a", "b", "c", "d", "e"] {
+            _ = try table.allocate(Self.lease(id), subnet: Self.subnet, gateway: Self.gateway)
+        }
+        #expect(throws: NetworkError.exhausted("no free address left in 10.88.0.0/29")) {
+            try table.allocate(Self.lease("f"), subnet: Self.subnet, gateway: Self.gateway)
+        }
+        #expect(table.release(containerID: "c")?.address.description == "10.88.0.4")
+        #expect(try table.allocate(Self.lease("f"), subnet: Self.subnet, gateway: Self.gateway).description == "10.88.0.4")
+    }
+
+    @Test func requestedAddressesAreCheckedAgainstSubnetGatewayAndLeases() throws {
+        var table = LeaseTable()
+        #expect(try table.allocate(Self.lease("a"), subnet: Self.subnet, gateway: Self.gateway,
+                                   requested: IPv4Address("10.88.0.5")).description == "10.88.0.5")
+        #expect(throws: NetworkError.conflict("address 10.88.0.5 is already leased")) {
+            try table.allocate(Self.lease("b"), subnet: Self.subnet, gateway: Self.gateway, requested: IPv4Address("10.88.0.5"))
+        }
+        #expect(throws: NetworkError.conflict("address 10.88.0.1 is the network's gateway")) {
+            try table.allocate(Self.lease("b"), subnet: Self.subnet, gateway: Self.gateway, requested: Self.gateway)
+        }
+        #expect(throws: NetworkError.invalid("address 10.88.0.7 is not a usable address in 10.88.0.0/29")) {
+            try table.allocate(Self.lease("b"), subnet: Self.subnet, gateway: Self.gateway, requested: IPv4Address("10.88.0.7"))
+        }
+        #expect(table.leases.count == 1)
+    }
+
+    @Test func namesAreUniqueOnANetwork() throws {
+        var table = LeaseTable()
+        _ = try table.allocate(Self.lease("a", name: "web"), subnet: Self.subnet, gateway: Self.gateway)
+        #expect(throws: NetworkError.conflict("the name `web` is already in use on this network")) {
+            try table.allocate(Self.lease("b", name: "web"), subnet: Self.subnet, gateway: Self.gateway)
+        }
+    }
+
+    @Test func deadOwnersAreReclaimed() throws {
+        var table = LeaseTable()
+        _ = try table.allocate(Self.lease("a", owner: Self.dead), subnet: Self.subnet, gateway: Self.gateway)
+        _ = try table.allocate(Self.lease("b"), subnet: Self.subnet, gateway: Self.gateway)
+        let reclaimed = table.reclaim { $0 == Self.alive }
+        #expect(reclaimed.map(\.containerID) == ["a"])
+        #expect(table.leases.map(\.containerID) == ["b"])
+        #expect(try table.allocate(Self.lease("c"), subnet: Self.subnet, gateway: Self.gateway).description == "10.88.0.2")
+    }
+
+    @Test func aReusedPidIsNotItsOwner() {
+        // Same pid, another start time: a different process.
+        let reused = ProcessIdentity(pid: ProcessIdentity.current().pid, startTime: ProcessIdentity.current().startTime + 1)
+        #expect(ProcessIdentity.current().isAlive)
+        #expect(!reused.isAlive)
+    }
+
+    @Test func startTimeIsFieldTwentyTwoEvenWithParenthesesInTheName() {
+        let stat = "4242 (we (ird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10"
+        #expect(ProcessIdentity.parseStartTime(stat: stat) == 987654)
+        #expect(ProcessIdentity.parseStartTime(stat: "garbage") == nil)
+    }
+
+    @Test func fileFormatRoundTrips() throws {
+        var table = LeaseTable()
+        _ = try table.allocate(Self.lease("a", name: "web"), subnet: Self.subnet, gateway: Self.gateway)
+        _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "b", owner: Self.dead, hostInterface: "vethb"),
+                               subnet: Self.subnet, gateway: Self.gateway)
+        let text = table.serialized
+        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/contain/containers/a/hosts\n"))
+        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\n"))
+        #expect(try LeaseTable(parsing: text) == table)
+        #expect(throws: NetworkError.self) { try LeaseTable(parsing: "10.88.0.2\tonly-two-fields\n") }
+    }
+}
