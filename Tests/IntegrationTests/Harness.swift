@@ -121,8 +121,9 @@ final class Running: @unchecked Sendable {
     private var collected: [Data] = [Data(), Data()]
     private let group = DispatchGroup()
 
-    init(arguments: [String], stdin: String?) throws {
-        process.executableURL = URL(fileURLWithPath: Harness.binary)
+    /// Runs `contain` with `arguments`, or `executable` with them when given (nsenter, a listener).
+    init(arguments: [String], stdin: String?, executable: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable ?? Harness.binary)
         process.arguments = arguments
         let pipes = [Pipe(), Pipe()]
         process.standardOutput = pipes[0]

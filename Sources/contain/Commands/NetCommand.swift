@@ -13,8 +13,11 @@ struct NetCommand: ParsableCommand {
     )
 }
 
-private func requireRoot() throws {
+/// Every net command needs root, and first reclaims what runtimes killed with -9 left
+/// (their cgroups and records here; their leases as the network store is read).
+private func prepare(_ state: StateOptions) throws {
     guard geteuid() == 0 else { throw RunFailure.runtime("contain net needs root privileges") }
+    ContainerRecord.reclaimAbandoned(stateRoot: state.stateRoot)
 }
 
 struct NetCreate: ParsableCommand {
@@ -35,7 +38,7 @@ struct NetCreate: ParsableCommand {
     var `internal` = false
 
     func run() throws {
-        try requireRoot()
+        try prepare(state)
         let parsedSubnet = try subnet.map { text throws(NetworkError) in try IPv4Network(parsing: text) }
         var parsedGateway: IPv4Address?
         if let gateway {
@@ -66,7 +69,7 @@ struct NetList: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try requireRoot()
+        try prepare(state)
         let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
         if json {
             print(JSON.array(networks.map { JSON.object(NetworkReport.summary($0)) }).text)
@@ -90,7 +93,7 @@ struct NetInspect: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try requireRoot()
+        try prepare(state)
         let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
         guard let network = networks.first(where: { $0.definition.name == name }) else {
             throw NetworkError.notFound("network `\(name)` not found")
@@ -131,7 +134,7 @@ struct NetRemove: ParsableCommand {
     @Argument(help: "The networks' names.") var names: [String]
 
     func run() throws {
-        try requireRoot()
+        try prepare(state)
         let manager = NetworkManager(store: NetworkStore(directory: state.networkDirectory))
         for name in names {
             try manager.remove(name: name)

@@ -1,0 +1,233 @@
+import Foundation
+import Testing
+
+/// Bridge networks, end to end, each test inside its own throwaway host and upstream namespaces.
+@Suite(.enabled(if: Harness.enabled)) struct NetworkTests {
+    /// The cells of the `net ls` row for `network`.
+    static func row(_ ls: RunResult, _ network: String) -> [String] {
+        ls.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.first { $0.first == network } ?? []
+    }
+
+    @Test func containerGetsEth0WithAddressRouteAndReachesItsGateway() throws {
+        let lab = try NetworkLab()
+        let result = try lab.run(["--net", "bridge"], ["sh", "-c", "ip -4 -o addr show eth0; ip route; ping -c1 -W2 10.88.0.1 >/dev/null && echo gateway-ok"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("eth0    inet 10.88.0.2/24"), "\(result)")
+        #expect(result.stdout.contains("default via 10.88.0.1 dev eth0"), "\(result)")
+        #expect(result.stdout.contains("gateway-ok"), "\(result)")
+        #expect(result.progress.contains { $0.contains("connecting to network contain: 10.88.0.2/24 on contain0") }, "\(result)")
+        // The default network was created, with its bridge and its rules, on first use.
+        let bridge = try lab.inHost(NetworkLab.ipTool, ["-4", "-o", "addr", "show", "dev", "contain0"])
+        #expect(bridge.output.contains("inet 10.88.0.1/24"), "\(bridge.output)")
+        let table = try lab.nftTable()
+        #expect(table.contains("ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade"), "\(table)")
+        #expect(try lab.inHost("/bin/cat", ["/proc/sys/net/ipv4/ip_forward"]).output == "1\n")
+        try lab.expectClean()
+    }
+
+    @Test func upstreamSeesTheHostsAddressThroughNAT() throws {
+        let lab = try NetworkLab()
+        let listener = try lab.upstreamListener(port: 7000)
+        let result = try lab.run(["--net", "bridge"], ["sh", "-c", "echo ping | nc \(NetworkLab.upstreamAddress) 7000"])
+        let heard = try listener.wait(timeout: 30)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("hello from upstream"), "\(result)")
+        // Masqueraded: the upstream sees the host's uplink address, not 10.88.0.2.
+        #expect(heard.stdout.contains("peer \(NetworkLab.hostAddress) said ping"), "\(heard)")
+        try lab.expectClean()
+    }
+
+    @Test func namedContainersFindEachOtherIncludingOnesThatJoinLater() throws {
+        let lab = try NetworkLab()
+        let web = try lab.startRun(["--net", "bridge", "--name", "web"], ["sh", "-c", """
+            echo ready
+            i=0; while ! grep -q client /etc/hosts; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.1; done
+            echo saw-client; ping -c1 -W2 client >/dev/null && echo reached-client
+            """])
+        #expect(web.waitForOutput("ready"))
+        let client = try lab.startRun(["--net", "bridge", "--name", "client"], ["sh", "-c", """
+            ping -c1 -W2 web >/dev/null && echo reached-web; grep -w web /etc/hosts; sleep 2
+            """])
+        let webResult = try web.wait(timeout: 40)
+        let clientResult = try client.wait(timeout: 40)
+        #expect(clientResult.status == 0, "\(clientResult)")
+        #expect(clientResult.stdout.contains("reached-web"), "\(clientResult)")
+        #expect(clientResult.stdout.contains("10.88.0.2\tweb"), "\(clientResult)")
+        #expect(webResult.status == 0, "\(webResult)")
+        #expect(webResult.stdout.contains("saw-client") && webResult.stdout.contains("reached-client"), "\(webResult)")
+        try lab.expectClean()
+    }
+
+    @Test func containersOnDifferentNetworksCannotReachEachOther() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "left", "--subnet", "10.88.10.0/24"]).status == 0)
+        #expect(try lab.contain(["net", "create", "right", "--subnet", "10.88.11.0/24"]).status == 0)
+        let left = try lab.startRun(["--net", "left", "--ip", "10.88.10.5"], ["sh", "-c", "echo ready; sleep 8"])
+        #expect(left.waitForOutput("ready"))
+        let right = try lab.run(["--net", "right"], ["sh", "-c", """
+            ping -c1 -W2 10.88.11.1 >/dev/null && echo own-gateway
+            ping -c1 -W2 10.88.10.5 >/dev/null && echo reached-left || echo left-unreachable
+            """])
+        #expect(right.stdout.contains("own-gateway"), "\(right)")
+        #expect(right.stdout.contains("left-unreachable"), "\(right)")
+        left.signal(SIGKILL)  // contain dies; its container follows (PDEATHSIG) and the next command reclaims
+        _ = try left.wait()
+        let ls = try lab.contain(["net", "ls"])
+        #expect(ls.stdout.contains("left "), "\(ls)")
+        try lab.expectClean(network: "left")
+        try lab.expectClean(network: "right")
+    }
+
+    @Test func internalNetworksHaveNoWayOut() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "iso", "--internal"]).status == 0)
+        let result = try lab.run(["--net", "iso"], ["sh", "-c", """
+            ip route; ping -c1 -W2 $(ip route | awk '/eth0/{split($1,a,"/"); split(a[1],o,"."); print o[1]"."o[2]"."o[3]".1"}') >/dev/null && echo gateway-ok
+            ping -c1 -W2 \(NetworkLab.upstreamAddress) >/dev/null 2>&1 && echo escaped || echo contained
+            """])
+        #expect(!result.stdout.contains("default via"), "\(result)")
+        #expect(result.stdout.contains("gateway-ok"), "\(result)")
+        #expect(result.stdout.contains("contained"), "\(result)")
+        #expect(!(try lab.nftTable()).contains("masquerade"))
+        try lab.expectClean(network: "iso")
+    }
+
+    @Test func twentyConcurrentContainersGetDistinctAddresses() throws {
+        let lab = try NetworkLab()
+        // Each holds its lease until told to go (SIGUSR1, forwarded to the shell's trap), so all
+        // twenty are alive at once.
+        let runs = try (0..<20).map { _ in
+            try lab.startRun(["--net", "bridge", "-q"], ["sh", "-c", """
+                trap 'exit 0' USR1
+                ip -4 -o addr show eth0 | awk '{print $4}'; ping -c1 -W3 10.88.0.1 >/dev/null && echo gw
+                while :; do sleep 0.1; done
+                """])
+        }
+        #expect(eventually(timeout: 60) { lab.leases().count == 20 && runs.allSatisfy { $0.stdoutSoFar.contains("gw") } },
+                "leases: \(lab.leases().count)")
+        runs.forEach { $0.signal(SIGUSR1) }
+        let results = runs.map { (try? $0.wait(timeout: 60)) ?? RunResult(status: -1, stdout: "", stderr: "") }
+        for r in results { #expect(r.status == 0, "\(r)") }
+        let addresses = results.compactMap { $0.stdout.split(separator: "\n").first.map(String.init) }
+        #expect(Set(addresses).count == 20, "\(addresses)")
+        #expect(addresses.allSatisfy { $0.hasPrefix("10.88.0.") && $0.hasSuffix("/24") })
+        #expect(results.allSatisfy { $0.stdout.contains("gw") })
+        try lab.expectClean()
+    }
+
+    @Test func killNineOfTheRuntimeIsReclaimedByTheNextCommand() throws {
+        let lab = try NetworkLab()
+        let victim = try lab.startRun(["--net", "bridge", "--name", "victim"], ["sh", "-c", "echo ready; sleep 60"])
+        #expect(victim.waitForOutput("ready"))
+        #expect(lab.leases().count == 1)
+        victim.signal(SIGKILL)
+        _ = try victim.wait()
+        // The container died with its runtime; its lease is still on disk until someone looks.
+        #expect(lab.leases().count == 1)
+        let ls = try lab.contain(["net", "ls"])
+        #expect(ls.status == 0, "\(ls)")
+        #expect(Self.row(ls, "contain") == ["contain", "contain0", "10.88.0.0/24", "10.88.0.1", "0"], "\(ls)")
+        // Its name is free again.
+        let again = try lab.run(["--net", "bridge", "--name", "victim"], ["true"])
+        #expect(again.status == 0, "\(again)")
+        try lab.expectClean()
+    }
+
+    @Test func lsAndInspectShowEndpointsAndGrowingCounters() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "lab", "--subnet", "10.88.30.0/24", "--mtu", "1400"]).status == 0)
+        let running = try lab.startRun(["--net", "lab", "--name", "probe"], ["sh", "-c", """
+            echo up; sleep 1; ping -c 20 -i 0.05 10.88.30.1 >/dev/null; echo pinged; sleep 4
+            """])
+        #expect(running.waitForOutput("up"))
+        let before = try lab.contain(["net", "inspect", "lab", "--json"])
+        #expect(running.waitForOutput("pinged"))
+        let after = try lab.contain(["net", "inspect", "lab", "--json"])
+        let ls = try lab.contain(["net", "ls"])
+        let text = try lab.contain(["net", "inspect", "lab"])
+        _ = try running.wait()
+
+        #expect(Self.row(ls, "lab") == ["lab", "ct-lab", "10.88.30.0/24", "10.88.30.1", "1"], "\(ls)")
+        #expect(text.stdout.contains("probe") && text.stdout.contains("10.88.30.2/24") && text.stdout.contains("mtu:       1400"), "\(text)")
+        func endpoint(_ r: RunResult) throws -> [String: Any] {
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let endpoints = json?["endpoints"] as? [[String: Any]] ?? []
+            try #require(endpoints.count == 1, "\(r)")
+            return endpoints[0]
+        }
+        let b = try endpoint(before), a = try endpoint(after)
+        #expect(a["name"] as? String == "probe")
+        #expect(a["address"] as? String == "10.88.30.2")
+        #expect((a["host_veth"] as? String)?.hasPrefix("veth") == true)
+        #expect((a["mac"] as? String)?.count == 17)
+        let txBefore = b["tx_packets"] as? Int ?? -1, txAfter = a["tx_packets"] as? Int ?? -1
+        let rxAfter = a["rx_packets"] as? Int ?? -1, rxBefore = b["rx_packets"] as? Int ?? -1
+        #expect(txAfter >= txBefore + 20, "tx \(txBefore) -> \(txAfter)")
+        #expect(rxAfter >= rxBefore + 20, "rx \(rxBefore) -> \(rxAfter)")
+        try lab.expectClean(network: "lab")
+    }
+
+    @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)
+        let holder = try lab.startRun(["--net", "tmp"], ["sh", "-c", "echo ready; sleep 3"])
+        #expect(holder.waitForOutput("ready"))
+        let refused = try lab.contain(["net", "rm", "tmp"])
+        #expect(refused.status == 125)
+        #expect(refused.errors.first?.contains("network `tmp` is in use by 1 container(s)") == true, "\(refused)")
+        _ = try holder.wait()
+        #expect(try lab.nftTable().contains("chain net-tmp"))
+        let removed = try lab.contain(["net", "rm", "tmp"])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(try lab.inHost(NetworkLab.ipTool, ["link", "show", "ct-tmp"]).status != 0)
+        #expect(try !lab.nftTable().contains("net-tmp"))
+        #expect(try lab.contain(["net", "ls"]).stdout.split(separator: "\n").count == 1)
+    }
+}
+
+/// Bad network input: one line, exit 125, nothing half-created.
+@Suite(.enabled(if: Harness.enabled)) struct NetworkErrorTests {
+    static func expectFailure(_ result: RunResult, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == 125, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.errors.count == 1, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.errors.first?.contains(message) == true, "\(result)", sourceLocation: sourceLocation)
+    }
+
+    @Test func badNetworkDefinitionsAreRefused() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "a", "--subnet", "10.88.50.0/24"]).status == 0)
+        Self.expectFailure(try lab.contain(["net", "create", "a"]), "network `a` already exists")
+        Self.expectFailure(try lab.contain(["net", "create", "b", "--subnet", "10.88.50.128/25"]), "overlaps network `a`")
+        Self.expectFailure(try lab.contain(["net", "create", "b", "--subnet", "198.51.100.0/24"]), "already routed on this host")
+        Self.expectFailure(try lab.contain(["net", "create", "b", "--subnet", "10.88.60.1/24"]), "host bits are set")
+        Self.expectFailure(try lab.contain(["net", "create", "b", "--subnet", "10.88.60.0/24", "--gateway", "10.88.61.1"]),
+                           "gateway 10.88.61.1 is not a usable address in 10.88.60.0/24")
+        Self.expectFailure(try lab.contain(["net", "create", "b", "--bridge", "a-bridge-name-too-long"]), "longer than 15 characters")
+        Self.expectFailure(try lab.contain(["net", "create", "b", "--bridge", "up0"]), "an interface of that name already exists")
+        Self.expectFailure(try lab.contain(["net", "create", "bad/name"]), "invalid network name")
+        Self.expectFailure(try lab.contain(["net", "rm", "nosuch"]), "network `nosuch` not found")
+        #expect(try lab.contain(["net", "ls"]).stdout.split(separator: "\n").count == 2)
+    }
+
+    @Test func badRunOptionsLeaveNothingBehind() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "tiny", "--subnet", "10.88.70.0/30"]).status == 0)
+        Self.expectFailure(try lab.run(["--net", "nosuch"], ["true"]), "network `nosuch` not found")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--ip", "10.88.71.2"], ["true"]), "not a usable address in 10.88.70.0/30")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--ip", "10.88.70.1"], ["true"]), "is the network's gateway")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--ip", "nonsense"], ["true"]), "invalid --ip")
+        Self.expectFailure(try lab.run(["--net", "none", "--ip", "10.88.70.2"], ["true"]), "need a bridge network")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--name=-bad"], ["true"]), "invalid --name")
+
+        let holder = try lab.startRun(["--net", "tiny", "--name", "only"], ["sh", "-c", "echo ready; sleep 3"])
+        #expect(holder.waitForOutput("ready"))
+        Self.expectFailure(try lab.run(["--net", "tiny"], ["true"]), "no free address left in 10.88.70.0/30")
+        Self.expectFailure(try lab.run(["--net", "bridge", "--name", "only"], ["true"]), "the name `only` is already in use")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--ip", "10.88.70.2"], ["true"]), "already leased")
+        #expect(lab.leases(network: "tiny").count == 1)
+        _ = try holder.wait()
+        #expect(try lab.hostVeths().count <= 1)
+        try lab.expectClean(network: "tiny")
+        try lab.expectClean(network: "contain")
+    }
+}
