@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>     /* RTN_LOCAL, for fib daddr type local */
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>

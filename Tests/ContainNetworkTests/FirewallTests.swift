@@ -10,18 +10,22 @@ import Testing
 
     @Test func planHasOneChainPerNetworkAndNatOnlyForRoutedOnes() {
         let plan = FirewallPlan(networks: Self.networks)
-        #expect(plan.chains.map(\.name) == ["postrouting", "forward", "net-contain", "net-iso"])
-        #expect(plan.chains.map(\.hook) == [.postrouting, .forward, nil, nil])
+        #expect(plan.chains.map(\.name) == ["prerouting", "output", "ports", "postrouting", "forward", "net-contain", "net-iso"])
+        #expect(plan.chains.map(\.hook) == [.prerouting, .output, nil, .postrouting, .forward, nil, nil])
         #expect(plan.rules.map { "\($0.chain): \($0)" } == [
+            "prerouting: fib daddr type local jump ports",
+            "output: fib daddr type local jump ports",
             "postrouting: ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
             "forward: jump net-contain",
             "net-contain: iifname \"contain0\" oifname \"contain0\" accept",
             "net-contain: oifname \"contain0\" ct state established,related accept",
+            "net-contain: oifname \"contain0\" ct status dnat accept",
             "net-contain: oifname \"contain0\" drop",
             "net-contain: iifname \"contain0\" accept",
             "forward: jump net-iso",
             "net-iso: iifname \"ct-iso\" oifname \"ct-iso\" accept",
             "net-iso: oifname \"ct-iso\" ct state established,related accept",
+            "net-iso: oifname \"ct-iso\" ct status dnat accept",
             "net-iso: oifname \"ct-iso\" drop",
             "net-iso: iifname \"ct-iso\" drop",
         ])
@@ -53,5 +57,53 @@ import Testing
         let batch = NftablesBatch.deleteTable(firstSequence: 1)
         #expect(NetlinkMessage.split(batch.bytes).count == 3)
         #expect(batch.acknowledgements == 1)
+    }
+}
+
+@Suite struct PortMappingTests {
+    @Test(arguments: [
+        ("8080:80", "8080:80/tcp"), ("53:53/udp", "53:53/udp"), ("198.51.100.1:8443:443/tcp", "198.51.100.1:8443:443/tcp"),
+        ("1:65535", "1:65535/tcp"),
+    ])
+    func parses(text: String, canonical: String) throws {
+        #expect(try PortMapping(parsing: text).description == canonical)
+    }
+
+    @Test(arguments: ["80", "0:80", "8080:0", "65536:80", "a:80", "8080:80/sctp", "1.2.3:8080:80", "8080:80:90:100", ":80", "8080:", "8080:80/", " 8080:80"])
+    func rejects(text: String) {
+        #expect(throws: NetworkError.invalid("invalid -p `\(text)`: expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp], e.g. 8080:80")) {
+            try PortMapping(parsing: text)
+        }
+    }
+
+    @Test func clashesNeedTheSamePortTransportAndAnOverlappingAddress() throws {
+        let any = try PortMapping(parsing: "8080:80")
+        #expect(any.clashes(with: try PortMapping(parsing: "8080:81")))
+        #expect(any.clashes(with: try PortMapping(parsing: "192.0.2.1:8080:81")))
+        #expect(!any.clashes(with: try PortMapping(parsing: "8080:80/udp")))
+        #expect(!any.clashes(with: try PortMapping(parsing: "8081:80")))
+        #expect(!(try PortMapping(parsing: "192.0.2.1:8080:80")).clashes(with: try PortMapping(parsing: "192.0.2.2:8080:80")))
+    }
+
+    @Test func publishedPortsBecomeDnatRules() throws {
+        let plan = FirewallPlan(networks: [FirewallTests.networks[0]], published: [
+            .init(mapping: try PortMapping(parsing: "8080:80"), destination: IPv4Address("10.88.0.2")!),
+            .init(mapping: try PortMapping(parsing: "192.0.2.1:5353:53/udp"), destination: IPv4Address("10.88.0.3")!),
+        ])
+        let ports = plan.rules.filter { $0.chain == "ports" }.map(\.description)
+        #expect(ports == ["meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80",
+                          "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat to 10.88.0.3:53"])
+        #expect(plan.rules.contains { $0.chain == "prerouting" && $0.description == "fib daddr type local jump ports" })
+        #expect(plan.rules.contains { $0.chain == "output" && $0.description == "fib daddr type local jump ports" })
+        #expect(NetlinkMessage.split(NftablesBatch.replace(with: plan, firstSequence: 1).bytes).count == 4 + plan.chains.count + plan.rules.count + 1)
+    }
+
+    @Test func leasesKeepTheirPorts() throws {
+        var table = LeaseTable()
+        _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "a", owner: LeaseTableTests.alive, hostInterface: "veth",
+                                     ports: [try PortMapping(parsing: "8080:80"), try PortMapping(parsing: "53:53/udp")]),
+                               subnet: try IPv4Network(parsing: "10.88.0.0/24"), gateway: IPv4Address("10.88.0.1")!)
+        #expect(table.serialized.hasSuffix("\t8080:80/tcp,53:53/udp\n"))
+        #expect(try LeaseTable(parsing: table.serialized) == table)
     }
 }

@@ -92,8 +92,8 @@ import Testing
         _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "b", owner: Self.dead, hostInterface: "vethb"),
                                subnet: Self.subnet, gateway: Self.gateway)
         let text = table.serialized
-        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/contain/containers/a/hosts\n"))
-        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\n"))
+        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/contain/containers/a/hosts\t-\n"))
+        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t-\n"))
         #expect(try LeaseTable(parsing: text) == table)
         #expect(throws: NetworkError.self) { try LeaseTable(parsing: "10.88.0.2\tonly-two-fields\n") }
     }

@@ -167,6 +167,41 @@ import Testing
         try lab.expectClean(network: "lab")
     }
 
+    @Test func publishedPortAnswersClientsUpstreamAndOnTheHost() throws {
+        let lab = try NetworkLab()
+        let server = try lab.startRun(["--net", "bridge", "--name", "www", "-p", "8080:80", "-p", "\(NetworkLab.hostAddress):9090:80/tcp"], ["sh", "-c", """
+            trap 'exit 0' USR1
+            mkdir /tmp/www; echo "served by www" > /tmp/www/index.html
+            httpd -p 80 -h /tmp/www; echo ready
+            while :; do sleep 0.1; done
+            """])
+        #expect(server.waitForOutput("ready"), "\(server.stdoutSoFar)")
+        let table = try lab.nftTable()
+        #expect(table.contains("tcp dport 8080 dnat to 10.88.0.2:80"), "\(table)")
+        #expect(table.contains("ip daddr \(NetworkLab.hostAddress) tcp dport 9090 dnat to 10.88.0.2:80"), "\(table)")
+        func fetch(from namespace: String, port: Int) throws -> String {
+            let script = "import urllib.request; print(urllib.request.urlopen('http://\(NetworkLab.hostAddress):\(port)/index.html', timeout=5).read().decode().strip())"
+            return try runTool(NetworkLab.nsenter, ["--net=/run/netns/" + namespace, "/usr/bin/python3", "-c", script],
+                               output: lab.sandbox.stateRoot + "/fetch-\(namespace)-\(port)").output
+        }
+        #expect(try fetch(from: lab.upstream, port: 8080) == "served by www\n")
+        #expect(try fetch(from: lab.host, port: 8080) == "served by www\n")
+        #expect(try fetch(from: lab.upstream, port: 9090) == "served by www\n")
+
+        // A second container cannot take the same port.
+        let clash = try lab.run(["--net", "bridge", "-p", "8080:81"], ["true"])
+        #expect(clash.status == 125, "\(clash)")
+        #expect(clash.errors.first?.contains("port 8080/tcp is already published (8080:80/tcp) by container www") == true, "\(clash)")
+
+        server.signal(SIGUSR1)
+        let result = try server.wait()
+        #expect(result.status == 0, "\(result)")
+        let after = try lab.nftTable()
+        #expect(!after.contains("dnat to"), "port rules left: \(after)")
+        #expect(after.contains("chain net-contain"), "the network's own rules stay")
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)
@@ -218,6 +253,10 @@ import Testing
         Self.expectFailure(try lab.run(["--net", "tiny", "--ip", "nonsense"], ["true"]), "invalid --ip")
         Self.expectFailure(try lab.run(["--net", "none", "--ip", "10.88.70.2"], ["true"]), "need a bridge network")
         Self.expectFailure(try lab.run(["--net", "tiny", "--name=-bad"], ["true"]), "invalid --name")
+        Self.expectFailure(try lab.run(["--net", "tiny", "-p", "80"], ["true"]), "invalid -p `80`")
+        Self.expectFailure(try lab.run(["--net", "tiny", "-p", "8080:80/sctp"], ["true"]), "invalid -p")
+        Self.expectFailure(try lab.run(["--net", "tiny", "-p", "70000:80"], ["true"]), "invalid -p")
+        Self.expectFailure(try lab.run(["--net", "tiny", "-p", "8080:80", "-p", "8080:81"], ["true"]), "port 8080/tcp is published twice")
 
         let holder = try lab.startRun(["--net", "tiny", "--name", "only"], ["sh", "-c", "echo ready; sleep 3"])
         #expect(holder.waitForOutput("ready"))

@@ -22,7 +22,7 @@ public struct Firewall {
 
     /// Replaces contain's table with the rules for `networks`, atomically; with no networks
     /// the table is removed. Turns on IPv4 forwarding when any network routes out.
-    public func install(networks: [NetworkDefinition]) throws {
+    public func install(networks: [NetworkDefinition], published: [FirewallPlan.Publication] = []) throws {
         let socket = try MnlSocket(protocol: NETLINK_NETFILTER)
         if networks.isEmpty {
             let batch = NftablesBatch.deleteTable(firstSequence: socket.nextSequence())
@@ -30,7 +30,7 @@ public struct Firewall {
             catch let error as SystemError where error.errno == ENOENT {}
             return
         }
-        let batch = NftablesBatch.replace(with: FirewallPlan(networks: networks), firstSequence: socket.nextSequence())
+        let batch = NftablesBatch.replace(with: FirewallPlan(networks: networks, published: published), firstSequence: socket.nextSequence())
         // Reserve the sequence numbers the batch used.
         for _ in 0..<batch.acknowledgements + 2 { _ = socket.nextSequence() }
         try socket.executeBatch(batch.bytes, acknowledgements: batch.acknowledgements, operation: "nftables: install rules")

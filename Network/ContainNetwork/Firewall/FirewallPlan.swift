@@ -6,22 +6,42 @@
 ///         chain postrouting { type nat hook postrouting priority srcnat; policy accept;
 ///             ip saddr 10.88.0.0/24 oifname != "contain0" masquerade      # each non-internal network
 ///         }
+///         chain prerouting { type nat hook prerouting priority dstnat; policy accept;
+///             fib daddr type local jump ports                            # from other hosts
+///         }
+///         chain output { type nat hook output priority dstnat; policy accept;
+///             fib daddr type local jump ports                            # from the host itself
+///         }
+///         chain ports {
+///             meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80        # each published port
+///         }
 ///         chain forward { type filter hook forward priority filter; policy accept;
 ///             jump net-contain                                           # each network
 ///         }
 ///         chain net-contain {
 ///             iifname "contain0" oifname "contain0" accept                # within the network
 ///             oifname "contain0" ct state established,related accept     # replies coming back
+///             oifname "contain0" ct status dnat accept                   # published ports
 ///             oifname "contain0" drop                                     # nothing else gets in
 ///             iifname "contain0" accept                                   # out (internal: drop)
 ///         }
 ///     }
 ///
-/// A network's chain is also the marker that its rules are installed.
+/// A network's chain is also the marker that its rules are installed. Network rules change
+/// only when a network is first used or removed; a container that publishes ports replaces the
+/// table once as it starts and once as it ends (one atomic batch, about a millisecond), which
+/// keeps the port rules exactly in step with the live leases, reclaimed ones included.
 public struct FirewallPlan: Equatable, Sendable {
     public static let table = "contain"
 
-    public enum Hook: Equatable, Sendable { case postrouting, forward }
+    public enum Hook: Equatable, Sendable { case prerouting, output, postrouting, forward }
+
+    /// A published port and where it leads.
+    public struct Publication: Equatable, Sendable {
+        public var mapping: PortMapping
+        public var destination: IPv4Address
+        public init(mapping: PortMapping, destination: IPv4Address) { self.mapping = mapping; self.destination = destination }
+    }
 
     public struct Chain: Equatable, Sendable {
         public var name: String
@@ -35,11 +55,17 @@ public struct FirewallPlan: Equatable, Sendable {
         case outputInterface(String)
         case notOutputInterface(String)
         case establishedOrRelated
+        case destinationNATed
+        case localDestination
+        case destination(IPv4Address)
+        case transport(PortMapping.Transport)
+        case destinationPort(UInt16)
     }
 
     public enum Action: Equatable, Sendable {
         case accept, drop, masquerade
         case jump(String)
+        case dnat(IPv4Address, UInt16)
     }
 
     public struct Rule: Equatable, Sendable, CustomStringConvertible {
@@ -56,6 +82,11 @@ public struct FirewallPlan: Equatable, Sendable {
                 case .outputInterface(let i): return "oifname \"\(i)\""
                 case .notOutputInterface(let i): return "oifname != \"\(i)\""
                 case .establishedOrRelated: return "ct state established,related"
+                case .destinationNATed: return "ct status dnat"
+                case .localDestination: return "fib daddr type local"
+                case .destination(let a): return "ip daddr \(a)"
+                case .transport(let t): return "meta l4proto \(t.rawValue)"
+                case .destinationPort(let p): return "th dport \(p)"
                 }
             }
             let verdict: String
@@ -64,6 +95,7 @@ public struct FirewallPlan: Equatable, Sendable {
             case .drop: verdict = "drop"
             case .masquerade: verdict = "masquerade"
             case .jump(let c): verdict = "jump \(c)"
+            case .dnat(let a, let p): verdict = "dnat to \(a):\(p)"
             }
             return (parts + [verdict]).joined(separator: " ")
         }
@@ -74,9 +106,18 @@ public struct FirewallPlan: Equatable, Sendable {
 
     public static func chainName(network: String) -> String { "net-" + network }
 
-    public init(networks: [NetworkDefinition]) {
-        chains = [Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward)]
-        rules = []
+    public init(networks: [NetworkDefinition], published: [Publication] = []) {
+        chains = [Chain(name: "prerouting", hook: .prerouting), Chain(name: "output", hook: .output),
+                  Chain(name: "ports", hook: nil),
+                  Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward)]
+        rules = [Rule(chain: "prerouting", matches: [.localDestination], action: .jump("ports")),
+                 Rule(chain: "output", matches: [.localDestination], action: .jump("ports"))]
+        for p in published {
+            let m = p.mapping
+            rules.append(Rule(chain: "ports", matches: (m.hostAddress.map { [.destination($0)] } ?? [])
+                                + [.transport(m.transport), .destinationPort(m.hostPort)],
+                              action: .dnat(p.destination, m.containerPort)))
+        }
         for n in networks.sorted(by: { $0.name < $1.name }) {
             let chain = Self.chainName(network: n.name)
             chains.append(Chain(name: chain, hook: nil))
@@ -86,6 +127,7 @@ public struct FirewallPlan: Equatable, Sendable {
             rules.append(Rule(chain: "forward", matches: [], action: .jump(chain)))
             rules.append(Rule(chain: chain, matches: [.inputInterface(n.bridge), .outputInterface(n.bridge)], action: .accept))
             rules.append(Rule(chain: chain, matches: [.outputInterface(n.bridge), .establishedOrRelated], action: .accept))
+            rules.append(Rule(chain: chain, matches: [.outputInterface(n.bridge), .destinationNATed], action: .accept))
             rules.append(Rule(chain: chain, matches: [.outputInterface(n.bridge)], action: .drop))
             rules.append(Rule(chain: chain, matches: [.inputInterface(n.bridge)], action: n.internal ? .drop : .accept))
         }

@@ -101,6 +101,14 @@ struct BatchWriter {
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), spec.name)
             if let hook = spec.hook {
                 switch hook {
+                case .prerouting:
+                    nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_PRE_ROUTING.rawValue))
+                    nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), -100)  // dstnat
+                    nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "nat")
+                case .output:
+                    nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_LOCAL_OUT.rawValue))
+                    nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), -100)  // dstnat
+                    nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "nat")
                 case .postrouting:
                     nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_POST_ROUTING.rawValue))
                     nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), 100)  // srcnat
@@ -171,6 +179,30 @@ enum Expressions {
             let bits = UInt32(1 << (IP_CT_ESTABLISHED.rawValue + 1) | 1 << (IP_CT_RELATED.rawValue + 1))
             bitwise(rule, mask: withUnsafeBytes(of: bits) { Array($0) })
             compare(rule, NFT_CMP_NEQ, [0, 0, 0, 0])
+        case .destinationNATed:
+            let ct = expr("ct")
+            nftnl_expr_set_u32(ct, UInt16(NFTNL_EXPR_CT_KEY), UInt32(NFT_CT_STATUS.rawValue))
+            nftnl_expr_set_u32(ct, UInt16(NFTNL_EXPR_CT_DREG), register)
+            nftnl_rule_add_expr(rule, ct)
+            let bits = UInt32(IPS_DST_NAT.rawValue)
+            bitwise(rule, mask: withUnsafeBytes(of: bits) { Array($0) })
+            compare(rule, NFT_CMP_NEQ, [0, 0, 0, 0])
+        case .localDestination:
+            let fib = expr("fib")
+            nftnl_expr_set_u32(fib, UInt16(NFTNL_EXPR_FIB_FLAGS), UInt32(NFTA_FIB_F_DADDR.rawValue))
+            nftnl_expr_set_u32(fib, UInt16(NFTNL_EXPR_FIB_RESULT), UInt32(NFT_FIB_RESULT_ADDRTYPE.rawValue))
+            nftnl_expr_set_u32(fib, UInt16(NFTNL_EXPR_FIB_DREG), register)
+            nftnl_rule_add_expr(rule, fib)
+            compare(rule, NFT_CMP_EQ, withUnsafeBytes(of: UInt32(RTN_LOCAL)) { Array($0) })
+        case .destination(let address):
+            payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: 16, length: 4)
+            compare(rule, NFT_CMP_EQ, address.bytes)
+        case .transport(let transport):
+            meta(rule, NFT_META_L4PROTO)
+            compare(rule, NFT_CMP_EQ, [UInt8(transport == .tcp ? IPPROTO_TCP : IPPROTO_UDP)])
+        case .destinationPort(let port):
+            payload(rule, base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 2, length: 2)
+            compare(rule, NFT_CMP_EQ, [UInt8(port >> 8), UInt8(port & 0xff)])
         }
     }
 
@@ -178,6 +210,15 @@ enum Expressions {
         switch action {
         case .masquerade:
             nftnl_rule_add_expr(rule, expr("masq"))
+        case .dnat(let address, let port):
+            immediate(rule, register: register, data: address.bytes)
+            immediate(rule, register: UInt32(NFT_REG_2.rawValue), data: [UInt8(port >> 8), UInt8(port & 0xff)])
+            let nat = expr("nat")
+            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_TYPE), UInt32(NFT_NAT_DNAT.rawValue))
+            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_FAMILY), UInt32(NFPROTO_IPV4))
+            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_REG_ADDR_MIN), register)
+            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_REG_PROTO_MIN), UInt32(NFT_REG_2.rawValue))
+            nftnl_rule_add_expr(rule, nat)
         case .accept, .drop, .jump:
             let verdict = expr("immediate")
             nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_DREG), UInt32(NFT_REG_VERDICT.rawValue))
@@ -187,7 +228,7 @@ enum Expressions {
             case .jump(let chain):
                 nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_JUMP.rawValue))
                 nftnl_expr_set_str(verdict, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)
-            case .masquerade: break
+            case .masquerade, .dnat: break
             }
             nftnl_rule_add_expr(rule, verdict)
         }
@@ -199,6 +240,22 @@ enum Expressions {
     }
 
     private static func expr(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
+
+    private static func payload(_ rule: OpaquePointer, base: nft_payload_bases, offset: UInt32, length: UInt32) {
+        let e = expr("payload")
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_PAYLOAD_BASE), UInt32(base.rawValue))
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_PAYLOAD_OFFSET), offset)
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_PAYLOAD_LEN), length)
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_PAYLOAD_DREG), register)
+        nftnl_rule_add_expr(rule, e)
+    }
+
+    private static func immediate(_ rule: OpaquePointer, register: UInt32, data: [UInt8]) {
+        let e = expr("immediate")
+        nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_IMM_DREG), register)
+        data.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(NFTNL_EXPR_IMM_DATA), $0.baseAddress, UInt32(data.count)) }
+        nftnl_rule_add_expr(rule, e)
+    }
 
     private static func meta(_ rule: OpaquePointer, _ key: nft_meta_keys) {
         let e = expr("meta")

@@ -15,9 +15,11 @@ public struct Lease: Equatable, Sendable {
     public var hostname: String
     /// The container's generated /etc/hosts, rewritten when containers join or leave.
     public var hostsFile: String?
+    /// Ports published to it (`-p`).
+    public var ports: [PortMapping]
 
     public init(address: IPv4Address, containerID: String, owner: ProcessIdentity, hostInterface: String,
-                name: String? = nil, hostname: String? = nil, hostsFile: String? = nil) {
+                name: String? = nil, hostname: String? = nil, hostsFile: String? = nil, ports: [PortMapping] = []) {
         self.address = address
         self.containerID = containerID
         self.owner = owner
@@ -25,15 +27,17 @@ public struct Lease: Equatable, Sendable {
         self.name = name
         self.hostname = hostname ?? name ?? String(containerID.prefix(12))
         self.hostsFile = hostsFile
+        self.ports = ports
     }
 }
 
 /// The leases of one network: pure allocation logic plus a line format for its file.
 ///
-///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  hosts-file
-///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       /run/contain/.../hosts
+///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  hosts-file  ports
+///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       /run/.../hosts  8080:80/tcp
 ///
-/// Fields are separated by single tabs; `-` stands for an absent name or hosts file.
+/// Fields are separated by single tabs; ports by commas; `-` stands for an absent name, hosts
+/// file or port list.
 public struct LeaseTable: Equatable, Sendable {
     public private(set) var leases: [Lease]
 
@@ -95,22 +99,23 @@ public struct LeaseTable: Equatable, Sendable {
         var leases: [Lease] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            let ownerParts = f.count == 7 ? f[2].split(separator: "@") : []
-            guard f.count == 7, let address = IPv4Address(f[0]), ownerParts.count == 2,
+            let ownerParts = f.count == 8 ? f[2].split(separator: "@") : []
+            guard f.count == 8, let address = IPv4Address(f[0]), ownerParts.count == 2,
                   let pid = Int32(ownerParts[0]), let start = UInt64(ownerParts[1]) else {
                 throw .invalid("lease file line \(number + 1) is malformed: \(line)")
             }
             leases.append(Lease(address: address, containerID: f[1], owner: ProcessIdentity(pid: pid, startTime: start),
                                 hostInterface: f[3], name: f[4] == "-" ? nil : f[4], hostname: f[5],
-                                hostsFile: f[6] == "-" ? nil : f[6]))
+                                hostsFile: f[6] == "-" ? nil : f[6],
+                                ports: f[7] == "-" ? [] : try f[7].split(separator: ",").map { p throws(NetworkError) in try PortMapping(parsing: String(p)) }))
         }
         self.leases = leases
     }
 
     public var serialized: String {
-        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\thosts-file\n"
+        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\thosts-file\tports\n"
         for l in leases {
-            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t\(l.hostsFile ?? "-")\n"
+            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t\(l.hostsFile ?? "-")\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\n"
         }
         return text
     }

@@ -13,15 +13,17 @@ public struct EndpointRequest: Sendable {
     /// The container's generated /etc/hosts; kept current as others join and leave.
     public var hostsFile: String?
     public var owner: ProcessIdentity
+    public var ports: [PortMapping]
 
     public init(containerID: String, name: String?, hostname: String, address: IPv4Address?, hostsFile: String?,
-                owner: ProcessIdentity) {
+                owner: ProcessIdentity, ports: [PortMapping] = []) {
         self.containerID = containerID
         self.name = name
         self.hostname = hostname
         self.address = address
         self.hostsFile = hostsFile
         self.owner = owner
+        self.ports = ports
     }
 }
 
@@ -32,6 +34,7 @@ public struct Endpoint: Sendable {
     public var address: IPv4Address
     public var hostInterface: String
     public var bridgeIndex: Int32
+    public var ports: [PortMapping]
     /// The interface inside the container.
     public static let containerInterface = "eth0"
 }
@@ -52,6 +55,8 @@ public struct NetworkStatus: Sendable {
 public final class NetworkManager {
     public let store: NetworkStore
     private let firewall = Firewall()
+    /// Set when a reclaimed lease had published ports: the table must be rebuilt without them.
+    private var portsStale = false
 
     public init(store: NetworkStore) { self.store = store }
 
@@ -117,7 +122,7 @@ public final class NetworkManager {
                 try rt.delete(index: bridge.index, name: definition.bridge)
             }
             try store.remove(named: name)
-            try firewall.install(networks: try networksWithBridges(rt))
+            try installFirewall(rt)
         }
     }
 
@@ -125,13 +130,15 @@ public final class NetworkManager {
         try store.withLock {
             let rt = Rtnetlink(transport: try MnlSocket())
             let links = Dictionary(try rt.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            return try store.definitions().map { definition in
+            let result = try store.definitions().map { definition in
                 let leases = try reclaimLocked(definition)
                 var interfaces: [String: LinkInfo] = [:]
                 for lease in leases.leases { interfaces[lease.hostInterface] = links[lease.hostInterface] }
                 return NetworkStatus(definition: definition, leases: leases.leases, bridge: links[definition.bridge],
                                      hostInterfaces: interfaces)
             }
+            if portsStale { try installFirewall(rt) }
+            return result
         }
     }
 
@@ -151,36 +158,48 @@ public final class NetworkManager {
             } else {
                 throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
             }
-            if let wanted = request.name {
-                for other in try store.definitions() where other.name != name {
-                    if try reclaimLocked(other).leases.contains(where: { $0.name == wanted }) {
+            for other in try store.definitions() {
+                for lease in try reclaimLocked(other).leases {
+                    if let wanted = request.name, other.name != name, lease.name == wanted {
                         throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
                     }
+                    for port in request.ports {
+                        if let taken = lease.ports.first(where: { $0.clashes(with: port) }) {
+                            throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is already published (\(taken)) by container \(lease.name ?? String(lease.containerID.prefix(12)))")
+                        }
+                    }
                 }
+            }
+            for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
+                throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
             }
             var leases = try reclaimLocked(definition)
             let hostInterface = "veth" + String(request.containerID.prefix(8))
             let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                               hostInterface: hostInterface, name: request.name, hostname: request.hostname,
-                              hostsFile: request.hostsFile)
+                              hostsFile: request.hostsFile, ports: request.ports)
             let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
 
             let rt = Rtnetlink(transport: try MnlSocket())
             let bridge = try rt.ensureBridge(name: definition.bridge, mtu: definition.mtu)
             try rt.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
             if !bridge.isUp { try rt.setUp(index: bridge.index) }
-            if try !firewall.isInstalled(network: definition.name) {
-                try firewall.install(networks: try networksWithBridges(rt))
-            }
             try store.saveLeases(leases, of: name)
-            do { try writeNewHostsFile(definition, leases, request) } catch {
+            do {
+                let installed = try firewall.isInstalled(network: definition.name)
+                if portsStale || !request.ports.isEmpty || !installed {
+                    try installFirewall(rt)
+                }
+                try writeNewHostsFile(definition, leases, request)
+            } catch {
                 leases.release(containerID: request.containerID)
                 try? store.saveLeases(leases, of: name)
                 writeHostsFiles(definition, leases)
+                if !request.ports.isEmpty { try? installFirewall(rt) }
                 throw error
             }
             return Endpoint(network: definition, containerID: request.containerID, address: address,
-                            hostInterface: hostInterface, bridgeIndex: bridge.index)
+                            hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
         }
     }
 
@@ -205,6 +224,7 @@ public final class NetworkManager {
             guard leases.release(containerID: endpoint.containerID) != nil else { return }
             try store.saveLeases(leases, of: endpoint.network.name)
             writeHostsFiles(endpoint.network, leases)
+            if !endpoint.ports.isEmpty { try installFirewall(try Rtnetlink(transport: MnlSocket())) }
         }
     }
 
@@ -213,7 +233,9 @@ public final class NetworkManager {
     /// The network's leases without those whose owner died (saved back, hosts files updated).
     private func reclaimLocked(_ definition: NetworkDefinition) throws -> LeaseTable {
         var leases = try store.leases(of: definition.name)
-        if !leases.reclaim(isAlive: \.isAlive).isEmpty {
+        let reclaimed = leases.reclaim(isAlive: \.isAlive)
+        if reclaimed.contains(where: { !$0.ports.isEmpty }) { portsStale = true }
+        if !reclaimed.isEmpty {
             try store.saveLeases(leases, of: definition.name)
             writeHostsFiles(definition, leases)
         }
@@ -225,10 +247,19 @@ public final class NetworkManager {
         if let file = request.hostsFile, !Files.exists(file) { throw SystemError("write hosts file", path: file, errno: EIO) }
     }
 
-    /// The networks whose bridge exists: the ones whose rules must be installed.
-    private func networksWithBridges(_ rt: Rtnetlink) throws -> [NetworkDefinition] {
+    /// Replaces contain's table with the rules of every network whose bridge exists and the
+    /// ports of every live lease.
+    private func installFirewall(_ rt: Rtnetlink) throws {
         let names = Set(try rt.links().map(\.name))
-        return try store.definitions().filter { names.contains($0.bridge) }
+        let networks = try store.definitions().filter { names.contains($0.bridge) }
+        var published: [FirewallPlan.Publication] = []
+        for network in networks {
+            for lease in try store.leases(of: network.name).leases where lease.owner.isAlive {
+                published += lease.ports.map { FirewallPlan.Publication(mapping: $0, destination: lease.address) }
+            }
+        }
+        try firewall.install(networks: networks, published: published)
+        portsStale = false
     }
 
     /// Rewrites, in place (the container sees it through a bind mount), the hosts file of every

@@ -56,7 +56,7 @@ public struct ContainerRunner {
         if case .bridge(let name) = spec.network {
             endpoint = try networks.attach(network: name, EndpointRequest(
                 containerID: id, name: spec.name, hostname: hostname, address: spec.address,
-                hostsFile: record.directory + "/hosts", owner: .current()))
+                hostsFile: record.directory + "/hosts", owner: .current(), ports: spec.ports))
             let resolv = record.directory + "/resolv.conf"
             try Files.write(resolv, ContainerFiles.resolvConf(host: (try? Files.read("/etc/resolv.conf")) ?? "",
                                                               upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
@@ -78,6 +78,9 @@ public struct ContainerRunner {
             let n = endpoint.network
             progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix) on \(n.bridge) (\(endpoint.hostInterface))")
             try networks.connect(endpoint, containerPID: child.pid)
+            if !endpoint.ports.isEmpty {
+                progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
+            }
             initNetwork = InitNetwork(interface: Endpoint.containerInterface, address: endpoint.address.description,
                                       prefix: Int32(n.subnet.prefix), gateway: n.internal ? nil : n.gateway.description)
         }

@@ -18,6 +18,8 @@ public struct ContainerSpec: Sendable {
     public var address: IPv4Address?
     /// `--dns`: resolvers for the generated resolv.conf instead of the host's.
     public var dns: [IPv4Address] = []
+    /// `-p`: host ports forwarded to the container.
+    public var ports: [PortMapping] = []
 
     public init(rootfs: String, command: [String], hostname: String? = nil, limits: ResourceLimits = .init(),
                 network: NetworkMode = .none, environment: [String] = [], cgroupParent: String = "contain") {

@@ -47,6 +47,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A resolver for the container's /etc/resolv.conf (repeatable).", valueName: "addr"))
     var dns: [String] = []
 
+    @Option(name: [.customShort("p"), .customLong("publish")],
+            help: ArgumentHelp("Publish a port: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] (repeatable).", valueName: "port"))
+    var publish: [String] = []
+
     @Option(name: .customLong("cgroup-parent"),
             help: ArgumentHelp("Cgroup under each hierarchy's root that holds the container's cgroup.", valueName: "path"))
     var cgroupParent: String = "contain"
@@ -82,8 +86,9 @@ struct RunCommand: ParsableCommand {
             guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }
             return address
         }
-        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty {
-            throw SpecError("--ip and --dns need a bridge network (--net bridge or --net NAME)")
+        spec.ports = try publish.map { text throws(NetworkError) in try PortMapping(parsing: text) }
+        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
+            throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
         }
         let code = try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
                                        networkDirectory: state.networkDirectory).run()
