@@ -15,7 +15,24 @@ echo "[setup] building contain (release, static Swift runtime)" >&2
 swift build -c release --static-swift-stdlib --product contain 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2
 Scripts/build-rootfs.sh "$here/.rootfs/busybox"
 
-echo "[setup] demo: a container with its own hostname, PID 1, rootfs and limits" >&2
-.build/release/contain run --rootfs .rootfs/busybox --hostname demo --memory 64M --cpus 0.5 --pids 64 -- \
-    /bin/sh -c 'echo "hello from $(hostname), I am PID $$"; echo "processes:"; ps; echo "root:"; ls /'
+# The demo wires a real bridge network, so it runs inside a throwaway network namespace that
+# plays the host: this machine's own interfaces, routes and firewall are never touched, and
+# deleting the namespace takes the bridge, the veth and contain's nftables table with it.
+# (On a machine of your own, drop the nsenter and the --root: contain run --net bridge ...)
+demo_ns=contain-demo-$$
+demo_root=$(mktemp -d /tmp/contain-demo.XXXXXX)
+cleanup() { ip netns del "$demo_ns" 2>/dev/null || true; rm -rf "$demo_root"; }
+trap cleanup EXIT
+ip netns add "$demo_ns"
+ip -n "$demo_ns" link set lo up
+
+echo "[setup] demo: a container on a bridge network, with its own hostname, PID 1, rootfs and limits" >&2
+nsenter --net=/run/netns/"$demo_ns" .build/release/contain --root "$demo_root" run --net bridge --name demo \
+    --rootfs .rootfs/busybox --hostname demo --memory 64M --cpus 0.5 --pids 64 -- \
+    /bin/sh -c 'echo "hello from $(hostname), I am PID $$"
+                echo "my address: $(ip -4 -o addr show eth0 | awk "{print \$4}")"
+                gw=$(ip route | awk "/default/ {print \$3}")
+                ping -c 1 -W 2 "$gw" >/dev/null && echo "my gateway $gw answers"
+                echo "processes:"; ps; echo "root:"; ls /'
+nsenter --net=/run/netns/"$demo_ns" .build/release/contain --root "$demo_root" net ls
 echo "[setup] done: .build/release/contain run --rootfs .rootfs/busybox -- /bin/sh" >&2

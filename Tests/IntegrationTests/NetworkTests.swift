@@ -25,6 +25,20 @@ import Testing
         try lab.expectClean()
     }
 
+    @Test func resolvConfAndHostsAreGeneratedNotWrittenIntoTheRootfs() throws {
+        let lab = try NetworkLab()
+        let hostsBefore = try String(contentsOfFile: Harness.rootfs + "/etc/hosts", encoding: .utf8)
+        let result = try lab.run(["--net", "bridge", "--name", "named", "--hostname", "box", "--dns", "192.0.2.53"],
+                                 ["sh", "-c", "cat /etc/resolv.conf /etc/hosts"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("nameserver 192.0.2.53\n"), "\(result)")
+        #expect(result.stdout.contains("127.0.0.1\tlocalhost\n"), "\(result)")
+        #expect(result.stdout.contains("10.88.0.2\tbox named\n"), "\(result)")
+        #expect(try String(contentsOfFile: Harness.rootfs + "/etc/hosts", encoding: .utf8) == hostsBefore)
+        #expect(try String(contentsOfFile: Harness.rootfs + "/etc/resolv.conf", encoding: .utf8) == "")
+        try lab.expectClean()
+    }
+
     @Test func upstreamSeesTheHostsAddressThroughNAT() throws {
         let lab = try NetworkLab()
         let listener = try lab.upstreamListener(port: 7000)
@@ -43,6 +57,8 @@ import Testing
             echo ready
             i=0; while ! grep -q client /etc/hosts; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.1; done
             echo saw-client; ping -c1 -W2 client >/dev/null && echo reached-client
+            i=0; while grep -q client /etc/hosts; do i=$((i+1)); [ $i -gt 200 ] && exit 4; sleep 0.1; done
+            echo client-gone
             """])
         #expect(web.waitForOutput("ready"))
         let client = try lab.startRun(["--net", "bridge", "--name", "client"], ["sh", "-c", """
@@ -55,6 +71,8 @@ import Testing
         #expect(clientResult.stdout.contains("10.88.0.2\tweb"), "\(clientResult)")
         #expect(webResult.status == 0, "\(webResult)")
         #expect(webResult.stdout.contains("saw-client") && webResult.stdout.contains("reached-client"), "\(webResult)")
+        // The client's entry left with it.
+        #expect(webResult.stdout.contains("client-gone"), "\(webResult)")
         try lab.expectClean()
     }
 
