@@ -29,10 +29,6 @@ ip -n "$demo_ns" link set lo up
 echo "[setup] demo: a container on a bridge network, with its own hostname, PID 1, rootfs and limits" >&2
 nsenter --net=/run/netns/"$demo_ns" .build/release/contain --root "$demo_root" run --net bridge --name demo \
     --rootfs .rootfs/busybox --hostname demo --memory 64M --cpus 0.5 --pids 64 -- \
-    /bin/sh -c 'echo "hello from $(hostname), I am PID $$"
-                echo "my address: $(ip -4 -o addr show eth0 | awk "{print \$4}")"
-                gw=$(ip route | awk "/default/ {print \$3}")
-                ping -c 1 -W 2 "$gw" >/dev/null && echo "my gateway $gw answers"
-                echo "processes:"; ps; echo "root:"; ls /'
+    /bin/sh -c 'echo "hello from $(hostname), I am PID $$"; echo "my address: $(ip -4 -o addr show eth0 | awk "{print \$4}")"; gw=$(ip route | awk "/default/ {print \$3}"); ping -c 1 -W 2 "$gw" >/dev/null && echo "my gateway $gw answers"; echo "processes:"; ps -o pid,comm; echo "root:"; ls /'
 nsenter --net=/run/netns/"$demo_ns" .build/release/contain --root "$demo_root" net ls
 echo "[setup] done: .build/release/contain run --rootfs .rootfs/busybox -- /bin/sh" >&2

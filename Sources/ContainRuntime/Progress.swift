@@ -16,7 +16,7 @@ public struct Progress: Sendable {
         emit("[contain] error: " + message + "\n")
     }
 
-    private static func emit(_ text: String) {
+    public static func emit(_ text: String) {
         var text = text
         text.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
     }

@@ -1,5 +1,7 @@
 import ContainRuntime
 
+StartTimings.processStart = StartTimings.now()
+
 // The re-executed init must not pay for argument parsing: it is picked out first.
 if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == ContainerInit.argument {
     ContainerInit.main()

@@ -20,9 +20,11 @@ public struct ContainerRunner {
     public let progress: Progress
     public let stateRoot: String
     public let networkDirectory: String
+    public let timings: StartTimings
 
     public init(spec: ContainerSpec, progress: Progress, stateRoot: String = ContainerRecord.defaultStateRoot,
-                networkDirectory: String = NetworkStore.defaultDirectory) {
+                networkDirectory: String = NetworkStore.defaultDirectory, timings: StartTimings = StartTimings(enabled: false)) {
+        self.timings = timings
         self.spec = spec
         self.progress = progress
         self.stateRoot = stateRoot
@@ -34,6 +36,7 @@ public struct ContainerRunner {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain run needs root privileges") }
         guard !spec.command.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
         let rootfs = try resolveRootfs()
+        timings.mark("parse")
 
         ContainerRecord.reclaimAbandoned(stateRoot: stateRoot, report: progress.say)
         let id = try Identifiers.randomHex()
@@ -44,6 +47,7 @@ public struct ContainerRunner {
         defer { record.remove() }
         let cgroup = ContainerCgroup(plan: plan)
         try cgroup.create()
+        timings.mark("cgroup")
         defer {
             progress.say("cleaning up cgroups")
             do { try cgroup.destroy() } catch { Progress.error("cleaning up cgroups: \(error)") }
@@ -65,6 +69,7 @@ public struct ContainerRunner {
                          BindFile(source: resolv, target: "/etc/resolv.conf")]
         }
         defer { if let endpoint { networks.detach(endpoint) } }
+        if endpoint != nil { timings.mark("network") }
 
         let signals = try SignalFD(signals: Self.forwardedSignals + [SIGCHLD])
         let channel = try SyncChannel.pair()
@@ -73,6 +78,7 @@ public struct ContainerRunner {
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd)
         channel.child.close()
         defer { child.killAndReap() }
+        timings.mark("clone")
         var initNetwork: InitNetwork?
         if let endpoint {
             let n = endpoint.network
@@ -81,6 +87,7 @@ public struct ContainerRunner {
             if !endpoint.ports.isEmpty {
                 progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
             }
+            timings.mark("veth")
             initNetwork = InitNetwork(interface: Endpoint.containerInterface, address: endpoint.address.description,
                                       prefix: Int32(n.subnet.prefix), gateway: n.internal ? nil : n.gateway.description)
         }
@@ -90,13 +97,16 @@ public struct ContainerRunner {
             environment: spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) }),
             bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified,
-            reportProgress: !progress.quiet, network: initNetwork, bindFiles: bindFiles)))
+            reportProgress: !progress.quiet || timings.enabled, network: initNetwork, bindFiles: bindFiles)))
         progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
                                          : "applying cgroup limits: \(spec.limits.summary)")
         try cgroup.add(pid: child.pid)
         try channel.parent.send(.proceed)
+        timings.mark("join")
 
         try awaitExec(of: child, channel: channel.parent, signals: signals)
+        timings.mark("exec")
+        if timings.enabled { Progress.emit("[contain] timings: " + timings.summary + "\n") }
         let status = try supervise(child, signals: signals)
 
         let usage = cgroup.usage()
@@ -132,7 +142,12 @@ public struct ContainerRunner {
             if ready.contains(channel.fd) {
                 switch try channel.receive() {
                 case nil: channelOpen = false
-                case .progress(let line)?: progress.say(line)
+                case .progress(let line)?:
+                    progress.say(line)
+                    // Each line announces the phase that begins: time the one that ended.
+                    if line.hasPrefix("pivoting root") { timings.mark("init") }
+                    else if line.hasPrefix("mounting /proc") { timings.mark("pivot") }
+                    else if line.hasPrefix("running:") { timings.mark("mounts") }
                 case .failed(let operation, let path, let errno)?:
                     failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
                 case .execFailed(let command, let errno)?:

@@ -60,6 +60,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print no progress lines.")
     var quiet = false
 
+    @Flag(help: "Print how long each phase of the start took (parse, cgroup, network, clone, veth, init, pivot, mounts, exec).")
+    var timings = false
+
     @Argument(parsing: .remaining, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
     var command: [String] = []
 
@@ -91,7 +94,8 @@ struct RunCommand: ParsableCommand {
             throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
         }
         let code = try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
-                                       networkDirectory: state.networkDirectory).run()
+                                       networkDirectory: state.networkDirectory,
+                                       timings: StartTimings(enabled: timings)).run()
         throw ExitCode(code)
     }
 }
