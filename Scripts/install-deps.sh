@@ -3,6 +3,7 @@
 # installs only what is missing, and refreshes the package lists only when that is needed.
 #
 #   Scripts/install-deps.sh            build + test dependencies
+#   Scripts/install-deps.sh --bench    and what Scripts/bench.sh compares and measures with
 #
 # The Swift toolchain is not in Debian's archive: it is expected on PATH or at /opt/swift.
 set -euo pipefail
@@ -15,6 +16,9 @@ packages=(
     nftables                             # tests: observing contain's table (the product never runs nft)
     qemu-system-x86 python3 xz-utils     # the cgroup v2 test VM
 )
+if [ "${1:-}" = --bench ]; then
+    packages+=(crun runc hyperfine iperf3 time gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -206,6 +206,9 @@ import Testing
         #expect(try fetch(from: lab.host, port: 8080) == "served by www\n")
         #expect(try fetch(from: lab.upstream, port: 9090) == "served by www\n")
 
+        let inspect = try lab.contain(["net", "inspect", "contain"])
+        #expect(inspect.stdout.contains("8080:80/tcp,\(NetworkLab.hostAddress):9090:80/tcp"), "\(inspect)")
+
         // A second container cannot take the same port.
         let clash = try lab.run(["--net", "bridge", "-p", "8080:81"], ["true"])
         #expect(clash.status == 125, "\(clash)")

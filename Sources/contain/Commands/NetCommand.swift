@@ -111,12 +111,13 @@ struct NetInspect: ParsableCommand {
         print("internal:  \(d.internal)")
         print("endpoints: \(network.leases.count)")
         guard !network.leases.isEmpty else { return }
-        var rows = [["CONTAINER", "NAME", "PID", "HOST VETH", "ADDRESS", "MAC", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
+        var rows = [["CONTAINER", "NAME", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
         for lease in network.leases {
             let link = network.hostInterfaces[lease.hostInterface]
             let stats = link?.stats
             rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(lease.owner.pid), lease.hostInterface,
                          "\(lease.address)/\(d.subnet.prefix)", link.map { NetworkReport.mac($0.mac) } ?? "-",
+                         lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
                          // is what the host end sent.
                          stats.map { String($0.txBytes) } ?? "-", stats.map { String($0.txPackets) } ?? "-",
@@ -161,6 +162,7 @@ enum NetworkReport {
                     ("hostname", .string(lease.hostname)), ("pid", .number(Int64(lease.owner.pid))),
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
                     ("mac", link.map { .string(mac($0.mac)) } ?? .null),
+                    ("ports", .array(lease.ports.map { .string($0.description) })),
                     ("rx_bytes", .number(Int64(s?.txBytes ?? 0))), ("rx_packets", .number(Int64(s?.txPackets ?? 0))),
                     ("tx_bytes", .number(Int64(s?.rxBytes ?? 0))), ("tx_packets", .number(Int64(s?.rxPackets ?? 0)))]
         }

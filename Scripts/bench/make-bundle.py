@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Writes an OCI bundle (config.json) for crun and runc that matches what `contain run` does:
+the same namespaces (pid, uts, mount, ipc, network, cgroup), the same mounts (/proc, a tmpfs
+/dev with devpts and shm, /sys read-only), the same rootfs (read-write), and the same limits.
+Masked and read-only paths are left out, as contain does not make them yet.
+
+    make-bundle.py BUNDLE_DIR ROOTFS CGROUP_PATH [--limits] [--netns PATH] [ARG...]
+"""
+import json
+import os
+import sys
+
+
+def main():
+    args = sys.argv[1:]
+    limits = "--limits" in args
+    if limits:
+        args.remove("--limits")
+    netns = None
+    if "--netns" in args:
+        i = args.index("--netns")
+        netns = args[i + 1]
+        del args[i:i + 2]
+    bundle, rootfs, cgroup_path, *command = args
+    network = {"type": "network"}
+    if netns:
+        network["path"] = netns
+    config = {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 0, "gid": 0},
+            "args": command or ["/bin/true"],
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"],
+            "cwd": "/",
+            "noNewPrivileges": True,
+        },
+        "root": {"path": os.path.abspath(rootfs), "readonly": False},
+        "hostname": "bench",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ],
+        "linux": {
+            "cgroupsPath": cgroup_path,
+            "namespaces": [{"type": "pid"}, network, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
+                           {"type": "cgroup"}],
+            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+        },
+    }
+    if limits:
+        config["linux"]["resources"].update({
+            "memory": {"limit": 64 * 1024 * 1024},
+            "cpu": {"quota": 50000, "period": 100000},
+            "pids": {"limit": 64},
+        })
+    os.makedirs(bundle, exist_ok=True)
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
