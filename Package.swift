@@ -39,6 +39,7 @@ let package = Package(
                     path: "Tests/ContainRuntimeTests"),
         .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl", "CLibnftnl", "ContainSystem"],
                     path: "Tests/ContainNetworkTests"),
+        .testTarget(name: "ContainCLITests", dependencies: ["contain"], path: "Tests/ContainCLITests"),
         .testTarget(name: "IntegrationTests", dependencies: ["ContainSystem"],
                     path: "Tests/IntegrationTests"),
     ]

@@ -22,8 +22,7 @@ rootfs=$here/.rootfs/busybox
 if [ "${1:-}" != --inside ]; then
     [ "$(id -u)" = 0 ] || { echo "[bench] error: run as root" >&2; exit 1; }
     Scripts/install-deps.sh --bench
-    echo "[bench] building contain (release, static Swift runtime)" >&2
-    swift build -c release --static-swift-stdlib --product contain 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]|warning: the use of' || true; } >&2
+    Scripts/build-release.sh
     [ -x "$rootfs/bin/busybox" ] || Scripts/build-rootfs.sh "$rootfs"
     work=$(mktemp -d /tmp/contain-bench.XXXXXX)
     ns=contain-bench-$$

@@ -11,8 +11,7 @@ cd "$here"
 
 [ "$(id -u)" = 0 ] || { echo "[setup] error: run as root (contain creates namespaces and cgroups)" >&2; exit 1; }
 Scripts/install-deps.sh
-echo "[setup] building contain (release, static Swift runtime)" >&2
-swift build -c release --static-swift-stdlib --product contain 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2
+Scripts/build-release.sh
 Scripts/build-rootfs.sh "$here/.rootfs/busybox"
 
 # The demo wires a real bridge network, so it runs inside a throwaway network namespace that

@@ -32,6 +32,9 @@ enum ContainCLI {
             arguments.removeFirst()
         }
         do {
+            if arguments.first == "run", let options = RunOptions.fast(Array(arguments.dropFirst())) {
+                exit(try options.run())
+            }
             var command = try ContainCommand.parseAsRoot(arguments)
             try command.run()
             exit(0)

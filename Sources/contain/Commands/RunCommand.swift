@@ -66,36 +66,14 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .remaining, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
     var command: [String] = []
 
-    func run() throws {
-        var limits = ResourceLimits()
-        if let memory { limits.memory = try ResourceLimits.memory(memory) }
-        if cpu != nil && cpus != nil { throw SpecError("--cpu and --cpus set the same limit: give one of them") }
-        if let cpu { limits.cpu = try CPUQuota(quotaText: cpu) }
-        if let cpus { limits.cpu = try CPUQuota(cpusText: cpus, availableCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-        if let pids { limits.pids = try ResourceLimits.pids(pids) }
+    /// What was parsed, as plain values (the fast path produces the same, see RunOptions).
+    var options: RunOptions {
+        RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net,
+                   name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
+                   quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+    }
 
-        let network = try NetworkMode(parsing: net)
-        let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        var spec = ContainerSpec(
-            rootfs: rootfs, command: argv, hostname: try hostname.map(Hostname.validate),
-            limits: limits, network: network,
-            cgroupParent: try ContainerSpec.validateCgroupParent(cgroupParent))
-        spec.name = try name.map(ContainerSpec.validateName)
-        if let ip {
-            guard let address = IPv4Address(ip) else { throw SpecError("invalid --ip `\(ip)`: expected an IPv4 address") }
-            spec.address = address
-        }
-        spec.dns = try dns.map { text throws(SpecError) in
-            guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }
-            return address
-        }
-        spec.ports = try publish.map { text throws(NetworkError) in try PortMapping(parsing: text) }
-        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
-            throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
-        }
-        let code = try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
-                                       networkDirectory: state.networkDirectory,
-                                       timings: StartTimings(enabled: timings)).run()
-        throw ExitCode(code)
+    func run() throws {
+        throw ExitCode(try options.run())
     }
 }

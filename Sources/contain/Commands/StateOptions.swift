@@ -12,8 +12,11 @@ struct StateOptions: ParsableArguments {
     @Option(name: .customLong("root"), help: ArgumentHelp("State directory (also CONTAIN_ROOT).", valueName: "dir"))
     var root: String?
 
-    private var explicitRoot: String? { root ?? getenv("CONTAIN_ROOT").map { String(cString: $0) } }
+    var stateRoot: String { Self.resolve(root: root).stateRoot }
+    var networkDirectory: String { Self.resolve(root: root).networkDirectory }
 
-    var stateRoot: String { explicitRoot ?? ContainerRecord.defaultStateRoot }
-    var networkDirectory: String { explicitRoot.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory }
+    static func resolve(root: String?) -> (stateRoot: String, networkDirectory: String) {
+        let explicit = root ?? getenv("CONTAIN_ROOT").map { String(cString: $0) }
+        return (explicit ?? ContainerRecord.defaultStateRoot, explicit.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory)
+    }
 }

@@ -1,0 +1,114 @@
+import ContainNetwork
+import ContainRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `contain run`'s options as plain values, validated into a ContainerSpec and run.
+///
+/// Two parsers produce them. RunCommand (swift-argument-parser) gives help, usage and every
+/// error message. `RunOptions.fast` handles the common, well-formed command line without it:
+/// argument parsing by reflection costs about 2 ms of a 12 ms start (measured with --timings),
+/// so the start path skips it. Anything the fast parser is not sure of (help, an unknown or
+/// malformed option, a missing `--`) goes to RunCommand. A unit test holds the two to the same
+/// answers.
+struct RunOptions: Equatable {
+    var rootfs: String
+    var memory: String?
+    var cpu: String?
+    var cpus: String?
+    var pids: String?
+    var hostname: String?
+    var net = "none"
+    var name: String?
+    var ip: String?
+    var dns: [String] = []
+    var publish: [String] = []
+    var cgroupParent = "contain"
+    var root: String?
+    var quiet = false
+    var timings = false
+    var command: [String] = []
+
+    /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
+    static func fast(_ arguments: [String]) -> RunOptions? {
+        var options = RunOptions(rootfs: "")
+        var rootfs: String?
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            if argument == "--" {
+                options.command = Array(arguments[(i + 1)...])
+                guard let rootfs, !options.command.isEmpty else { return nil }
+                options.rootfs = rootfs
+                return options
+            }
+            if argument == "-q" || argument == "--quiet" { options.quiet = true; i += 1; continue }
+            if argument == "--timings" { options.timings = true; i += 1; continue }
+            // --opt=value or --opt value
+            var key = argument
+            var value: String?
+            if argument.hasPrefix("--"), let eq = argument.firstIndex(of: "=") {
+                key = String(argument[..<eq])
+                value = String(argument[argument.index(after: eq)...])
+            } else if i + 1 < arguments.count {
+                value = arguments[i + 1]
+                // Only --memory takes a value that looks like an option (`--memory -1` is a bad size).
+                guard key == "--memory" || !(value!.hasPrefix("-")) else { return nil }
+                i += 1
+            }
+            guard let value else { return nil }
+            switch key {
+            case "--rootfs": rootfs = value
+            case "--memory": options.memory = value
+            case "--cpu": options.cpu = value
+            case "--cpus": options.cpus = value
+            case "--pids": options.pids = value
+            case "--hostname": options.hostname = value
+            case "--net": options.net = value
+            case "--name": options.name = value
+            case "--ip": options.ip = value
+            case "--dns": options.dns.append(value)
+            case "-p", "--publish": options.publish.append(value)
+            case "--cgroup-parent": options.cgroupParent = value
+            case "--root": options.root = value
+            default: return nil
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Validates, runs the container, and returns contain's exit status.
+    func run() throws -> Int32 {
+        var limits = ResourceLimits()
+        if let memory { limits.memory = try ResourceLimits.memory(memory) }
+        if cpu != nil && cpus != nil { throw SpecError("--cpu and --cpus set the same limit: give one of them") }
+        if let cpu { limits.cpu = try CPUQuota(quotaText: cpu) }
+        if let cpus { limits.cpu = try CPUQuota(cpusText: cpus, availableCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+        if let pids { limits.pids = try ResourceLimits.pids(pids) }
+
+        let network = try NetworkMode(parsing: net)
+        var spec = ContainerSpec(
+            rootfs: rootfs, command: command, hostname: try hostname.map(Hostname.validate),
+            limits: limits, network: network,
+            cgroupParent: try ContainerSpec.validateCgroupParent(cgroupParent))
+        spec.name = try name.map(ContainerSpec.validateName)
+        if let ip {
+            guard let address = IPv4Address(ip) else { throw SpecError("invalid --ip `\(ip)`: expected an IPv4 address") }
+            spec.address = address
+        }
+        spec.dns = try dns.map { text throws(SpecError) in
+            guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }
+            return address
+        }
+        spec.ports = try publish.map { text throws(NetworkError) in try PortMapping(parsing: text) }
+        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
+            throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
+        }
+        let state = StateOptions.resolve(root: root)
+        return try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
+                                   networkDirectory: state.networkDirectory,
+                                   timings: StartTimings(enabled: timings)).run()
+    }
+}

@@ -1,0 +1,35 @@
+import Testing
+@testable import contain
+
+/// The fast `run` parser must agree with swift-argument-parser on every command line it takes,
+/// and leave to it every command line it is not sure of.
+@Suite struct RunOptionsTests {
+    static let accepted: [[String]] = [
+        ["--rootfs", "r", "--", "/bin/true"],
+        ["--rootfs=r", "-q", "--", "sh", "-c", "echo hi"],
+        ["--rootfs", "r", "--memory", "64M", "--cpu", "50000", "--pids", "64", "--hostname", "box", "--", "true"],
+        ["--rootfs", "r", "--memory", "-1", "--", "true"],
+        ["--memory=1G", "--cpus", "1.5", "--rootfs", "r", "--quiet", "--timings", "--", "true", "--", "-x"],
+        ["--rootfs", "r", "--net", "bridge", "--name", "web", "--ip", "10.88.0.9", "--dns", "192.0.2.1", "--dns", "192.0.2.2",
+         "-p", "8080:80", "--publish", "53:53/udp", "--cgroup-parent", "a/b", "--root", "/tmp/x", "--", "httpd", "-f"],
+        ["--net=lab", "--rootfs", "r", "--", "ls", "-l"],
+    ]
+
+    @Test(arguments: accepted)
+    func agreesWithArgumentParser(arguments: [String]) throws {
+        let fast = try #require(RunOptions.fast(arguments))
+        let slow = try RunCommand.parse(arguments)
+        #expect(fast == slow.options)
+    }
+
+    static let declined: [[String]] = [
+        ["--help"], ["-h"], ["--rootfs", "r"], ["--rootfs", "r", "--"], ["--", "true"],
+        ["--rootfs", "r", "true"], ["--rootfs", "r", "--bogus", "x", "--", "true"], ["--rootfs", "r", "--hostname"],
+        ["--rootfs", "r", "--hostname", "-x", "--", "true"], ["--rootfs", "r", "-qx", "--", "true"],
+    ]
+
+    @Test(arguments: declined)
+    func leavesTheRestToArgumentParser(arguments: [String]) {
+        #expect(RunOptions.fast(arguments) == nil)
+    }
+}
