@@ -109,8 +109,9 @@ hf limits "$runs" \
 say "case 4: $concurrent containers started at once on one bridge network"
 mkdir -p "$work/addresses"
 cat > "$work/many-contain.sh" <<W
+[ \$# -gt 0 ] || set -- /bin/true
 for i in \$(seq 1 $concurrent); do
-    $contain --root $state run -q --cgroup-parent contain-bench-contain --net bridge --rootfs $rootfs -- \${1:-/bin/true} &
+    $contain --root $state run -q --cgroup-parent contain-bench-contain --net bridge --rootfs $rootfs -- "\$@" &
 done
 wait
 W
@@ -137,7 +138,7 @@ for i in $(seq 1 "$concurrent"); do
 done
 hf concurrent 10 "contain=sh $work/many-contain.sh" "crun + ip -batch=sh $work/many-crun.sh"
 # Every container got its own address: each prints it and holds it for a moment.
-sh "$work/many-contain.sh" "/bin/sh -c 'ip -4 -o addr show eth0 | awk \"{print \\\$4}\"; sleep 3'" > "$work/addresses.txt"
+sh "$work/many-contain.sh" /bin/sh -c 'ip -4 -o addr show eth0 | sed "s/.*inet \([0-9./]*\).*/\1/"; sleep 3' > "$work/addresses.txt"
 echo "$(sort -u "$work/addresses.txt" | grep -c .) $(grep -c . "$work/addresses.txt")" > "$work/distinct.txt"
 
 say "case 5: peak RSS of the runtime process"
