@@ -84,7 +84,7 @@ def phases(path):
 
 
 phase_table = ["| phase | what | `--net none` | `--net bridge` |", "|---|---|---:|---:|"]
-what = {"parse": "exec of contain, argument parsing, rootfs check", "cgroup": "reclaim, record, cgroup creation and limits",
+what = {"parse": "exec of contain, argument parsing, rootfs check", "reclaim": "looking for what dead runtimes left", "cgroup": "record, cgroup creation and limits",
         "network": "network, bridge, rules, lease, hosts (store lock)", "clone": "clone + exec of the init",
         "veth": "veth with its peer in the namespace", "join": "config sent, pid into the cgroup, proceed",
         "init": "hostname, lo and eth0, rootfs bind, /dev", "pivot": "pivot_root, old root detached",

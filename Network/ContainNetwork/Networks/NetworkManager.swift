@@ -158,8 +158,12 @@ public final class NetworkManager {
             } else {
                 throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
             }
+            // One pass over every network's live leases: names and ports are unique across them.
+            var leases = LeaseTable()
             for other in try store.definitions() {
-                for lease in try reclaimLocked(other).leases {
+                let live = try reclaimLocked(other)
+                if other.name == name { leases = live }
+                for lease in live.leases {
                     if let wanted = request.name, other.name != name, lease.name == wanted {
                         throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
                     }
@@ -173,7 +177,6 @@ public final class NetworkManager {
             for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
                 throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
             }
-            var leases = try reclaimLocked(definition)
             let hostInterface = "veth" + String(request.containerID.prefix(8))
             let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                               hostInterface: hostInterface, name: request.name, hostname: request.hostname,
@@ -194,7 +197,7 @@ public final class NetworkManager {
             } catch {
                 leases.release(containerID: request.containerID)
                 try? store.saveLeases(leases, of: name)
-                writeHostsFiles(definition, leases)
+                if request.name != nil { writeHostsFiles(leases) }
                 if !request.ports.isEmpty { try? installFirewall(rt) }
                 throw error
             }
@@ -221,9 +224,9 @@ public final class NetworkManager {
     public func detach(_ endpoint: Endpoint) {
         _ = try? store.withLock {
             var leases = try store.leases(of: endpoint.network.name)
-            guard leases.release(containerID: endpoint.containerID) != nil else { return }
+            guard let released = leases.release(containerID: endpoint.containerID) else { return }
             try store.saveLeases(leases, of: endpoint.network.name)
-            writeHostsFiles(endpoint.network, leases)
+            if released.name != nil { writeHostsFiles(leases) }
             if !endpoint.ports.isEmpty { try installFirewall(try Rtnetlink(transport: MnlSocket())) }
         }
     }
@@ -237,13 +240,14 @@ public final class NetworkManager {
         if reclaimed.contains(where: { !$0.ports.isEmpty }) { portsStale = true }
         if !reclaimed.isEmpty {
             try store.saveLeases(leases, of: definition.name)
-            writeHostsFiles(definition, leases)
+            if reclaimed.contains(where: { $0.name != nil }) { writeHostsFiles(leases) }
         }
         return leases
     }
 
     private func writeNewHostsFile(_ definition: NetworkDefinition, _ leases: LeaseTable, _ request: EndpointRequest) throws {
-        writeHostsFiles(definition, leases, creating: request.containerID)
+        // The others' files list named containers only: an unnamed one changes none of them.
+        writeHostsFiles(leases, creating: request.containerID, everyone: request.name != nil)
         if let file = request.hostsFile, !Files.exists(file) { throw SystemError("write hosts file", path: file, errno: EIO) }
     }
 
@@ -263,16 +267,16 @@ public final class NetworkManager {
     }
 
     /// Rewrites, in place (the container sees it through a bind mount), the hosts file of every
-    /// endpoint of the network. `creating` names the container whose file is new; any other
-    /// missing file belongs to a container on its way out and is skipped.
-    private func writeHostsFiles(_ definition: NetworkDefinition, _ table: LeaseTable, creating: String? = nil) {
+    /// endpoint of the network (`everyone`), or only that of `creating`, the container whose file
+    /// is new. Any other missing file belongs to a container on its way out and is skipped.
+    private func writeHostsFiles(_ table: LeaseTable, creating: String? = nil, everyone: Bool = true) {
         let peers = table.leases.compactMap { lease in lease.name.map { ContainerFiles.Peer(name: $0, address: lease.address) } }
         for lease in table.leases {
             guard let file = lease.hostsFile else { continue }
             let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers)
             if lease.containerID == creating {
                 try? Files.write(file, text, create: true)
-            } else if Files.exists(file) {
+            } else if everyone && Files.exists(file) {
                 try? Files.write(file, text)
             }
         }

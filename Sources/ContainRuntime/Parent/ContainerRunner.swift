@@ -39,6 +39,7 @@ public struct ContainerRunner {
         timings.mark("parse")
 
         ContainerRecord.reclaimAbandoned(stateRoot: stateRoot, report: progress.say)
+        timings.mark("reclaim")
         let id = try Identifiers.randomHex()
         let hostname = spec.hostname ?? String(id.prefix(12))
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
