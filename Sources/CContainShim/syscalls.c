@@ -3,6 +3,7 @@
 #include "contain_shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -59,3 +60,14 @@ unsigned long cshim_makedev(unsigned int major, unsigned int minor) {
 long cshim_getrandom(void *buffer, unsigned long length) { return getrandom(buffer, length, 0); }
 
 int cshim_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }
+
+#include <linux/openat2.h>
+
+int cshim_open_in_root(int root_fd, const char *path, int flags) {
+    struct open_how how = {
+        .flags = (unsigned long long)(flags | O_CLOEXEC),
+        .mode = 0,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}

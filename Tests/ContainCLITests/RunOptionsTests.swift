@@ -13,6 +13,9 @@ import Testing
         ["--rootfs", "r", "--net", "bridge", "--name", "web", "--ip", "10.88.0.9", "--dns", "192.0.2.1", "--dns", "192.0.2.2",
          "-p", "8080:80", "--publish", "53:53/udp", "--cgroup-parent", "a/b", "--root", "/tmp/x", "--", "httpd", "-f"],
         ["--net=lab", "--rootfs", "r", "--", "ls", "-l"],
+        ["--rootfs", "r", "-e", "A=1", "--env", "B=2", "--env-file", "f", "-v", "/a:/b:ro", "--volume=/c:/d", "-w", "/tmp",
+         "-u", "1000:1000", "--init", "--read-only", "--rootfs-rw", "--", "id"],
+        ["--rootfs", "r", "--user=nobody", "--workdir=/srv", "--", "pwd"],
     ]
 
     @Test(arguments: accepted)

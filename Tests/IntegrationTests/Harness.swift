@@ -55,7 +55,9 @@ final class Sandbox {
     init() throws {
         try Harness.requireEnvironment()
         let tag = String(UInt64.random(in: 0..<UInt64.max), radix: 16)
-        stateRoot = NSTemporaryDirectory() + "contain-it-" + tag
+        // Under /run: tmpfs in the cgroup v2 VM, where /tmp is an overlay and so cannot hold the
+        // upper layer of a container's copy-on-write root.
+        stateRoot = "/run/contain-it-" + tag
         cgroupParent = "contain-test/" + tag
         try FileManager.default.createDirectory(atPath: stateRoot, withIntermediateDirectories: true)
     }

@@ -11,6 +11,8 @@
 //   cshim_makedev        makedev() is a macro.
 //   cshim_getrandom      getrandom(2) is not in Swift's Glibc module.
 //   cshim_set_dumpable   prctl(2) is variadic.
+//   cshim_open_in_root   openat2(2) has no glibc wrapper; RESOLVE_IN_ROOT resolves a path as if
+//                        root_fd were "/", so a symlink in a rootfs cannot lead out of it.
 #ifndef CONTAIN_SHIM_H
 #define CONTAIN_SHIM_H
 
@@ -54,6 +56,10 @@ int cshim_unblock_all_signals(void);
 unsigned long cshim_makedev(unsigned int major, unsigned int minor);
 long cshim_getrandom(void *buffer, unsigned long length);
 int cshim_set_dumpable(int dumpable);
+/// O_PATH, which the system headers show only with _GNU_SOURCE.
+#define CSHIM_O_PATH 010000000
+/// openat2(root_fd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
+int cshim_open_in_root(int root_fd, const char *path, int flags);
 
 /// The codes of signalfd_siginfo.ssi_code that the parent needs to tell apart.
 enum { CSHIM_SI_KERNEL = 0x80, CSHIM_SI_USER = 0 };

@@ -57,13 +57,26 @@ public enum ContainerInit {
             try configure(network)
         }
         progress("setting up rootfs: \(config.rootfsDisplay)")
-        try Rootfs.prepare(rootfs: config.rootfs, bindFiles: config.bindFiles)
+        try Rootfs.prepare(rootfs: config.rootfs, overlay: config.overlay, volumes: config.volumes, bindFiles: config.bindFiles)
         progress("pivoting root")
         try Rootfs.pivot(rootfsDisplay: config.rootfsDisplay)
         progress("mounting /proc")
         try Rootfs.mountProc()
         try Rootfs.mountSys()
         if config.mountCgroup2 { try Rootfs.mountCgroup2() }
+        if let workdir = config.workdir {
+            if !Files.isDirectory(workdir) { try Files.makeDirectories(workdir) }
+            try sys("chdir", path: workdir) { chdir(workdir) }
+        }
+        if config.readOnlyRoot { try Rootfs.makeRootReadOnly() }
+    }
+
+    /// `-u`: drops to the user (names looked up in the container's own files).
+    static func switchUser(_ user: UserSpec) throws {
+        let ids = try user.resolve(passwd: (try? Files.read("/etc/passwd")) ?? "", group: (try? Files.read("/etc/group")) ?? "")
+        try sys("setgroups") { setgroups(0, nil) }
+        try sys("setgid", path: String(ids.gid)) { setgid(ids.gid) }
+        try sys("setuid", path: String(ids.uid)) { setuid(ids.uid) }
     }
 
     /// The container's end of its veth, from inside its own namespace (the socket is opened
@@ -84,6 +97,7 @@ public enum ContainerInit {
 
     /// Never returns on success: the socket closes on exec and the parent sees end of file.
     static func execute(_ config: InitConfig, channel: SyncChannel) throws {
+        if let user = config.user { try switchUser(user) }
         let command = config.argv[0]
         let path: String
         switch CommandResolver.resolve(command, environment: config.environment) {
@@ -100,6 +114,9 @@ public enum ContainerInit {
 
         let argv = config.argv.map { strdup($0) } + [nil]
         let envp = config.environment.map { strdup($0) } + [nil]
+        if config.runInit {
+            MiniInit.run(path: path, argv: argv, envp: envp, syncFD: syncFD)
+        }
         execve(path, argv, envp)
         let err = errno
         _ = fcntl(syncFD, F_SETFD, 0)

@@ -30,14 +30,101 @@ enum Rootfs {
         try sys("mount \(type ?? "bind")", path: target) { Glibc.mount(source, target, type, flags, data) }
     }
 
-    /// Before pivot: everything private, the rootfs a mount point of its own, /dev populated.
-    static func prepare(rootfs: String, bindFiles: [BindFile] = []) throws {
+    /// Before pivot: everything private, the new root a mount point of its own (the rootfs
+    /// itself, or an overlay with the rootfs as its read-only lower layer), volumes and
+    /// generated files bound in, /dev populated. Returns the new root's path.
+    @discardableResult
+    static func prepare(rootfs: String, overlay: OverlayDirectories? = nil, volumes: [VolumeSpec] = [],
+                        bindFiles: [BindFile] = []) throws -> String {
         try mount("none", "/", nil, UInt(MS_REC | MS_PRIVATE))
-        try mount(rootfs, rootfs, nil, UInt(MS_BIND | MS_REC))
-        for file in bindFiles { try bind(file, rootfs: rootfs) }
-        try sys("chdir", path: rootfs) { chdir(rootfs) }
+        let root: String
+        if let overlay {
+            // Lower, upper and work paths may not contain `,` or `:` (overlay's separators);
+            // the runner's state paths never do, and the rootfs is refused if it does.
+            try mount("overlay", overlay.merged, "overlay", 0,
+                      "lowerdir=\(rootfs),upperdir=\(overlay.upper),workdir=\(overlay.work)")
+            root = overlay.merged
+        } else {
+            try mount(rootfs, rootfs, nil, UInt(MS_BIND | MS_REC))
+            root = rootfs
+        }
+        for volume in volumes { try bind(volume, root: root) }
+        for file in bindFiles { try bind(file, rootfs: root) }
+        try sys("chdir", path: root) { chdir(root) }
         for dir in ["proc", "sys", "dev"] { try ensureMountPoint(dir) }
         try populateDev()
+        return root
+    }
+
+    /// `-v`: the target is resolved with openat2(RESOLVE_IN_ROOT) from the new root, so `..` and
+    /// symlinks (absolute ones too) stay inside it; missing directories (and, for a file
+    /// source, the file) are created there. The bind goes onto the opened target through
+    /// /proc/self/fd, so nothing can swap the path between the check and the mount.
+    static func bind(_ volume: VolumeSpec, root: String) throws {
+        let rootFD = try sys("open", path: root) { open(root, CSHIM_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(rootFD) }
+        var st = stat()
+        try sys("stat", path: volume.source) { stat(volume.source, &st) }
+        try ensureInRoot(rootFD, volume.target, directory: (st.st_mode & S_IFMT) == S_IFDIR)
+        let targetFD = try sys("volume target", path: volume.target) { cshim_open_in_root(rootFD, volume.target, CSHIM_O_PATH) }
+        defer { close(targetFD) }
+        let target = "/proc/self/fd/\(targetFD)"
+        try sys("mount bind", path: volume.target) { Glibc.mount(volume.source, target, nil, UInt(MS_BIND | MS_REC), nil) }
+        if volume.readOnly {
+            // A bind mount is made read-only by remounting it (the first mount ignores
+            // MS_RDONLY), through a descriptor opened anew: the old one still names what lies
+            // beneath the new mount.
+            let mountedFD = try sys("volume target", path: volume.target) { cshim_open_in_root(rootFD, volume.target, CSHIM_O_PATH) }
+            defer { close(mountedFD) }
+            try sys("remount read-only", path: volume.target) {
+                Glibc.mount(nil, "/proc/self/fd/\(mountedFD)", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil)
+            }
+        }
+    }
+
+    /// Creates what is missing of `path` inside the root: directories, and the last component as
+    /// a directory or an empty file. Every lookup goes through openat2(RESOLVE_IN_ROOT); a
+    /// dangling symlink on the way is followed the same way (its target taken inside the root)
+    /// and what it points to is created, as runc does.
+    static func ensureInRoot(_ rootFD: Int32, _ path: String, directory: Bool) throws {
+        var parts = path.split(separator: "/").map(String.init)
+        var i = 0
+        var hops = 0
+        while i < parts.count {
+            let prefix = "/" + parts[0...i].joined(separator: "/")
+            let probe = cshim_open_in_root(rootFD, prefix, CSHIM_O_PATH)
+            if probe >= 0 { close(probe); i += 1; continue }
+            guard errno == ENOENT else { throw SystemError.last("volume target", path: path) }
+            let parent = "/" + parts[0..<i].joined(separator: "/")
+            let parentFD = try sys("volume target", path: parent) { cshim_open_in_root(rootFD, parent, CSHIM_O_PATH | O_DIRECTORY) }
+            defer { close(parentFD) }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+            let n = readlinkat(parentFD, parts[i], &buffer, buffer.count)
+            if n > 0 {
+                hops += 1
+                guard hops <= 40 else { throw SystemError("volume target", path: path, errno: ELOOP) }
+                let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let base = link.hasPrefix("/") ? [] : Array(parts[0..<i])
+                parts = base + link.split(separator: "/").map(String.init) + Array(parts[(i + 1)...])
+                i = 0
+                continue
+            }
+            if i == parts.count - 1 && !directory {
+                let fd = try sys("create volume target", path: prefix) {
+                    openat(parentFD, parts[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+                }
+                close(fd)
+            } else {
+                try sys("mkdir", path: prefix) { mkdirat(parentFD, parts[i], 0o755) }
+            }
+            i += 1
+        }
+    }
+
+    /// `--read-only`, after everything is mounted: the root's own mount becomes read-only
+    /// (what is mounted on it, /proc, /dev, volumes, keeps its own flags).
+    static func makeRootReadOnly() throws {
+        try sys("remount / read-only", path: "/") { Glibc.mount(nil, "/", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) }
     }
 
     /// pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves

@@ -46,6 +46,8 @@ public struct ContainerRunner {
 
         let record = try ContainerRecord.create(stateRoot: stateRoot, id: id, cgroupDirectories: plan.containerDirectories)
         defer { record.remove() }
+        let overlay = spec.writableRootfs ? nil : try makeOverlayDirectories(record.directory, rootfs: rootfs)
+        let volumes = try spec.volumes.map(resolveVolume)
         let cgroup = ContainerCgroup(plan: plan)
         try cgroup.create()
         timings.mark("cgroup")
@@ -98,7 +100,9 @@ public struct ContainerRunner {
             environment: spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) }),
             bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified,
-            reportProgress: !progress.quiet || timings.enabled, network: initNetwork, bindFiles: bindFiles)))
+            reportProgress: !progress.quiet || timings.enabled, network: initNetwork, bindFiles: bindFiles,
+            overlay: overlay, volumes: volumes, readOnlyRoot: spec.readOnlyRoot, workdir: spec.workdir, user: spec.user,
+            runInit: spec.runInit)))
         progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
                                          : "applying cgroup limits: \(spec.limits.summary)")
         try cgroup.add(pid: child.pid)
@@ -113,6 +117,25 @@ public struct ContainerRunner {
         let usage = cgroup.usage()
         report(status, usage: usage)
         return status.shellCode
+    }
+
+    /// The copy-on-write layer lives in the container's record and goes with it.
+    private func makeOverlayDirectories(_ directory: String, rootfs: String) throws -> OverlayDirectories {
+        guard !rootfs.contains(","), !rootfs.contains(":") else {
+            throw RunFailure.runtime("rootfs `\(spec.rootfsArgument)`: a path with `,` or `:` cannot be an overlay layer; use --rootfs-rw")
+        }
+        let dirs = OverlayDirectories(upper: directory + "/upper", work: directory + "/work", merged: directory + "/merged")
+        for dir in [dirs.upper, dirs.work, dirs.merged] { try Files.makeDirectory(dir, mode: 0o755) }
+        return dirs
+    }
+
+    private func resolveVolume(_ volume: VolumeSpec) throws -> VolumeSpec {
+        guard Files.exists(volume.source) else {
+            throw RunFailure.runtime("volume `\(volume)`: the host path `\(volume.source)` does not exist")
+        }
+        var resolved = volume
+        resolved.source = try Files.realPath(volume.source)
+        return resolved
     }
 
     private func resolveRootfs() throws -> String {

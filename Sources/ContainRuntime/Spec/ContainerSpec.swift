@@ -20,6 +20,16 @@ public struct ContainerSpec: Sendable {
     public var dns: [IPv4Address] = []
     /// `-p`: host ports forwarded to the container.
     public var ports: [PortMapping] = []
+    /// `-v`: host paths bound in.
+    public var volumes: [VolumeSpec] = []
+    /// `--rootfs-rw`: write through to the rootfs instead of a copy-on-write layer.
+    public var writableRootfs = false
+    /// `--read-only`: the container's root is read-only.
+    public var readOnlyRoot = false
+    public var workdir: String?
+    public var user: UserSpec?
+    /// `--init`: a minimal init as PID 1.
+    public var runInit = false
 
     public init(rootfs: String, command: [String], hostname: String? = nil, limits: ResourceLimits = .init(),
                 network: NetworkMode = .none, environment: [String] = [], cgroupParent: String = "contain") {

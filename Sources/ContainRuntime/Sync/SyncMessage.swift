@@ -57,10 +57,24 @@ public struct InitConfig: Equatable, Sendable {
     public var network: InitNetwork?
     /// Files bound over files of the rootfs before the pivot (generated /etc/hosts, resolv.conf).
     public var bindFiles: [BindFile]
+    /// Copy-on-write: an overlay with the rootfs as its lower layer (nil: the rootfs itself).
+    public var overlay: OverlayDirectories?
+    /// `-v`: host paths bound in, targets resolved inside the root.
+    public var volumes: [VolumeSpec] = []
+    /// `--read-only`: the root is remounted read-only once everything is mounted.
+    public var readOnlyRoot = false
+    /// `-w`: the command's working directory (created if missing).
+    public var workdir: String?
+    /// `-u`: who the command runs as.
+    public var user: UserSpec?
+    /// `--init`: stay PID 1, run the command as a child, forward signals, reap orphans.
+    public var runInit = false
 
     public init(rootfs: String, rootfsDisplay: String, hostname: String?, argv: [String], environment: [String],
                 bringUpLoopback: Bool, newCgroupNamespace: Bool, mountCgroup2: Bool = false, reportProgress: Bool,
-                network: InitNetwork? = nil, bindFiles: [BindFile] = []) {
+                network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
+                volumes: [VolumeSpec] = [], readOnlyRoot: Bool = false, workdir: String? = nil, user: UserSpec? = nil,
+                runInit: Bool = false) {
         self.rootfs = rootfs
         self.rootfsDisplay = rootfsDisplay
         self.hostname = hostname
@@ -72,6 +86,12 @@ public struct InitConfig: Equatable, Sendable {
         self.reportProgress = reportProgress
         self.network = network
         self.bindFiles = bindFiles
+        self.overlay = overlay
+        self.volumes = volumes
+        self.readOnlyRoot = readOnlyRoot
+        self.workdir = workdir
+        self.user = user
+        self.runInit = runInit
     }
 }
 
@@ -88,6 +108,14 @@ public struct InitNetwork: Equatable, Sendable {
         self.prefix = prefix
         self.gateway = gateway
     }
+}
+
+/// The overlay's directories, in the container's state: upper and work layers and the mount point.
+public struct OverlayDirectories: Equatable, Sendable {
+    public var upper: String
+    public var work: String
+    public var merged: String
+    public init(upper: String, work: String, merged: String) { self.upper = upper; self.work = work; self.merged = merged }
 }
 
 public struct BindFile: Equatable, Sendable {
@@ -119,6 +147,13 @@ extension SyncMessage {
                 w.byte(0)
             }
             w.strings(c.bindFiles.flatMap { [$0.source, $0.target] })
+            if let o = c.overlay { w.byte(1); w.string(o.upper); w.string(o.work); w.string(o.merged) } else { w.byte(0) }
+            w.uint32(UInt32(c.volumes.count))
+            for v in c.volumes { w.string(v.source); w.string(v.target); w.byte(v.readOnly ? 1 : 0) }
+            w.byte(c.readOnlyRoot ? 1 : 0)
+            w.optionalString(c.workdir)
+            w.optionalString(c.user?.user); w.optionalString(c.user?.group)
+            w.byte(c.runInit ? 1 : 0)
         case .proceed:
             break
         case .progress(let line):
@@ -147,6 +182,19 @@ extension SyncMessage {
             let paths = try r.strings()
             guard paths.count % 2 == 0 else { throw SyncDecodingError(description: "bind files: odd number of paths") }
             config.bindFiles = stride(from: 0, to: paths.count, by: 2).map { BindFile(source: paths[$0], target: paths[$0 + 1]) }
+            if try r.byte() != 0 {
+                config.overlay = OverlayDirectories(upper: try r.string(), work: try r.string(), merged: try r.string())
+            }
+            let volumeCount = Int(try r.uint32())
+            guard volumeCount <= bytes.count else { throw SyncDecodingError(description: "volumes: bad count") }
+            config.volumes = try (0..<volumeCount).map { _ in
+                VolumeSpec(source: try r.string(), target: try r.string(), readOnly: try r.byte() != 0)
+            }
+            config.readOnlyRoot = try r.byte() != 0
+            config.workdir = try r.optionalString()
+            let user = try r.optionalString(), group = try r.optionalString()
+            config.user = user.map { UserSpec(user: $0, group: group) }
+            config.runInit = try r.byte() != 0
             self = .config(config)
         case 2: self = .proceed
         case 3: self = .progress(try r.string())

@@ -55,6 +55,32 @@ struct RunCommand: ParsableCommand {
             help: ArgumentHelp("Cgroup under each hierarchy's root that holds the container's cgroup.", valueName: "path"))
     var cgroupParent: String = "contain"
 
+    @Option(name: [.customShort("e"), .customLong("env")],
+            help: ArgumentHelp("Set an environment variable (repeatable).", valueName: "key=value"))
+    var env: [String] = []
+
+    @Option(name: .customLong("env-file"), help: ArgumentHelp("Read KEY=VALUE lines from a file (repeatable).", valueName: "file"))
+    var envFile: [String] = []
+
+    @Option(name: [.customShort("v"), .customLong("volume")],
+            help: ArgumentHelp("Bind a host path: HOSTPATH:CTRPATH[:ro] (repeatable).", valueName: "volume"))
+    var volume: [String] = []
+
+    @Option(name: [.customShort("w"), .customLong("workdir")], help: ArgumentHelp("Working directory inside the container.", valueName: "dir"))
+    var workdir: String?
+
+    @Option(name: [.customShort("u"), .customLong("user")], help: ArgumentHelp("Run as UID[:GID] or NAME[:GROUP].", valueName: "user"))
+    var user: String?
+
+    @Flag(help: "Run a minimal init as PID 1 that forwards signals and reaps orphans.")
+    var `init` = false
+
+    @Flag(name: .customLong("read-only"), help: "Make the container's root filesystem read-only.")
+    var readOnly = false
+
+    @Flag(name: .customLong("rootfs-rw"), help: "Write to the rootfs itself instead of a copy-on-write layer.")
+    var rootfsRW = false
+
     @OptionGroup var state: StateOptions
 
     @Flag(name: [.short, .long], help: "Print no progress lines.")
@@ -70,7 +96,8 @@ struct RunCommand: ParsableCommand {
     var options: RunOptions {
         RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net,
                    name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
-                   quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
+                   readOnly: readOnly, rootfsRW: rootfsRW, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     func run() throws {

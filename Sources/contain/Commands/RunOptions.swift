@@ -1,5 +1,6 @@
 import ContainNetwork
 import ContainRuntime
+import ContainSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,6 +27,14 @@ struct RunOptions: Equatable {
     var publish: [String] = []
     var cgroupParent = "contain"
     var root: String?
+    var env: [String] = []
+    var envFile: [String] = []
+    var volume: [String] = []
+    var workdir: String?
+    var user: String?
+    var runInit = false
+    var readOnly = false
+    var rootfsRW = false
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -45,6 +54,9 @@ struct RunOptions: Equatable {
             }
             if argument == "-q" || argument == "--quiet" { options.quiet = true; i += 1; continue }
             if argument == "--timings" { options.timings = true; i += 1; continue }
+            if argument == "--init" { options.runInit = true; i += 1; continue }
+            if argument == "--read-only" { options.readOnly = true; i += 1; continue }
+            if argument == "--rootfs-rw" { options.rootfsRW = true; i += 1; continue }
             // --opt=value or --opt value
             var key = argument
             var value: String?
@@ -72,6 +84,11 @@ struct RunOptions: Equatable {
             case "-p", "--publish": options.publish.append(value)
             case "--cgroup-parent": options.cgroupParent = value
             case "--root": options.root = value
+            case "-e", "--env": options.env.append(value)
+            case "--env-file": options.envFile.append(value)
+            case "-v", "--volume": options.volume.append(value)
+            case "-w", "--workdir": options.workdir = value
+            case "-u", "--user": options.user = value
             default: return nil
             }
             i += 1
@@ -106,6 +123,21 @@ struct RunOptions: Equatable {
         if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
             throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
         }
+        var environment = try env.map { entry throws(SpecError) in try EnvironmentEntries.validate(entry) }
+        for path in envFile {
+            guard let text = try? Files.read(path) else { throw SpecError("--env-file `\(path)`: cannot be read") }
+            environment += try EnvironmentEntries.parseFile(text, path: path)
+        }
+        spec.environment = environment
+        spec.volumes = try volume.map { text throws(SpecError) in try VolumeSpec(parsing: text) }
+        if let workdir {
+            guard workdir.hasPrefix("/") else { throw SpecError("invalid -w `\(workdir)`: must be an absolute path") }
+            spec.workdir = workdir
+        }
+        spec.user = try user.map { text throws(SpecError) in try UserSpec(parsing: text) }
+        spec.runInit = runInit
+        spec.readOnlyRoot = readOnly
+        spec.writableRootfs = rootfsRW
         let state = StateOptions.resolve(root: root)
         return try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
                                    networkDirectory: state.networkDirectory,

@@ -1,0 +1,115 @@
+import ContainSystem
+
+/// `-v HOSTPATH:CTRPATH[:ro]`: a host path bound into the container.
+public struct VolumeSpec: Equatable, Sendable, CustomStringConvertible {
+    public var source: String      // absolute, on the host
+    public var target: String      // absolute, inside the container
+    public var readOnly: Bool
+
+    public init(source: String, target: String, readOnly: Bool) {
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+    }
+
+    /// Parses the flag; the host path's existence is checked by the runner.
+    public init(parsing text: String) throws(SpecError) {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var readOnly = false
+        if parts.count == 3 {
+            switch parts[2] {
+            case "ro": readOnly = true
+            case "rw": readOnly = false
+            default: throw SpecError("invalid -v `\(text)`: the mode must be ro or rw")
+            }
+            parts.removeLast()
+        }
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw SpecError("invalid -v `\(text)`: expected HOSTPATH:CTRPATH[:ro]")
+        }
+        guard parts[1].hasPrefix("/") else {
+            throw SpecError("invalid -v `\(text)`: the container path `\(parts[1])` must be absolute")
+        }
+        guard parts[1].split(separator: "/").allSatisfy({ $0 != ".." }) else {
+            throw SpecError("invalid -v `\(text)`: the container path must not contain `..`")
+        }
+        self.init(source: parts[0], target: parts[1], readOnly: readOnly)
+    }
+
+    public var description: String { "\(source):\(target)\(readOnly ? ":ro" : "")" }
+}
+
+/// `-e KEY=VALUE` and `--env-file FILE` entries.
+public enum EnvironmentEntries {
+    public static func validate(_ entry: String, origin: String = "-e") throws(SpecError) -> String {
+        guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
+            throw SpecError("invalid \(origin) `\(entry)`: expected KEY=VALUE")
+        }
+        let key = entry[..<eq]
+        guard key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+            throw SpecError("invalid \(origin) `\(entry)`: the name must be printable ASCII without spaces")
+        }
+        return entry
+    }
+
+    /// docker's env-file format: one KEY=VALUE per line; blank lines and `#` comments skipped.
+    public static func parseFile(_ text: String, path: String) throws(SpecError) -> [String] {
+        var entries: [String] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
+            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            entries.append(try validate(String(trimmed), origin: "--env-file \(path) line \(number + 1)"))
+        }
+        return entries
+    }
+}
+
+/// `-u UID[:GID]` or `-u NAME[:GROUP]`: names are looked up in the container's own
+/// /etc/passwd and /etc/group, after the pivot.
+public struct UserSpec: Equatable, Sendable, CustomStringConvertible {
+    public var user: String
+    public var group: String?
+
+    public init(user: String, group: String?) { self.user = user; self.group = group }
+
+    public init(parsing text: String) throws(SpecError) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else {
+            throw SpecError("invalid -u `\(text)`: expected UID[:GID] or NAME[:GROUP]")
+        }
+        self.init(user: parts[0], group: parts.count == 2 ? parts[1] : nil)
+    }
+
+    public var description: String { user + (group.map { ":" + $0 } ?? "") }
+
+    /// Resolves against passwd/group file contents: numbers as they are, names by lookup;
+    /// without a group, the user's primary group (or the uid for an unknown numeric user).
+    public func resolve(passwd: String, group groupFile: String) throws(SpecError) -> (uid: UInt32, gid: UInt32) {
+        func entries(_ text: String) -> [[Substring]] {
+            text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
+        }
+        var uid: UInt32
+        var gid: UInt32?
+        if let n = UInt32(user) {
+            uid = n
+            gid = entries(passwd).first { $0.count >= 4 && UInt32($0[2]) == n }.flatMap { UInt32($0[3]) }
+        } else {
+            guard let e = entries(passwd).first(where: { $0.count >= 4 && $0[0] == user }),
+                  let u = UInt32(e[2]), let g = UInt32(e[3]) else {
+                throw SpecError("-u \(self): no user `\(user)` in the container's /etc/passwd")
+            }
+            uid = u
+            gid = g
+        }
+        if let group {
+            if let n = UInt32(group) { gid = n } else {
+                guard let e = entries(groupFile).first(where: { $0.count >= 3 && $0[0] == group }), let g = UInt32(e[2]) else {
+                    throw SpecError("-u \(self): no group `\(group)` in the container's /etc/group")
+                }
+                gid = g
+            }
+        }
+        return (uid, gid ?? uid)
+    }
+}
