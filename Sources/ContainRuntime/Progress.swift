@@ -16,8 +16,23 @@ public struct Progress: Sendable {
         emit("[contain] error: " + message + "\n")
     }
 
+    /// Where progress and errors go: stderr, or for a detached supervisor first the pipe its
+    /// `contain run -d` reads and then the container's runtime log.
+    nonisolated(unsafe) public static var fd: Int32 = 2
+
+    /// The detached supervisor's container is running: tell `contain run -d` (the marker line
+    /// ends its wait) and send everything after that to `log`.
+    public static func switchToLog(_ log: String, marker: String) {
+        emit(marker + "\n")
+        let logFD = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if logFD >= 0 {
+            if fd != 2 { close(fd) }
+            fd = logFD
+        }
+    }
+
     public static func emit(_ text: String) {
         var text = text
-        text.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+        text.withUTF8 { buffer in _ = write(fd, buffer.baseAddress, buffer.count) }
     }
 }

@@ -96,6 +96,13 @@ public enum Files {
         return names
     }
 
+    /// A symlink's target.
+    public static func readLink(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+        let n = try sys("readlink", path: path) { readlink(path, &buffer, buffer.count) }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The canonical absolute path, symlinks resolved.
     public static func realPath(_ path: String) throws -> String {
         guard let resolved = realpath(path, nil) else { throw SystemError.last("realpath", path: path) }

@@ -42,4 +42,13 @@ public enum Signals {
         ]
         return names[signal] ?? "signal \(signal)"
     }
+
+    /// `KILL`, `SIGKILL`, `sigkill` or `9`; nil for anything else.
+    public static func parse(_ text: String) -> Int32? {
+        if let n = Int32(text) { return (1...64).contains(n) ? n : nil }
+        let upper = text.uppercased()
+        let wanted = upper.hasPrefix("SIG") ? upper : "SIG" + upper
+        for n in Int32(1)...31 where name(n) == wanted { return n }
+        return nil
+    }
 }

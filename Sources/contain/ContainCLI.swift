@@ -13,7 +13,8 @@ struct ContainCommand: ParsableCommand {
         commandName: "contain",
         abstract: "Run a command in an isolated Linux container.",
         version: version,
-        subcommands: [RunCommand.self, NetCommand.self]
+        subcommands: [RunCommand.self, PsCommand.self, KillCommand.self, StopCommand.self, RmCommand.self,
+                      LogsCommand.self, NetCommand.self]
     )
 }
 

@@ -16,6 +16,8 @@ import Testing
         ["--rootfs", "r", "-e", "A=1", "--env", "B=2", "--env-file", "f", "-v", "/a:/b:ro", "--volume=/c:/d", "-w", "/tmp",
          "-u", "1000:1000", "--init", "--read-only", "--rootfs-rw", "--", "id"],
         ["--rootfs", "r", "--user=nobody", "--workdir=/srv", "--", "pwd"],
+        ["--rootfs", "r", "-d", "--rm", "--name", "bg", "--", "sleep", "60"],
+        ["--rootfs", "r", "--detach", "--supervise-id", "abc", "--", "sleep", "60"],
     ]
 
     @Test(arguments: accepted)
@@ -23,6 +25,13 @@ import Testing
         let fast = try #require(RunOptions.fast(arguments))
         let slow = try RunCommand.parse(arguments)
         #expect(fast == slow.options)
+    }
+
+    @Test(arguments: accepted)
+    func optionsRoundTripThroughTheirCommandLine(arguments: [String]) throws {
+        let options = try #require(RunOptions.fast(arguments))
+        #expect(RunOptions.fast(options.arguments) == options)
+        #expect(try RunCommand.parse(options.arguments).options == options)
     }
 
     static let declined: [[String]] = [

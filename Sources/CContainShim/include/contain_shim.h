@@ -11,6 +11,7 @@
 //   cshim_makedev        makedev() is a macro.
 //   cshim_getrandom      getrandom(2) is not in Swift's Glibc module.
 //   cshim_set_dumpable   prctl(2) is variadic.
+//   cshim_spawn_session  posix_spawn's setsid and closefrom flags are GNU extensions.
 //   cshim_open_in_root   openat2(2) has no glibc wrapper; RESOLVE_IN_ROOT resolves a path as if
 //                        root_fd were "/", so a symlink in a rootfs cannot lead out of it.
 #ifndef CONTAIN_SHIM_H
@@ -56,6 +57,11 @@ int cshim_unblock_all_signals(void);
 unsigned long cshim_makedev(unsigned int major, unsigned int minor);
 long cshim_getrandom(void *buffer, unsigned long length);
 int cshim_set_dumpable(int dumpable);
+/// posix_spawn of path in a new session (setsid), stdin and stdout /dev/null, stderr_fd as its
+/// stderr, no other descriptor, default signal dispositions: the detached supervisor.
+/// Returns its pid, or -1 with errno.
+pid_t cshim_spawn_session(const char *path, char *const *argv, char *const *envp, int stderr_fd);
+
 /// O_PATH, which the system headers show only with _GNU_SOURCE.
 #define CSHIM_O_PATH 010000000
 /// openat2(root_fd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).

@@ -40,12 +40,17 @@ public struct ContainerRunner {
 
         ContainerRecord.reclaimAbandoned(stateRoot: stateRoot, report: progress.say)
         timings.mark("reclaim")
-        let id = try Identifiers.randomHex()
+        let id = try spec.id ?? Identifiers.randomHex()
         let hostname = spec.hostname ?? String(id.prefix(12))
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
 
-        let record = try ContainerRecord.create(stateRoot: stateRoot, id: id, cgroupDirectories: plan.containerDirectories)
-        defer { record.remove() }
+        let info = ContainerInfo(id: id, name: spec.name, command: spec.command, created: time(nil), rootfs: rootfs,
+                                 network: spec.network.description, keep: spec.detached && !spec.removeWhenDone)
+        let record = try ContainerRecord.create(stateRoot: stateRoot, info: info, cgroupDirectories: plan.containerDirectories)
+        var exitCode: Int32?
+        var recordStatus = ContainerStatus()
+        defer { record.finish(exitCode: exitCode, status: recordStatus) }
+        if spec.detached { try redirectStandardStreams(to: record.directory + "/output") }
         let overlay = spec.writableRootfs ? nil : try makeOverlayDirectories(record.directory, rootfs: rootfs)
         let volumes = try spec.volumes.map(resolveVolume)
         let cgroup = ContainerCgroup(plan: plan)
@@ -82,6 +87,9 @@ public struct ContainerRunner {
         channel.child.close()
         defer { child.killAndReap() }
         timings.mark("clone")
+        recordStatus.pid = ProcessIdentity.of(pid: child.pid)
+        recordStatus.address = endpoint.map { $0.address.description }
+        record.writeStatus(recordStatus)
         var initNetwork: InitNetwork?
         if let endpoint {
             let n = endpoint.network
@@ -112,11 +120,24 @@ public struct ContainerRunner {
         try awaitExec(of: child, channel: channel.parent, signals: signals)
         timings.mark("exec")
         if timings.enabled { Progress.emit("[contain] timings: " + timings.summary + "\n") }
+        if spec.detached { Progress.switchToLog(record.directory + "/runtime.log", marker: Self.startedMarker + id) }
         let status = try supervise(child, signals: signals)
 
         let usage = cgroup.usage()
         report(status, usage: usage)
+        exitCode = status.shellCode
         return status.shellCode
+    }
+
+    /// The line a detached supervisor prints once its container runs.
+    public static let startedMarker = "[contain] started "
+
+    /// A detached container's stdout and stderr: its record's `output`, which `logs` reads.
+    private func redirectStandardStreams(to path: String) throws {
+        let fd = try sys("open", path: path) { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
+        defer { close(fd) }
+        try sys("dup2") { dup2(fd, 1) }
+        try sys("dup2") { dup2(fd, 2) }
     }
 
     /// The copy-on-write layer lives in the container's record and goes with it.

@@ -30,6 +30,13 @@ public struct ContainerSpec: Sendable {
     public var user: UserSpec?
     /// `--init`: a minimal init as PID 1.
     public var runInit = false
+    /// `-d`: this process is the detached supervisor; the container's output goes to its
+    /// record, progress to the runtime log once it has started.
+    public var detached = false
+    /// `--rm`: remove the record when the container ends (always so for foreground runs).
+    public var removeWhenDone = false
+    /// The id, when the caller chose it (the detaching `contain run` does, to print it).
+    public var id: String?
 
     public init(rootfs: String, command: [String], hostname: String? = nil, limits: ResourceLimits = .init(),
                 network: NetworkMode = .none, environment: [String] = [], cgroupParent: String = "contain") {

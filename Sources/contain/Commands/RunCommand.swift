@@ -81,6 +81,15 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("rootfs-rw"), help: "Write to the rootfs itself instead of a copy-on-write layer.")
     var rootfsRW = false
 
+    @Flag(name: [.customShort("d"), .long], help: "Run in the background: print the id and return; see contain ps, logs, stop.")
+    var detach = false
+
+    @Flag(name: .customLong("rm"), help: "Remove a detached container's record when it ends (foreground runs always do).")
+    var removeWhenDone = false
+
+    @Option(name: .customLong("supervise-id"), help: .hidden)
+    var superviseID: String?
+
     @OptionGroup var state: StateOptions
 
     @Flag(name: [.short, .long], help: "Print no progress lines.")
@@ -97,7 +106,8 @@ struct RunCommand: ParsableCommand {
         RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net,
                    name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
-                   readOnly: readOnly, rootfsRW: rootfsRW, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
+                   superviseID: superviseID, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     func run() throws {

@@ -35,6 +35,10 @@ struct RunOptions: Equatable {
     var runInit = false
     var readOnly = false
     var rootfsRW = false
+    var detach = false
+    var removeWhenDone = false
+    /// Internal: set on the supervisor that `run -d` starts, with the id it chose.
+    var superviseID: String?
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -57,6 +61,8 @@ struct RunOptions: Equatable {
             if argument == "--init" { options.runInit = true; i += 1; continue }
             if argument == "--read-only" { options.readOnly = true; i += 1; continue }
             if argument == "--rootfs-rw" { options.rootfsRW = true; i += 1; continue }
+            if argument == "-d" || argument == "--detach" { options.detach = true; i += 1; continue }
+            if argument == "--rm" { options.removeWhenDone = true; i += 1; continue }
             // --opt=value or --opt value
             var key = argument
             var value: String?
@@ -89,6 +95,7 @@ struct RunOptions: Equatable {
             case "-v", "--volume": options.volume.append(value)
             case "-w", "--workdir": options.workdir = value
             case "-u", "--user": options.user = value
+            case "--supervise-id": options.superviseID = value
             default: return nil
             }
             i += 1
@@ -96,8 +103,35 @@ struct RunOptions: Equatable {
         return nil
     }
 
+    /// The same options as a `contain run` command line (what the detached supervisor gets).
+    var arguments: [String] {
+        var a = ["--rootfs", rootfs]
+        func add(_ flag: String, _ value: String?) { if let value { a += [flag, value] } }
+        add("--memory", memory); add("--cpu", cpu); add("--cpus", cpus); add("--pids", pids); add("--hostname", hostname)
+        a += ["--net", net]
+        add("--name", name); add("--ip", ip)
+        for d in dns { a += ["--dns", d] }
+        for p in publish { a += ["--publish", p] }
+        a += ["--cgroup-parent", cgroupParent]
+        add("--root", root)
+        for e in env { a += ["--env", e] }
+        for f in envFile { a += ["--env-file", f] }
+        for v in volume { a += ["--volume", v] }
+        add("--workdir", workdir); add("--user", user)
+        if runInit { a.append("--init") }
+        if readOnly { a.append("--read-only") }
+        if rootfsRW { a.append("--rootfs-rw") }
+        if detach { a.append("--detach") }
+        if removeWhenDone { a.append("--rm") }
+        add("--supervise-id", superviseID)
+        if quiet { a.append("--quiet") }
+        if timings { a.append("--timings") }
+        return a + ["--"] + command
+    }
+
     /// Validates, runs the container, and returns contain's exit status.
     func run() throws -> Int32 {
+        if detach && superviseID == nil { return try Detach.start(self) }
         var limits = ResourceLimits()
         if let memory { limits.memory = try ResourceLimits.memory(memory) }
         if cpu != nil && cpus != nil { throw SpecError("--cpu and --cpus set the same limit: give one of them") }
@@ -138,6 +172,13 @@ struct RunOptions: Equatable {
         spec.runInit = runInit
         spec.readOnlyRoot = readOnly
         spec.writableRootfs = rootfsRW
+        spec.removeWhenDone = removeWhenDone
+        if let superviseID {
+            // The detached supervisor: its stderr is the pipe `run -d` reads until the start.
+            spec.detached = true
+            spec.id = superviseID
+            Progress.fd = dup(2)
+        }
         let state = StateOptions.resolve(root: root)
         return try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
                                    networkDirectory: state.networkDirectory,

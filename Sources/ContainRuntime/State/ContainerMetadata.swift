@@ -1,0 +1,158 @@
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a container is, written once when its record is made (`<record>/config`).
+public struct ContainerInfo: Equatable, Sendable {
+    public var id: String
+    public var name: String?
+    public var command: [String]
+    /// Seconds since the epoch.
+    public var created: Int
+    public var rootfs: String
+    public var network: String
+    /// Detached without --rm: the record stays after the container ends, until `contain rm`.
+    public var keep: Bool
+
+    public init(id: String, name: String?, command: [String], created: Int, rootfs: String, network: String, keep: Bool) {
+        self.id = id
+        self.name = name
+        self.command = command
+        self.created = created
+        self.rootfs = rootfs
+        self.network = network
+        self.keep = keep
+    }
+}
+
+/// Where a container is in its life (`<record>/state`), replaced atomically as it changes.
+public struct ContainerStatus: Equatable, Sendable {
+    /// The container's PID 1 as the host sees it, with its start time.
+    public var pid: ProcessIdentity?
+    public var address: String?
+    public var exitCode: Int32?
+    public var finished: Int?
+
+    public init(pid: ProcessIdentity? = nil, address: String? = nil, exitCode: Int32? = nil, finished: Int? = nil) {
+        self.pid = pid
+        self.address = address
+        self.exitCode = exitCode
+        self.finished = finished
+    }
+}
+
+/// `key=value` lines; values escaped so that any argument (newlines included) survives.
+enum RecordFormat {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    static func unescape(_ s: Substring) -> String {
+        var out = ""
+        var escaped = false
+        for c in s.unicodeScalars {
+            if escaped { out.unicodeScalars.append(c == "n" ? "\n" : c); escaped = false }
+            else if c == "\\" { escaped = true }
+            else { out.unicodeScalars.append(c) }
+        }
+        return out
+    }
+
+    static func pairs(_ text: String) -> [(String, String)] {
+        text.split(separator: "\n").compactMap { line in
+            guard let eq = line.firstIndex(of: "=") else { return nil }
+            return (String(line[..<eq]), unescape(line[line.index(after: eq)...]))
+        }
+    }
+}
+
+extension ContainerInfo {
+    public var serialized: String {
+        var text = "id=\(id)\n"
+        if let name { text += "name=\(RecordFormat.escape(name))\n" }
+        for arg in command { text += "arg=\(RecordFormat.escape(arg))\n" }
+        text += "created=\(created)\nrootfs=\(RecordFormat.escape(rootfs))\nnetwork=\(RecordFormat.escape(network))\nkeep=\(keep)\n"
+        return text
+    }
+
+    public init?(parsing text: String) {
+        var id: String?, name: String?, args: [String] = [], created = 0, rootfs = "", network = "none", keep = false
+        for (k, v) in RecordFormat.pairs(text) {
+            switch k {
+            case "id": id = v
+            case "name": name = v
+            case "arg": args.append(v)
+            case "created": created = Int(v) ?? 0
+            case "rootfs": rootfs = v
+            case "network": network = v
+            case "keep": keep = v == "true"
+            default: break
+            }
+        }
+        guard let id else { return nil }
+        self.init(id: id, name: name, command: args, created: created, rootfs: rootfs, network: network, keep: keep)
+    }
+}
+
+extension ContainerStatus {
+    public var serialized: String {
+        var text = ""
+        if let pid { text += "pid=\(pid)\n" }
+        if let address { text += "address=\(address)\n" }
+        if let exitCode { text += "exit=\(exitCode)\n" }
+        if let finished { text += "finished=\(finished)\n" }
+        return text
+    }
+
+    public init(parsing text: String) {
+        self.init()
+        for (k, v) in RecordFormat.pairs(text) {
+            switch k {
+            case "pid":
+                let parts = v.split(separator: "@")
+                if parts.count == 2, let p = Int32(parts[0]), let t = UInt64(parts[1]) { pid = ProcessIdentity(pid: p, startTime: t) }
+            case "address": address = v
+            case "exit": exitCode = Int32(v)
+            case "finished": finished = Int(v)
+            default: break
+            }
+        }
+    }
+}
+
+/// A container as `ps`, `kill`, `stop`, `rm`, `logs` and `stats` see it.
+public struct ContainerView: Sendable {
+    public enum State: Equatable, Sendable {
+        case running
+        case exited(Int32)
+        /// Its runtime died: the next command reclaims it.
+        case dead
+    }
+
+    public var directory: String
+    public var info: ContainerInfo
+    public var status: ContainerStatus
+    public var state: State
+
+    public var shortID: String { String(info.id.prefix(12)) }
+    public var displayName: String { info.name ?? shortID }
+    public var isRunning: Bool { state == .running }
+    public var outputFile: String { directory + "/output" }
+
+    public var stateDescription: String {
+        switch state {
+        case .running: return "running"
+        case .exited(let code): return "exited \(code)"
+        case .dead: return "dead"
+        }
+    }
+}

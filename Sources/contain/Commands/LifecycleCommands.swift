@@ -1,0 +1,185 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every lifecycle command needs root and first reclaims what runtimes killed with -9 left.
+private func prepare(_ state: StateOptions) throws {
+    guard geteuid() == 0 else { throw RunFailure.runtime("this command needs root privileges") }
+    ContainerRecord.reclaimAbandoned(stateRoot: state.stateRoot)
+}
+
+/// Waits until the container's runtime has let go of it (it has ended and been cleaned up).
+private func waitUntilEnded(_ view: ContainerView, stateRoot: String, timeout: Double) -> Bool {
+    let deadline = monotonicSeconds() + timeout
+    while monotonicSeconds() < deadline {
+        if ContainerRecord.find(directory: view.directory)?.isRunning != true { return true }
+        usleep(20_000)
+    }
+    return false
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Signals the container's PID 1, making sure the pid is still that process.
+private func signalContainer(_ view: ContainerView, _ signal: Int32) throws {
+    guard view.isRunning, let pid = view.status.pid else {
+        throw RunFailure.runtime("container \(view.displayName) is not running")
+    }
+    guard pid.isAlive else { throw RunFailure.runtime("container \(view.displayName) is not running") }
+    try sys("kill", path: view.displayName) { kill(pid.pid, signal) }
+}
+
+struct PsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.")
+
+    @OptionGroup var state: StateOptions
+    @Flag(name: [.short, .customLong("all")], help: "Also show containers that have exited.") var all = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try prepare(state)
+        let now = time(nil)
+        let views = ContainerRecord.list(stateRoot: state.stateRoot).filter { all || $0.isRunning }
+        if json {
+            print(JSON.array(views.map { v in
+                JSON.object([("id", .string(v.info.id)), ("name", v.info.name.map(JSON.string) ?? .null),
+                             ("pid", v.status.pid.map { .number(Int64($0.pid)) } ?? .null),
+                             ("status", .string(v.stateDescription)),
+                             ("exit_code", v.status.exitCode.map { .number(Int64($0)) } ?? .null),
+                             ("created", .number(Int64(v.info.created))),
+                             ("command", .array(v.info.command.map(JSON.string))),
+                             ("network", .string(v.info.network)), ("address", v.status.address.map(JSON.string) ?? .null)])
+            }).text)
+            return
+        }
+        var rows = [["ID", "NAME", "PID", "STATUS", "CREATED", "COMMAND", "NETWORK", "ADDRESS"]]
+        for v in views {
+            let command = v.info.command.joined(separator: " ")
+            rows.append([v.shortID, v.info.name ?? "-", v.isRunning ? v.status.pid.map { String($0.pid) } ?? "-" : "-",
+                         v.stateDescription, Self.ago(now - v.info.created),
+                         command.count > 30 ? String(command.prefix(29)) + "…" : command,
+                         v.info.network, v.status.address ?? "-"])
+        }
+        print(Table.render(rows), terminator: "")
+    }
+
+    static func ago(_ seconds: Int) -> String {
+        if seconds < 60 { return "\(seconds) seconds ago" }
+        if seconds < 3600 { return "\(seconds / 60) minutes ago" }
+        if seconds < 86400 { return "\(seconds / 3600) hours ago" }
+        return "\(seconds / 86400) days ago"
+    }
+}
+
+struct KillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container (default SIGKILL).")
+
+    @OptionGroup var state: StateOptions
+    @Option(name: [.short, .customLong("signal")], help: ArgumentHelp("Signal name or number.", valueName: "signal"))
+    var signal = "KILL"
+    @Argument(help: "Container names or ids.") var containers: [String]
+
+    func run() throws {
+        try prepare(state)
+        guard let number = Signals.parse(signal) else { throw RunFailure.runtime("unknown signal `\(signal)`") }
+        for reference in containers {
+            try signalContainer(try ContainerRecord.find(stateRoot: state.stateRoot, reference), number)
+            print(reference)
+        }
+    }
+}
+
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop containers: SIGTERM, then SIGKILL after a timeout.")
+
+    @OptionGroup var state: StateOptions
+    @Option(name: [.short, .customLong("time")], help: ArgumentHelp("Seconds to wait before SIGKILL.", valueName: "seconds"))
+    var time = 10
+    @Argument(help: "Container names or ids.") var containers: [String]
+
+    func run() throws {
+        try prepare(state)
+        guard time >= 0 else { throw RunFailure.runtime("invalid -t \(time): must be 0 or more") }
+        for reference in containers {
+            let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
+            if view.isRunning {
+                try? signalContainer(view, SIGTERM)
+                if !waitUntilEnded(view, stateRoot: state.stateRoot, timeout: Double(time)) {
+                    try? signalContainer(view, SIGKILL)
+                    _ = waitUntilEnded(view, stateRoot: state.stateRoot, timeout: 10)
+                }
+            }
+            print(reference)
+        }
+    }
+}
+
+struct RmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove containers that have ended (-f: stop them first).")
+
+    @OptionGroup var state: StateOptions
+    @Flag(name: [.short, .customLong("force")], help: "Kill a running container first.") var force = false
+    @Argument(help: "Container names or ids.") var containers: [String]
+
+    func run() throws {
+        try prepare(state)
+        // All are checked before any is removed: a refusal changes nothing.
+        let views = try containers.map { try ContainerRecord.find(stateRoot: state.stateRoot, $0) }
+        if !force, let running = views.first(where: \.isRunning) {
+            throw RunFailure.runtime("container \(running.displayName) is running: stop it first, or use rm -f")
+        }
+        for (reference, view) in zip(containers, views) {
+            if view.isRunning {
+                try? signalContainer(view, SIGKILL)
+                guard waitUntilEnded(view, stateRoot: state.stateRoot, timeout: 20) else {
+                    throw RunFailure.runtime("container \(view.displayName) did not end after SIGKILL")
+                }
+            }
+            if let ended = ContainerRecord.find(directory: view.directory) {
+                try ContainerRecord.removeEnded(ended, stateRoot: state.stateRoot)
+            }
+            print(reference)
+        }
+    }
+}
+
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a detached container's output.")
+
+    @OptionGroup var state: StateOptions
+    @Flag(name: [.short, .customLong("follow")], help: "Keep printing new output until the container ends.") var follow = false
+    @Argument(help: "Container name or id.") var container: String
+
+    func run() throws {
+        try prepare(state)
+        let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
+        let fd = open(view.outputFile, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw RunFailure.runtime("container \(view.displayName) has no logs: only detached containers (run -d) keep their output")
+        }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                _ = buffer.withUnsafeBytes { write(1, $0.baseAddress, n) }
+                continue
+            }
+            guard follow, ContainerRecord.find(directory: view.directory)?.isRunning == true else {
+                // One last read: output written just before the end.
+                let rest = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if rest > 0 { _ = buffer.withUnsafeBytes { write(1, $0.baseAddress, rest) } }
+                return
+            }
+            usleep(100_000)
+        }
+    }
+}
