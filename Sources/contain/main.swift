@@ -6,4 +6,7 @@ StartTimings.processStart = StartTimings.now()
 if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == ContainerInit.argument {
     ContainerInit.main()
 }
+if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == ContainerExec.argument {
+    ContainerExec.helperMain()
+}
 ContainCLI.main(CommandLine.arguments.dropFirst().map { $0 })

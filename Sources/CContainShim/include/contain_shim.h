@@ -11,6 +11,8 @@
 //   cshim_makedev        makedev() is a macro.
 //   cshim_getrandom      getrandom(2) is not in Swift's Glibc module.
 //   cshim_set_dumpable   prctl(2) is variadic.
+//   exec_join.c          contain exec joins namespaces in an ELF constructor, before Swift runs;
+//                        and makes the sealed memfd copy of the binary it runs from.
 //   cshim_spawn_session  posix_spawn's setsid and closefrom flags are GNU extensions.
 //   cshim_open_in_root   openat2(2) has no glibc wrapper; RESOLVE_IN_ROOT resolves a path as if
 //                        root_fd were "/", so a symlink in a rootfs cannot lead out of it.
@@ -61,6 +63,19 @@ int cshim_set_dumpable(int dumpable);
 /// stderr, no other descriptor, default signal dispositions: the detached supervisor.
 /// Returns its pid, or -1 with errno.
 pid_t cshim_spawn_session(const char *path, char *const *argv, char *const *envp, int stderr_fd);
+
+/// How the exec helper's constructor fared joining the container's namespaces.
+struct cshim_exec_join {
+    int joined;               /* 1 when every namespace was joined */
+    int error;                /* errno of the failure */
+    char namespace_name[16];  /* which one failed */
+};
+struct cshim_exec_join cshim_exec_join_result(void);
+
+/// A sealed (no write, no resize) in-memory copy of this executable, close-on-exec: the exec
+/// helper runs from it, so the host's binary is never a process image inside a container
+/// (CVE-2019-5736). Returns the fd, or -1 with errno.
+int cshim_sealed_self_copy(void);
 
 /// O_PATH, which the system headers show only with _GNU_SOURCE.
 #define CSHIM_O_PATH 010000000

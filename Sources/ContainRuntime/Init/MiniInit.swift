@@ -8,7 +8,8 @@ import Glibc
 /// for a program without a handler), orphans re-parented to PID 1 are reaped, and when the
 /// command ends, PID 1 exits with its status (128+N for signal N), as tini does.
 enum MiniInit {
-    static func run(path: String, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?], syncFD: Int32) -> Never {
+    static func run(path: String, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?], syncFD: Int32,
+                    delayMilliseconds: UInt32 = 0) -> Never {
         var all = sigset_t()
         sigfillset(&all)
         var previous = sigset_t()
@@ -18,6 +19,7 @@ enum MiniInit {
             // The sync socket is close-on-exec here: the parent sees end of file on exec, or
             // gets the reason if exec fails.
             sigprocmask(SIG_SETMASK, &previous, nil)
+            if delayMilliseconds > 0 { usleep(delayMilliseconds * 1000) }
             execve(path, argv, envp)
             let err = errno
             _ = fcntl(syncFD, F_SETFD, 0)

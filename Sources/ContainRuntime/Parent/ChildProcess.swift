@@ -31,6 +31,26 @@ final class ChildProcess {
         return ChildProcess(pid: pid)
     }
 
+    /// Starts `path` (no new namespaces) as a helper holding the sync socket on fd 3, with
+    /// `environment` only; it dies with SIGKILL if `contain` dies.
+    static func spawnHelper(path: String, argv arguments: [String], environment: [String], syncFD: Int32) throws -> ChildProcess {
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        let pid = try sys("start exec helper", path: path) {
+            argv.withUnsafeBufferPointer { argvBuffer in
+                envp.withUnsafeBufferPointer { envBuffer in
+                    path.withCString { p in
+                        var request = cshim_spawn_request(path: p, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress,
+                                                          clone_flags: 0, sync_fd: syncFD, pdeathsig: SIGKILL)
+                        return cshim_spawn(&request)
+                    }
+                }
+            }
+        }
+        return ChildProcess(pid: pid)
+    }
+
     func reapIfExited() {
         guard status == nil else { return }
         status = (try? WaitStatus.wait(for: pid, options: WNOHANG)) ?? nil

@@ -117,11 +117,11 @@ public struct ContainerRunner {
         try channel.parent.send(.proceed)
         timings.mark("join")
 
-        try awaitExec(of: child, channel: channel.parent, signals: signals)
+        try ChildSupervisor(progress: progress, timings: timings).awaitExec(of: child, channel: channel.parent, signals: signals)
         timings.mark("exec")
         if timings.enabled { Progress.emit("[contain] timings: " + timings.summary + "\n") }
         if spec.detached { Progress.switchToLog(record.directory + "/runtime.log", marker: Self.startedMarker + id) }
-        let status = try supervise(child, signals: signals)
+        let status = try ChildSupervisor(progress: progress, timings: timings).supervise(child, signals: signals)
 
         let usage = cgroup.usage()
         report(status, usage: usage)
@@ -168,59 +168,6 @@ public struct ContainerRunner {
         return resolved
     }
 
-    /// Relays the init's progress until its end of the socket closes. Returns once the command
-    /// is running; throws how setup failed otherwise (the child is then reaped by the caller).
-    private func awaitExec(of child: ChildProcess, channel: SyncChannel, signals: SignalFD) throws {
-        var failure: RunFailure?
-        var channelOpen = true
-        while channelOpen {
-            let ready = try poll([channel.fd, signals.fd])
-            if ready.contains(signals.fd) {
-                while let received = try signals.next() {
-                    if received.signal == SIGCHLD { child.reapIfExited() }
-                    else if Self.abortingSignals.contains(received.signal) {
-                        failure = failure ?? .interrupted(signal: received.signal)
-                        child.kill(SIGKILL)
-                    }
-                }
-            }
-            if ready.contains(channel.fd) {
-                switch try channel.receive() {
-                case nil: channelOpen = false
-                case .progress(let line)?:
-                    progress.say(line)
-                    // Each line announces the phase that begins: time the one that ended.
-                    if line.hasPrefix("pivoting root") { timings.mark("init") }
-                    else if line.hasPrefix("mounting /proc") { timings.mark("pivot") }
-                    else if line.hasPrefix("running:") { timings.mark("mounts") }
-                case .failed(let operation, let path, let errno)?:
-                    failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
-                case .execFailed(let command, let errno)?:
-                    failure = failure ?? (errno == ENOENT ? .commandNotFound(command) : .cannotExecute(command, errno: errno))
-                case let other?:
-                    failure = failure ?? .runtime("sync: expected progress, failed or exec-failed from the init, got \(other.name)")
-                    child.kill(SIGKILL)
-                }
-            }
-        }
-        if let failure { throw failure }
-    }
-
-    /// Forwards signals until the container's init ends, and returns how it ended.
-    private func supervise(_ child: ChildProcess, signals: SignalFD) throws -> WaitStatus {
-        while child.status == nil {
-            _ = try poll([signals.fd])
-            while let received = try signals.next() {
-                if received.signal == SIGCHLD {
-                    child.reapIfExited()
-                } else if !(received.fromKernel && Self.terminalSignals.contains(received.signal)) {
-                    child.kill(received.signal)
-                }
-            }
-        }
-        return child.status!
-    }
-
     private func report(_ status: WaitStatus, usage: CgroupUsage) {
         switch status {
         case .exited(let code):
@@ -236,12 +183,6 @@ public struct ContainerRunner {
         if !summary.isEmpty { progress.say("usage: \(summary)") }
     }
 
-    /// Waits until one of `fds` is readable (or hung up); returns those that are.
-    private func poll(_ fds: [Int32]) throws -> Set<Int32> {
-        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        try sys("poll") { Glibc.poll(&entries, nfds_t(entries.count), -1) }
-        return Set(entries.filter { $0.revents != 0 }.map(\.fd))
-    }
 }
 
 /// The namespaces a container gets. The cgroup namespace is entered by the init itself once it

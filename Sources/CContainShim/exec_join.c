@@ -1,0 +1,80 @@
+// contain exec: joining a running container's namespaces, before any Swift code runs.
+//
+// The helper that `contain exec` starts is this binary (a sealed in-memory copy of it, see
+// cshim_sealed_self_copy) with argv[1] == "__contain_exec". Joining the mount and PID
+// namespaces needs a single-threaded process, so it happens in an ELF constructor, as runc's
+// nsexec does: glibc calls it with argc, argv and envp before main. The result is left in
+// cshim_exec_join_status for the Swift side to report over the sync socket.
+#define _GNU_SOURCE
+#include "contain_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct cshim_exec_join cshim_exec_join_status = {0, 0, ""};
+
+struct cshim_exec_join cshim_exec_join_result(void) { return cshim_exec_join_status; }
+
+static void fail(const char *ns) {
+    cshim_exec_join_status.joined = 0;
+    cshim_exec_join_status.error = errno;
+    snprintf(cshim_exec_join_status.namespace_name, sizeof cshim_exec_join_status.namespace_name, "%s", ns);
+}
+
+__attribute__((constructor)) static void cshim_exec_join(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc < 2 || strcmp(argv[1], "__contain_exec") != 0) return;
+    // Nothing inside the container may ptrace this process or open its /proc files.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const char *pid = getenv("CONTAIN_EXEC_PID");
+    if (pid == NULL) { errno = EINVAL; fail("pid"); return; }
+    // Open them all first: once in the mount namespace, the host's /proc is out of reach.
+    static const char *names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
+    int fds[6];
+    for (int i = 0; i < 6; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, names[i]);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            if (errno == ENOENT && i == 0) continue;  // no cgroup namespaces on this kernel
+            fail(names[i]);
+            return;
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        if (fds[i] < 0) continue;
+        if (setns(fds[i], 0) != 0) { fail(names[i]); return; }
+        close(fds[i]);
+    }
+    cshim_exec_join_status.joined = 1;
+}
+
+int cshim_sealed_self_copy(void) {
+    int source = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (source < 0) return -1;
+    struct stat st;
+    if (fstat(source, &st) != 0) { close(source); return -1; }
+    int copy = memfd_create("contain", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (copy < 0) { close(source); return -1; }
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = sendfile(copy, source, NULL, (size_t)left);
+        if (n <= 0) { int e = errno; close(source); close(copy); errno = n == 0 ? EIO : e; return -1; }
+        left -= n;
+    }
+    close(source);
+    if (fchmod(copy, 0555) != 0 ||
+        fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+        int e = errno; close(copy); errno = e; return -1;
+    }
+    return copy;
+}

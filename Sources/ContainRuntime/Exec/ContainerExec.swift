@@ -1,0 +1,138 @@
+import CContainShim
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `contain exec`: a command inside a running container, in all its namespaces and its cgroup.
+///
+///     contain exec (host)                          helper: sealed copy of contain, __contain_exec
+///     ───────────────────                          ──────────────────────────────────────────────
+///     sealed memfd copy of /proc/self/exe
+///     spawn the copy, sync socket on fd 3 ───────► ELF constructor, before Swift runs: non-dumpable,
+///                                                  setns cgroup ipc uts net pid mnt (single-threaded)
+///     pid into the container's cgroups
+///     send config, proceed ──────────────────────► chdir, user, look the command up
+///                                                  fork: the child is in the container's PID
+///                                                  namespace and execs the command; the helper
+///                                                  forwards signals and exits with its status
+///                ◄──────────────────────────────── exec-failed / failed, or end of file on exec
+///     forward signals, wait, exit with the status
+///
+/// The helper never runs from the host's binary: a process inside the container that opens
+/// its /proc/PID/exe finds a sealed memfd, which cannot be written (CVE-2019-5736).
+public enum ContainerExec {
+    public static let argument = "__contain_exec"
+    static let syncFD: Int32 = 3
+
+    /// What `contain exec` was asked to run.
+    public struct Request: Sendable {
+        public var command: [String]
+        public var environment: [String]
+        public var workdir: String?
+        public var user: UserSpec?
+        public init(command: [String], environment: [String], workdir: String?, user: UserSpec?) {
+            self.command = command
+            self.environment = environment
+            self.workdir = workdir
+            self.user = user
+        }
+    }
+
+    // MARK: host side
+
+    public static func run(_ view: ContainerView, _ request: Request, progress: Progress) throws -> Int32 {
+        guard view.isRunning, let target = view.status.pid, target.isAlive else {
+            throw RunFailure.runtime("container \(view.displayName) is not running")
+        }
+        let cgroups = ((try? Files.read(view.directory + "/cgroups")) ?? "").split(separator: "\n").map(String.init)
+        // The container's own environment (its PID 1's), with -e over it.
+        let base = ((try? Files.read("/proc/\(target.pid)/environ")) ?? "").split(separator: "\0").map(String.init)
+        var environment = base
+        for entry in request.environment {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            environment.removeAll { $0.hasPrefix(key + "=") }
+            environment.append(entry)
+        }
+
+        let copy = try sys("copy contain into a sealed memfd") { cshim_sealed_self_copy() }
+        defer { close(copy) }
+        let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
+        let channel = try SyncChannel.pair()
+        var helperEnvironment = ["CONTAIN_EXEC_PID=\(target.pid)"]
+        if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS") { helperEnvironment.append("CONTAIN_TEST_EXEC_DELAY_MS=" + String(cString: delay)) }
+        let helper = try ChildProcess.spawnHelper(path: "/proc/self/fd/\(copy)", argv: ["contain", argument],
+                                                  environment: helperEnvironment, syncFD: channel.child.fd)
+        channel.child.close()
+        defer { helper.killAndReap() }
+        // The container's pid must still be the process we looked at.
+        guard target.isAlive else { throw RunFailure.runtime("container \(view.displayName) is not running") }
+        for dir in cgroups where !dir.isEmpty {
+            try Files.write(dir + "/cgroup.procs", "\(helper.pid)")
+        }
+        try channel.parent.send(.config(InitConfig(
+            rootfs: "/", rootfsDisplay: "/", hostname: nil, argv: request.command, environment: environment,
+            bringUpLoopback: false, newCgroupNamespace: false, reportProgress: !progress.quiet,
+            workdir: request.workdir, user: request.user)))
+        try channel.parent.send(.proceed)
+        let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))
+        try supervisor.awaitExec(of: helper, channel: channel.parent, signals: signals)
+        return try supervisor.supervise(helper, signals: signals).shellCode
+    }
+
+    // MARK: helper side (argv[1] == __contain_exec), already inside the namespaces
+
+    public static func helperMain() -> Never {
+        let channel = SyncChannel(fd: syncFD)
+        let config: InitConfig
+        do {
+            guard case .config(let c) = try channel.expect("config") else { exit(125) }
+            config = c
+            _ = try channel.expect("proceed")
+        } catch {
+            exit(125)
+        }
+        let joined = cshim_exec_join_result()
+        guard joined.joined == 1 else {
+            let name = withUnsafeBytes(of: joined.namespace_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            try? channel.send(.failed(operation: "join the container's \(name) namespace", path: nil, errno: joined.error))
+            exit(125)
+        }
+        do {
+            let workdir = config.workdir ?? "/"
+            try sys("chdir", path: workdir) { chdir(workdir) }
+            if let user = config.user { try ContainerInit.switchUser(user) }
+        } catch let error as SystemError {
+            try? channel.send(.failed(operation: error.operation, path: error.path, errno: error.errno))
+            exit(125)
+        } catch {
+            try? channel.send(.failed(operation: "\(error)", path: nil, errno: EINVAL))
+            exit(125)
+        }
+        let command = config.argv[0]
+        let path: String
+        switch CommandResolver.resolve(command, environment: config.environment) {
+        case .found(let p): path = p
+        case .notFound:
+            try? channel.send(.execFailed(command: command, errno: ENOENT))
+            exit(127)
+        case .notExecutable(let p, let err):
+            try? channel.send(.execFailed(command: p, errno: err))
+            exit(126)
+        }
+        if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS").flatMap({ UInt32(String(cString: $0)) }) {
+            // Tests only: widens the window in which the forked child still runs the helper's
+            // image inside the container, to show that image cannot be written.
+            delayBeforeExec = delay
+        }
+        if config.reportProgress { try? channel.send(.progress("running: \(path)")) }
+        _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
+        let argv = config.argv.map { strdup($0) } + [nil]
+        let envp = config.environment.map { strdup($0) } + [nil]
+        MiniInit.run(path: path, argv: argv, envp: envp, syncFD: syncFD, delayMilliseconds: delayBeforeExec)
+    }
+
+    nonisolated(unsafe) static var delayBeforeExec: UInt32 = 0
+}

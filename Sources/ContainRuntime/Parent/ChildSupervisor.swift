@@ -1,0 +1,71 @@
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The parent's side of a started child (a container's init, or an exec helper): relays its
+/// progress and setup errors until it execs, then forwards signals until it ends.
+struct ChildSupervisor {
+    let progress: Progress
+    let timings: StartTimings
+
+    /// Relays the init's progress until its end of the socket closes. Returns once the command
+    /// is running; throws how setup failed otherwise (the child is then reaped by the caller).
+    func awaitExec(of child: ChildProcess, channel: SyncChannel, signals: SignalFD) throws {
+        var failure: RunFailure?
+        var channelOpen = true
+        while channelOpen {
+            let ready = try poll([channel.fd, signals.fd])
+            if ready.contains(signals.fd) {
+                while let received = try signals.next() {
+                    if received.signal == SIGCHLD { child.reapIfExited() }
+                    else if ContainerRunner.abortingSignals.contains(received.signal) {
+                        failure = failure ?? .interrupted(signal: received.signal)
+                        child.kill(SIGKILL)
+                    }
+                }
+            }
+            if ready.contains(channel.fd) {
+                switch try channel.receive() {
+                case nil: channelOpen = false
+                case .progress(let line)?:
+                    progress.say(line)
+                    // Each line announces the phase that begins: time the one that ended.
+                    if line.hasPrefix("pivoting root") { timings.mark("init") }
+                    else if line.hasPrefix("mounting /proc") { timings.mark("pivot") }
+                    else if line.hasPrefix("running:") { timings.mark("mounts") }
+                case .failed(let operation, let path, let errno)?:
+                    failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
+                case .execFailed(let command, let errno)?:
+                    failure = failure ?? (errno == ENOENT ? .commandNotFound(command) : .cannotExecute(command, errno: errno))
+                case let other?:
+                    failure = failure ?? .runtime("sync: expected progress, failed or exec-failed from the init, got \(other.name)")
+                    child.kill(SIGKILL)
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Forwards signals until the container's init ends, and returns how it ended.
+    func supervise(_ child: ChildProcess, signals: SignalFD) throws -> WaitStatus {
+        while child.status == nil {
+            _ = try poll([signals.fd])
+            while let received = try signals.next() {
+                if received.signal == SIGCHLD {
+                    child.reapIfExited()
+                } else if !(received.fromKernel && ContainerRunner.terminalSignals.contains(received.signal)) {
+                    child.kill(received.signal)
+                }
+            }
+        }
+        return child.status!
+    }
+
+    /// Waits until one of `fds` is readable (or hung up); returns those that are.
+    func poll(_ fds: [Int32]) throws -> Set<Int32> {
+        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        try sys("poll") { Glibc.poll(&entries, nfds_t(entries.count), -1) }
+        return Set(entries.filter { $0.revents != 0 }.map(\.fd))
+    }
+}
