@@ -14,7 +14,7 @@ struct ContainCommand: ParsableCommand {
         abstract: "Run a command in an isolated Linux container.",
         version: version,
         subcommands: [RunCommand.self, PsCommand.self, KillCommand.self, StopCommand.self, RmCommand.self,
-                      LogsCommand.self, ExecCommand.self, NetCommand.self]
+                      LogsCommand.self, ExecCommand.self, StatsCommand.self, GcCommand.self, NetCommand.self]
     )
 }
 

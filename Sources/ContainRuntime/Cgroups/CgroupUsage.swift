@@ -55,7 +55,7 @@ public struct CgroupUsage: Equatable, Sendable {
     }
 
     /// `key value` lines (cpu.stat, memory.events, memory.oom_control).
-    static func keyed(_ text: String) -> [String: UInt64] {
+    public static func keyed(_ text: String) -> [String: UInt64] {
         var result: [String: UInt64] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
