@@ -75,8 +75,8 @@ final class Sandbox {
         return try process.wait(timeout: timeout)
     }
 
-    func start(_ arguments: [String], stdin: String? = nil) throws -> Running {
-        try Running(arguments: arguments, stdin: stdin)
+    func start(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Running {
+        try Running(arguments: arguments, stdin: stdin, environment: environment)
     }
 
     /// The container directories under our cgroup parent in every hierarchy.
@@ -124,7 +124,7 @@ final class Running: @unchecked Sendable {
     private let group = DispatchGroup()
 
     /// Runs `contain` with `arguments`, or `executable` with them when given (nsenter, a listener).
-    init(arguments: [String], stdin: String?, executable: String? = nil) throws {
+    init(arguments: [String], stdin: String?, executable: String? = nil, environment extra: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: executable ?? Harness.binary)
         process.arguments = arguments
         let pipes = [Pipe(), Pipe()]
@@ -132,6 +132,7 @@ final class Running: @unchecked Sendable {
         process.standardError = pipes[1]
         var environment = ProcessInfo.processInfo.environment
         environment["CONTAIN_HOST_ONLY_SECRET"] = "leaked"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let input = Pipe()
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input

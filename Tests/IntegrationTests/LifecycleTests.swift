@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// Detached containers and what people do with them: ps, exec, logs, kill, stop, rm, stats, gc.
+@Suite(.enabled(if: Harness.enabled)) struct LifecycleTests {
+    func detach(_ box: Sandbox, _ options: [String], _ command: [String]) throws -> String {
+        let r = try box.contain(["run", "-d", "-q", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent]
+                                + box.commonArguments + options + ["--"] + command)
+        try #require(r.status == 0, "\(r)")
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(id.count == 64, "run -d prints the id: \(r)")
+        return id
+    }
+
+    func ps(_ box: Sandbox, all: Bool = false) throws -> [[String: Any]] {
+        let r = try box.contain(["ps", "--json"] + (all ? ["-a"] : []) + box.commonArguments)
+        try #require(r.status == 0, "\(r)")
+        return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+    }
+
+    @Test func aDetachedContainerLivesThroughPsExecLogsStopAndRm() throws {
+        let box = try Sandbox()
+        let id = try detach(box, ["--name", "sleeper", "--hostname", "sleepy"],
+                            ["sh", "-c", "echo hello from the container; echo secret > /tmp/note; exec sleep 60"])
+        var listed = try ps(box)
+        #expect(listed.count == 1)
+        #expect(listed.first?["id"] as? String == id)
+        #expect(listed.first?["name"] as? String == "sleeper")
+        #expect(listed.first?["status"] as? String == "running")
+        #expect((listed.first?["pid"] as? Int ?? 0) > 1)
+
+        // exec: same hostname, same PID namespace (PID 1 is the sleep), the file the container wrote.
+        #expect(eventually { ((try? box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "cat", "/tmp/note"]))?.stdout) == "secret\n" })
+        let inside = try box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "sh", "-c", "hostname; cat /proc/1/comm; ps -o pid,comm | grep -c ."])
+        #expect(inside.status == 0, "\(inside)")
+        #expect(inside.stdout.hasPrefix("sleepy\nsleep\n"), "\(inside)")
+        let status = try box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "sh", "-c", "exit 42"])
+        #expect(status.status == 42, "exec passes the exit status through: \(status)")
+        let missing = try box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "no-such-command"])
+        #expect(missing.status == 127, "\(missing)")
+
+        let logs = try box.contain(["logs"] + box.commonArguments + ["sleeper"])
+        #expect(logs.stdout == "hello from the container\n", "\(logs)")
+
+        // rm of a running container is refused and changes nothing.
+        let refused = try box.contain(["rm"] + box.commonArguments + ["sleeper"])
+        #expect(refused.status != 0 && refused.errors.first?.contains("is running") == true, "\(refused)")
+
+        // sleep as PID 1 ignores SIGTERM: stop kills it after the timeout.
+        let start = Date()
+        let stop = try box.contain(["stop", "-t", "1"] + box.commonArguments + ["sleeper"])
+        #expect(stop.status == 0, "\(stop)")
+        #expect(Date().timeIntervalSince(start) < 8)
+        #expect(try ps(box).isEmpty)
+        listed = try ps(box, all: true)
+        #expect(listed.first?["status"] as? String == "exited 137", "\(listed)")
+        #expect(box.cgroupChildren() == [], "an exited container keeps no cgroup")
+
+        #expect(try box.contain(["rm"] + box.commonArguments + ["sleeper"]).status == 0)
+        #expect(try ps(box, all: true).isEmpty)
+        // The name is free again.
+        _ = try detach(box, ["--name", "sleeper", "--rm"], ["true"])
+        #expect(eventually { (try? ps(box, all: true))?.isEmpty == true }, "--rm removes the record")
+        box.expectClean()
+    }
+
+    @Test func killDeliversTheSignalToATrap() throws {
+        let box = try Sandbox()
+        _ = try detach(box, ["--name", "trapper"], ["sh", "-c", "trap 'echo got USR1; exit 3' USR1; echo ready; while :; do sleep 0.1; done"])
+        #expect(eventually { ((try? box.contain(["logs"] + box.commonArguments + ["trapper"]))?.stdout ?? "").contains("ready") })
+        let kill = try box.contain(["kill", "-s", "USR1"] + box.commonArguments + ["trapper"])
+        #expect(kill.status == 0, "\(kill)")
+        #expect(eventually { ((try? ps(box, all: true))?.first?["status"] as? String) == "exited 3" })
+        #expect(try box.contain(["logs"] + box.commonArguments + ["trapper"]).stdout == "ready\ngot USR1\n")
+        let unknown = try box.contain(["kill", "-s", "NOPE"] + box.commonArguments + ["trapper"])
+        #expect(unknown.status != 0 && unknown.errors.first?.contains("unknown signal `NOPE`") == true, "\(unknown)")
+        #expect(try box.contain(["rm"] + box.commonArguments + ["trapper"]).status == 0)
+        box.expectClean()
+    }
+
+    @Test func namesAreUniqueAndUnknownContainersAreErrors() throws {
+        let box = try Sandbox()
+        _ = try detach(box, ["--name", "taken"], ["sleep", "30"])
+        let clash = try box.run(["--name", "taken"], ["true"])
+        #expect(clash.status == 125 && clash.errors.first?.contains("the name `taken` is already in use") == true, "\(clash)")
+        for command in [["logs"], ["kill"], ["stop"], ["rm"], ["exec"]] {
+            let r = try box.contain(command + box.commonArguments + ["ghost"] + (command == ["exec"] ? ["--", "true"] : []))
+            #expect(r.status != 0 && r.errors.first?.contains("no such container: ghost") == true, "\(command): \(r)")
+        }
+        #expect(try box.contain(["rm", "-f"] + box.commonArguments + ["taken"]).status == 0)
+        box.expectClean()
+    }
+
+    @Test func execCannotReachTheHostBinary() throws {
+        let box = try Sandbox()
+        _ = try detach(box, ["--name", "target"], ["sleep", "30"])
+        // The helper pauses before its exec (a test hook), so the container can look at it.
+        let slow = try box.start(["exec"] + box.commonArguments + ["target", "--", "true"], environment: ["CONTAIN_TEST_EXEC_DELAY_MS": "2000"])
+        usleep(600_000)
+        let probe = try box.contain(["exec"] + box.commonArguments + ["target", "--", "sh", "-c", """
+            for p in /proc/[0-9]*; do
+              l=$(readlink $p/exe)
+              case "$l" in *contain*) echo "image $l"; (echo x >> $p/exe) 2>/dev/null && echo WROTE || echo refused;; esac
+            done
+            """])
+        _ = try slow.wait()
+        #expect(probe.stdout.contains("image /memfd:contain"), "the helper's image is a sealed memfd: \(probe)")
+        #expect(!probe.stdout.contains("WROTE"), "\(probe)")
+        #expect(!probe.stdout.contains(Harness.binary), "the host's binary is visible: \(probe)")
+        #expect(try box.contain(["rm", "-f"] + box.commonArguments + ["target"]).status == 0)
+        box.expectClean()
+    }
+
+    @Test func statsShowsMemoryAndPids() throws {
+        let box = try Sandbox()
+        _ = try detach(box, ["--name", "busy", "--memory", "64M"], ["sh", "-c", "sleep 30 & sleep 30 & wait"])
+        let r = try box.contain(["stats", "--no-stream"] + box.commonArguments + ["busy"])
+        #expect(r.status == 0, "\(r)")
+        let row = r.stdout.split(separator: "\n").first { $0.contains("busy") }.map { $0.split(separator: " ").map(String.init) } ?? []
+        #expect(row.contains("64M"), "\(r)")
+        #expect(row.contains("3"), "three processes: \(r)")
+        #expect(try box.contain(["rm", "-f"] + box.commonArguments + ["busy"]).status == 0)
+        box.expectClean()
+    }
+
+    @Test func gcReclaimsWhatAKilledSupervisorLeft() throws {
+        let box = try Sandbox()
+        let id = try detach(box, ["--name", "orphan"], ["sleep", "60"])
+        let listed = try ps(box)
+        let containerPid = try #require(listed.first?["pid"] as? Int)
+        // The supervisor is the parent of the container's PID 1.
+        let stat = try String(contentsOfFile: "/proc/\(containerPid)/stat", encoding: .utf8)
+        let supervisor = try #require(stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap { Int32($0) })
+        kill(supervisor, SIGKILL)
+        #expect(eventually { kill(pid_t(containerPid), 0) != 0 }, "the container dies with its supervisor")
+        let gc = try box.contain(["gc"] + box.commonArguments)
+        #expect(gc.status == 0, "\(gc)")
+        #expect(gc.stdout.contains(String(id.prefix(12))), "\(gc)")
+        #expect(try ps(box, all: true).isEmpty)
+        box.expectClean()
+    }
+}
