@@ -50,11 +50,20 @@ __attribute__((constructor)) static void cshim_exec_join(int argc, char **argv, 
             return;
         }
     }
+    // The container's root as its PID 1 sees it: after joining the mount namespace the helper
+    // changes into it explicitly (as nsenter --root does), because the namespace's own root is
+    // the container's only when the runtime itself was not chrooted.
+    char root_path[64];
+    snprintf(root_path, sizeof root_path, "/proc/%s/root", pid);
+    int root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) { fail("root"); return; }
     for (int i = 0; i < 6; i++) {
         if (fds[i] < 0) continue;
         if (setns(fds[i], 0) != 0) { fail(names[i]); return; }
         close(fds[i]);
     }
+    if (fchdir(root_fd) != 0 || chroot(".") != 0 || chdir("/") != 0) { fail("root"); return; }
+    close(root_fd);
     cshim_exec_join_status.joined = 1;
 }
 

@@ -155,7 +155,7 @@ import Testing
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "lab", "--subnet", "10.88.30.0/24", "--mtu", "1400"]).status == 0)
         let running = try lab.startRun(["--net", "lab", "--name", "probe"], ["sh", "-c", """
-            echo up; sleep 1; ping -c 20 -i 0.05 10.88.30.1 >/dev/null; echo pinged; sleep 4
+            echo up; sleep 1; ping -c 20 -i 0.05 -W 5 10.88.30.1 | tail -2 > /tmp/ping.txt; echo pinged; cat /tmp/ping.txt; sleep 4
             """])
         #expect(running.waitForOutput("up"))
         let before = try lab.contain(["net", "inspect", "lab", "--json"])
@@ -180,7 +180,7 @@ import Testing
         #expect((a["mac"] as? String)?.count == 17)
         let txBefore = b["tx_packets"] as? Int ?? -1, txAfter = a["tx_packets"] as? Int ?? -1
         let rxAfter = a["rx_packets"] as? Int ?? -1, rxBefore = b["rx_packets"] as? Int ?? -1
-        #expect(txAfter >= txBefore + 20, "tx \(txBefore) -> \(txAfter)")
+        #expect(txAfter >= txBefore + 20, "tx \(txBefore) -> \(txAfter); ping: \(running.stdoutSoFar)")
         #expect(rxAfter >= rxBefore + 20, "rx \(rxBefore) -> \(rxAfter)")
         try lab.expectClean(network: "lab")
     }
