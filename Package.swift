@@ -4,7 +4,8 @@ import PackageDescription
 // Module graph (each depends only on what is above it):
 //
 //   CContainShim       C: the syscalls Swift cannot call, and clone+exec
-//   ContainSystem      errno-carrying errors, files, signals, ids
+//   ContainSystem      errno-carrying errors, files, signals, ids, SHA-256
+//   CZlib              system library: zlib, for .tar.gz rootfs tarballs
 //   CLibmnl            system library: libmnl + kernel netlink headers
 //   CLibnftnl          system library: libnftnl + kernel nf_tables headers
 //   ContainNetwork     netlink over libmnl, NAT over libnftnl, IPAM, network store;
@@ -23,13 +24,14 @@ let package = Package(
     targets: [
         .target(name: "CContainShim", path: "Sources/CContainShim"),
         .target(name: "ContainSystem", dependencies: ["CContainShim"], path: "Sources/ContainSystem"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibmnl", path: "Network/CLibmnl", pkgConfig: "libmnl",
                        providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CLibnftnl", path: "Network/CLibnftnl", pkgConfig: "libnftnl",
                        providers: [.apt(["libnftnl-dev"])]),
         .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "ContainSystem"],
                 path: "Network/ContainNetwork"),
-        .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim"],
+        .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim", "CZlib"],
                 path: "Sources/ContainRuntime"),
         .executableTarget(name: "contain",
                           dependencies: ["ContainRuntime",

@@ -96,6 +96,8 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         let message = try #require(NetlinkMessage.split(bytes).first)
         #expect(message.type == UInt16(RTM_NEWLINK))
         #expect(message.flags == UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL))
+        // ifinfomsg: the host end is created up (ifi_flags and ifi_change IFF_UP).
+        #expect(Array(bytes[24..<32]) == [1, 0, 0, 0, 1, 0, 0, 0])
         let attributes = bytes.withUnsafeBytes { raw in
             Replies.attributes(UnsafeMutableRawPointer(mutating: raw.baseAddress!).assumingMemoryBound(to: nlmsghdr.self),
                                headerSize: MemoryLayout<ifinfomsg>.size)
@@ -124,5 +126,39 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         #expect(address.address.description == "10.88.0.1")
         #expect(address.network.description == "10.88.0.0/24")
         #expect(Replies.link(reply) == nil)
+    }
+
+    @Test func otherRequestsAreGolden() {
+        // RTM_DELLINK (17), REQUEST|ACK, index 5.
+        #expect(LinkRequests.delete(index: 5, sequence: 1) == [
+            32, 0, 0, 0, 17, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ])
+        // RTM_GETLINK (18), REQUEST|DUMP (0x301).
+        #expect(LinkRequests.dump(sequence: 1) == [
+            32, 0, 0, 0, 18, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ])
+        // RTM_GETLINK by name: IFLA_IFNAME (3) "eth0\0", padded to 4 bytes.
+        #expect(LinkRequests.get(name: "eth0", sequence: 1) == [
+            44, 0, 0, 0, 18, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            9, 0, 3, 0, 101, 116, 104, 48, 0, 0, 0, 0,
+        ])
+        // RTM_GETADDR (22) and RTM_GETROUTE (26) dumps for AF_INET.
+        #expect(AddressRequests.dump(sequence: 1) == [24, 0, 0, 0, 22, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0])
+        #expect(RouteRequests.dump(sequence: 1) == [28, 0, 0, 0, 26, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0,
+                                                    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func chainLookupNamesContainsTable() {
+        let bytes = NftablesBatch.getChain("net-lab", sequence: 7)
+        let message = NetlinkMessage.split(bytes)
+        #expect(message.count == 1)
+        #expect(message.first?.sequence == 7)
+        // The table and chain names travel as NUL-terminated attributes.
+        #expect(bytes.count > 20)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("contain\0") && text.contains("net-lab\0"))
     }
 }

@@ -171,4 +171,57 @@ import Testing
         #expect(r.status == 128 + SIGTERM, "\(r)")
         box.expectClean()
     }
+
+    @Test func aTarballRootfsIsUnpackedOnceAndReused() throws {
+        let box = try Sandbox()
+        let tarball = box.stateRoot + "/rootfs.tar.gz"
+        let tar = try runTool("/bin/tar", ["-C", Harness.rootfs, "-czf", tarball, "."], output: box.stateRoot + "/tar.log")
+        try #require(tar.status == 0, "\(tar.output)")
+        func run(_ command: [String]) throws -> RunResult {
+            try box.contain(["run", "--rootfs", tarball, "--cgroup-parent", box.cgroupParent] + box.commonArguments + ["--"] + command)
+        }
+        let first = try run(["sh", "-c", "cat /etc/issue; echo scribble > /etc/issue"])
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stdout == "contain busybox rootfs\n")
+        #expect(first.progress.contains { $0.hasPrefix("[contain] unpacking rootfs: ") }, "\(first)")
+        let second = try run(["cat", "/etc/issue"])
+        #expect(second.stdout == "contain busybox rootfs\n", "the cached tree is never written: \(second)")
+        #expect(second.progress.contains { $0.hasPrefix("[contain] rootfs from cache: ") }, "\(second)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.stateRoot + "/rootfs").count == 1)
+        box.expectClean()
+    }
+
+    @Test func hostileTarballsStayInside() throws {
+        let box = try Sandbox()
+        let outside = "/tmp/contain-it-planted-\(UInt32.random(in: 0..<UInt32.max))"
+        let script = """
+            import io, sys, tarfile
+            def add(t, name, data=b"", kind=tarfile.REGTYPE, link=""):
+                info = tarfile.TarInfo(name); info.type = kind; info.linkname = link; info.size = len(data)
+                t.addfile(info, io.BytesIO(data) if data else None)
+            with tarfile.open(sys.argv[1] + "/symlink.tar", "w") as t:
+                add(t, "bin/sh", b"#!", tarfile.REGTYPE)
+                add(t, "escape", kind=tarfile.SYMTYPE, link="\(outside)")
+                add(t, "escape/planted", b"gotcha")
+            with tarfile.open(sys.argv[1] + "/dotdot.tar", "w") as t:
+                add(t, "../../outside", b"gotcha")
+            open(sys.argv[1] + "/garbage.tar", "wb").write(b"this is not a tar archive" * 40)
+            """
+        let made = try runTool("/usr/bin/python3", ["-c", script, box.stateRoot], output: box.stateRoot + "/py.log")
+        try #require(made.status == 0, "\(made.output)")
+        func run(_ tarball: String) throws -> RunResult {
+            try box.contain(["run", "-q", "--rootfs", box.stateRoot + "/" + tarball, "--cgroup-parent", box.cgroupParent]
+                            + box.commonArguments + ["--", "/bin/true"])
+        }
+        _ = try run("symlink.tar")  // the command itself cannot run; the unpacking is the point
+        #expect(!FileManager.default.fileExists(atPath: outside), "an entry followed a symlink out of the root")
+        let dotdot = try run("dotdot.tar")
+        #expect(dotdot.status == 125 && dotdot.errors.first?.contains("leads outside the root") == true, "\(dotdot)")
+        let garbage = try run("garbage.tar")
+        #expect(garbage.status == 125 && garbage.errors.first?.contains("not a directory, nor a tar archive") == true, "\(garbage)")
+        // Failed unpackings leave no staging directory behind.
+        let cache = (try? FileManager.default.contentsOfDirectory(atPath: box.stateRoot + "/rootfs")) ?? []
+        #expect(cache.filter { $0.hasPrefix(".new-") }.isEmpty, "\(cache)")
+        box.expectClean()
+    }
 }

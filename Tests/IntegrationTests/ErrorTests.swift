@@ -39,7 +39,7 @@ import Testing
         let box = try Sandbox()
         let r = try box.contain(["run", "--root", box.stateRoot, "--rootfs", Harness.rootfs + "/etc/passwd", "--", "/bin/true"])
         #expect(r.status == 125)
-        #expect(r.stderr == "[contain] error: rootfs `\(Harness.rootfs)/etc/passwd`: Not a directory\n", "\(r)")
+        #expect(r.stderr == "[contain] error: rootfs `\(Harness.rootfs)/etc/passwd`: not a directory, nor a tar archive\n", "\(r)")
     }
 
     @Test func noCommand() throws {

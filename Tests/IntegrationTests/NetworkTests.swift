@@ -175,6 +175,7 @@ import Testing
         }
         let b = try endpoint(before), a = try endpoint(after)
         #expect(a["name"] as? String == "probe")
+        #expect((a["pid"] as? Int ?? 0) != (a["runtime_pid"] as? Int ?? 0), "pid is the container's PID 1, not its runtime")
         #expect(a["address"] as? String == "10.88.30.2")
         #expect((a["host_veth"] as? String)?.hasPrefix("veth") == true)
         #expect((a["mac"] as? String)?.count == 17)

@@ -29,11 +29,11 @@ public enum LinkRequests {
 
     /// One RTM_NEWLINK for a veth pair whose peer is born inside the network namespace of
     /// process `peerNamespacePID`, already named `peerName` there: no move, no name clash on
-    /// the host. The host end is attached to `master` at once.
+    /// the host. The host end is attached to `master` and brought up by the same request.
     public static func createVeth(name: String, peerName: String, peerNamespacePID: Int32, master: Int32?,
                                   mtu: UInt32?, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence) { nlh in
-            putLinkHeader(nlh, index: 0, up: false)
+            putLinkHeader(nlh, index: 0, up: true)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
             if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
             if let master { mnl_attr_put_u32(nlh, UInt16(IFLA_MASTER), UInt32(bitPattern: master)) }

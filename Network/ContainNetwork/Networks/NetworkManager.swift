@@ -207,16 +207,12 @@ public final class NetworkManager {
     }
 
     /// Creates the container's veth (its peer born as eth0 inside the namespace of
-    /// `containerPID`), on the bridge, and brings the host end up. The container's end is
+    /// `containerPID`), on the bridge, its host end up: one request. The container's end is
     /// configured from inside; the pair disappears with the namespace.
     public func connect(_ endpoint: Endpoint, containerPID: Int32) throws {
         let rt = Rtnetlink(transport: try MnlSocket())
         try rt.createVeth(name: endpoint.hostInterface, peerName: Endpoint.containerInterface, peerNamespacePID: containerPID,
                           master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
-        guard let link = try rt.link(named: endpoint.hostInterface) else {
-            throw SystemError("netlink: create veth \(endpoint.hostInterface)", errno: ENODEV)
-        }
-        try rt.setUp(index: link.index)
     }
 
     /// Gives the lease back and updates the others' hosts files. Never throws: it runs on the

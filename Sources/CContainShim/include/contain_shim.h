@@ -77,6 +77,8 @@ struct cshim_exec_join cshim_exec_join_result(void);
 /// (CVE-2019-5736). Returns the fd, or -1 with errno.
 int cshim_sealed_self_copy(void);
 
+/// AT_EMPTY_PATH, likewise.
+#define CSHIM_AT_EMPTY_PATH 0x1000
 /// O_PATH, which the system headers show only with _GNU_SOURCE.
 #define CSHIM_O_PATH 010000000
 /// openat2(root_fd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).

@@ -21,6 +21,8 @@ public struct ContainerRunner {
     public let stateRoot: String
     public let networkDirectory: String
     public let timings: StartTimings
+    /// Where rootfs tarballs are unpacked, by content.
+    public var imageCache = TarballRootfs.defaultCache
 
     public init(spec: ContainerSpec, progress: Progress, stateRoot: String = ContainerRecord.defaultStateRoot,
                 networkDirectory: String = NetworkStore.defaultDirectory, timings: StartTimings = StartTimings(enabled: false)) {
@@ -162,6 +164,12 @@ public struct ContainerRunner {
     private func resolveRootfs() throws -> String {
         let path = spec.rootfsArgument
         guard Files.exists(path) else { throw SystemError("rootfs", path: path, errno: ENOENT) }
+        if TarballRootfs.isTarball(path) {
+            guard !spec.writableRootfs else {
+                throw RunFailure.runtime("--rootfs-rw needs a directory: an unpacked tarball is shared by every container started from it")
+            }
+            return try TarballRootfs.prepare(try Files.realPath(path), cache: imageCache, progress: progress, display: path)
+        }
         guard Files.isDirectory(path) else { throw SystemError("rootfs", path: path, errno: ENOTDIR) }
         let resolved = try Files.realPath(path)
         guard resolved != "/" else { throw RunFailure.runtime("rootfs `\(path)`: the host's root cannot be a container's rootfs") }

@@ -55,8 +55,9 @@ public enum EnvironmentEntries {
     /// docker's env-file format: one KEY=VALUE per line; blank lines and `#` comments skipped.
     public static func parseFile(_ text: String, path: String) throws(SpecError) -> [String] {
         var entries: [String] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
+        // "\r\n" is one Character in Swift: split on both.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (number, line) in lines.enumerated() {
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             entries.append(try validate(String(trimmed), origin: "--env-file \(path) line \(number + 1)"))

@@ -99,7 +99,10 @@ struct NetInspect: ParsableCommand {
             throw NetworkError.notFound("network `\(name)` not found")
         }
         if json {
-            print(JSON.object(NetworkReport.summary(network) + [("endpoints", .array(NetworkReport.endpoints(network).map(JSON.object)))]).text)
+            let pids = Dictionary(ContainerRecord.list(stateRoot: state.stateRoot).compactMap { v in v.status.pid.map { (v.info.id, $0.pid) } },
+                                  uniquingKeysWith: { a, _ in a })
+            print(JSON.object(NetworkReport.summary(network)
+                              + [("endpoints", .array(NetworkReport.endpoints(network, pids: pids).map(JSON.object)))]).text)
             return
         }
         let d = network.definition
@@ -111,11 +114,14 @@ struct NetInspect: ParsableCommand {
         print("internal:  \(d.internal)")
         print("endpoints: \(network.leases.count)")
         guard !network.leases.isEmpty else { return }
+        // The container's PID 1 as the host sees it (from its record); the lease knows its runtime.
+        let pids = Dictionary(ContainerRecord.list(stateRoot: state.stateRoot).compactMap { v in v.status.pid.map { (v.info.id, $0.pid) } },
+                              uniquingKeysWith: { a, _ in a })
         var rows = [["CONTAINER", "NAME", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
         for lease in network.leases {
             let link = network.hostInterfaces[lease.hostInterface]
             let stats = link?.stats
-            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(lease.owner.pid), lease.hostInterface,
+            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(pids[lease.containerID] ?? lease.owner.pid), lease.hostInterface,
                          "\(lease.address)/\(d.subnet.prefix)", link.map { NetworkReport.mac($0.mac) } ?? "-",
                          lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
@@ -154,12 +160,12 @@ enum NetworkReport {
                 ("containers", .number(Int64(n.leases.count)))]
     }
 
-    static func endpoints(_ n: NetworkStatus) -> [[(String, JSON)]] {
+    static func endpoints(_ n: NetworkStatus, pids: [String: Int32] = [:]) -> [[(String, JSON)]] {
         n.leases.map { lease in
             let link = n.hostInterfaces[lease.hostInterface]
             let s = link?.stats
             return [("container", .string(lease.containerID)), ("name", lease.name.map(JSON.string) ?? .null),
-                    ("hostname", .string(lease.hostname)), ("pid", .number(Int64(lease.owner.pid))),
+                    ("hostname", .string(lease.hostname)), ("pid", .number(Int64(pids[lease.containerID] ?? lease.owner.pid))), ("runtime_pid", .number(Int64(lease.owner.pid))),
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
                     ("mac", link.map { .string(mac($0.mac)) } ?? .null),
                     ("ports", .array(lease.ports.map { .string($0.description) })),

@@ -180,8 +180,9 @@ struct RunOptions: Equatable {
             Progress.fd = dup(2)
         }
         let state = StateOptions.resolve(root: root)
-        return try ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
-                                   networkDirectory: state.networkDirectory,
-                                   timings: StartTimings(enabled: timings)).run()
+        var runner = ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
+                                     networkDirectory: state.networkDirectory, timings: StartTimings(enabled: timings))
+        runner.imageCache = state.imageCache
+        return try runner.run()
     }
 }

@@ -15,8 +15,9 @@ struct StateOptions: ParsableArguments {
     var stateRoot: String { Self.resolve(root: root).stateRoot }
     var networkDirectory: String { Self.resolve(root: root).networkDirectory }
 
-    static func resolve(root: String?) -> (stateRoot: String, networkDirectory: String) {
+    static func resolve(root: String?) -> (stateRoot: String, networkDirectory: String, imageCache: String) {
         let explicit = root ?? getenv("CONTAIN_ROOT").map { String(cString: $0) }
-        return (explicit ?? ContainerRecord.defaultStateRoot, explicit.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory)
+        return (explicit ?? ContainerRecord.defaultStateRoot, explicit.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory,
+                explicit.map { $0 + "/rootfs" } ?? TarballRootfs.defaultCache)
     }
 }

@@ -1,0 +1,86 @@
+import ContainSystem
+import Glibc
+import Testing
+@testable import ContainRuntime
+
+@Suite struct MountsAndUsersTests {
+    @Test func volumes() throws {
+        #expect(try VolumeSpec(parsing: "/data:/srv") == VolumeSpec(source: "/data", target: "/srv", readOnly: false))
+        #expect(try VolumeSpec(parsing: "rel/dir:/srv:ro") == VolumeSpec(source: "rel/dir", target: "/srv", readOnly: true))
+        #expect(try VolumeSpec(parsing: "/a:/b:rw").readOnly == false)
+        for bad in ["/a", "/a:b", "/a:/b:rx", ":/b", "/a:", "/a:/b/../../etc", "/a:/b:ro:x"] {
+            #expect(throws: SpecError.self) { try VolumeSpec(parsing: bad) }
+        }
+    }
+
+    @Test func environmentEntries() throws {
+        #expect(try EnvironmentEntries.validate("A=1") == "A=1")
+        #expect(try EnvironmentEntries.validate("EMPTY=") == "EMPTY=")
+        #expect(try EnvironmentEntries.validate("X=a=b") == "X=a=b")
+        for bad in ["NOEQUALS", "=value", "HAS SPACE=1"] {
+            #expect(throws: SpecError.self) { try EnvironmentEntries.validate(bad) }
+        }
+        let file = "# comment\n\n  A=1\r\nB=two words\n"
+        #expect(try EnvironmentEntries.parseFile(file, path: "f") == ["A=1", "B=two words"])
+        #expect(throws: SpecError("invalid --env-file f line 2 `oops`: expected KEY=VALUE")) {
+            try EnvironmentEntries.parseFile("A=1\noops\n", path: "f")
+        }
+    }
+
+    @Test func usersResolveAgainstTheContainersFiles() throws {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\nalice:x:1000:100::/home/alice:/bin/sh\n"
+        let group = "root:x:0:\nusers:x:100:\nnogroup:x:65534:\nstaff:x:50:\n"
+        func resolve(_ text: String) throws -> [UInt32] {
+            let ids = try UserSpec(parsing: text).resolve(passwd: passwd, group: group)
+            return [ids.uid, ids.gid]
+        }
+        #expect(try resolve("alice") == [1000, 100])
+        #expect(try resolve("alice:staff") == [1000, 50])
+        #expect(try resolve("1000") == [1000, 100])
+        #expect(try resolve("4242") == [4242, 4242])
+        #expect(try resolve("4242:7") == [4242, 7])
+        #expect(throws: SpecError.self) { try resolve("ghost") }
+        #expect(throws: SpecError.self) { try resolve("alice:nogroupnamed") }
+        #expect(throws: SpecError.self) { try UserSpec(parsing: "a:b:c") }
+        #expect(throws: SpecError.self) { try UserSpec(parsing: "") }
+    }
+
+    @Test func signalNames() {
+        #expect(Signals.parse("KILL") == SIGKILL)
+        #expect(Signals.parse("SIGTERM") == SIGTERM)
+        #expect(Signals.parse("usr1") == SIGUSR1)
+        #expect(Signals.parse("9") == 9)
+        #expect(Signals.parse("NOPE") == nil)
+        #expect(Signals.parse("0") == nil)
+        #expect(Signals.parse("65") == nil)
+    }
+}
+
+@Suite struct SHA256Tests {
+    func hex(_ text: String) -> String {
+        var h = SHA256()
+        h.update(Array(text.utf8))
+        return SHA256.hex(h.finalize())
+    }
+
+    @Test func knownVectors() {
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func chunkingDoesNotMatter() {
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        var whole = SHA256()
+        whole.update(data)
+        var pieces = SHA256()
+        var offset = 0
+        for size in [1, 63, 64, 65, 200, 607] {
+            let end = min(offset + size, data.count)
+            pieces.update(Array(data[offset..<end]))
+            offset = end
+        }
+        #expect(whole.finalize() == pieces.finalize())
+    }
+}
