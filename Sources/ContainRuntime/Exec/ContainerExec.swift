@@ -84,55 +84,25 @@ public enum ContainerExec {
 
     public static func helperMain() -> Never {
         let channel = SyncChannel(fd: syncFD)
-        let config: InitConfig
-        do {
-            guard case .config(let c) = try channel.expect("config") else { exit(125) }
-            config = c
-            _ = try channel.expect("proceed")
-        } catch {
-            exit(125)
-        }
+        let config = ContainerInit.receiveConfig(channel)
         let joined = cshim_exec_join_result()
         guard joined.joined == 1 else {
             let name = withUnsafeBytes(of: joined.namespace_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            try? channel.send(.failed(operation: "join the container's \(name) namespace", path: nil, errno: joined.error))
-            exit(125)
+            ContainerInit.reportAndExit(SystemError("join the container's \(name) namespace", errno: joined.error), channel: channel)
         }
         do {
             let workdir = config.workdir ?? "/"
             try sys("chdir", path: workdir) { chdir(workdir) }
             if let user = config.user { try ContainerInit.switchUser(user) }
-        } catch let error as SystemError {
-            try? channel.send(.failed(operation: error.operation, path: error.path, errno: error.errno))
-            exit(125)
         } catch {
-            try? channel.send(.failed(operation: "\(error)", path: nil, errno: EINVAL))
-            exit(125)
+            ContainerInit.reportAndExit(error, channel: channel)
         }
-        let command = config.argv[0]
-        let path: String
-        switch CommandResolver.resolve(command, environment: config.environment) {
-        case .found(let p): path = p
-        case .notFound:
-            try? channel.send(.execFailed(command: command, errno: ENOENT))
-            exit(127)
-        case .notExecutable(let p, let err):
-            try? channel.send(.execFailed(command: p, errno: err))
-            exit(126)
-        }
-        if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS").flatMap({ UInt32(String(cString: $0)) }) {
-            // Tests only: widens the window in which the forked child still runs the helper's
-            // image inside the container, to show that image cannot be written.
-            delayBeforeExec = delay
-        }
-        if config.reportProgress { try? channel.send(.progress("running: \(path)")) }
-        _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
-        let argv = config.argv.map { strdup($0) } + [nil]
-        let envp = config.environment.map { strdup($0) } + [nil]
-        MiniInit.run(path: path, argv: argv, envp: envp, syncFD: syncFD, delayMilliseconds: delayBeforeExec)
+        // Tests only: widens the window in which the forked child still runs the helper's
+        // image inside the container, to show that image cannot be written.
+        let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS").flatMap { UInt32(String(cString: $0)) } ?? 0
+        // Supervised: the command must be forked to land in the container's PID namespace.
+        ContainerInit.runCommand(config, channel: channel, supervised: true, delayMilliseconds: delay)
     }
-
-    nonisolated(unsafe) static var delayBeforeExec: UInt32 = 0
 }

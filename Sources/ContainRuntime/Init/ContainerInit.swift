@@ -15,21 +15,33 @@ public enum ContainerInit {
 
     public static func main() -> Never {
         let channel = SyncChannel(fd: syncFD)
-        let config: InitConfig
-        do {
-            guard case .config(let c) = try channel.expect("config") else { exit(125) }
-            config = c
-            _ = try channel.expect("proceed")
-        } catch {
-            // The parent is gone or confused: there is nobody to report to.
-            exit(125)
-        }
+        let config = receiveConfig(channel)
         do {
             try setUp(config, channel: channel)
-            try execute(config, channel: channel)
-        } catch let error as SystemError {
-            try? channel.send(.failed(operation: error.operation, path: error.path, errno: error.errno))
+            if let user = config.user { try switchUser(user) }
         } catch {
+            reportAndExit(error, channel: channel)
+        }
+        runCommand(config, channel: channel, supervised: config.runInit)
+    }
+
+    /// Waits for the config and the go-ahead; the parent gone or confused means there is
+    /// nobody to report to.
+    static func receiveConfig(_ channel: SyncChannel) -> InitConfig {
+        do {
+            guard case .config(let config) = try channel.expect("config") else { exit(125) }
+            _ = try channel.expect("proceed")
+            return config
+        } catch {
+            exit(125)
+        }
+    }
+
+    /// Sends how setup failed to the parent, and exits 125.
+    static func reportAndExit(_ error: Error, channel: SyncChannel) -> Never {
+        if let error = error as? SystemError {
+            try? channel.send(.failed(operation: error.operation, path: error.path, errno: error.errno))
+        } else {
             try? channel.send(.failed(operation: "\(error)", path: nil, errno: EINVAL))
         }
         exit(125)
@@ -95,9 +107,10 @@ public enum ContainerInit {
         }
     }
 
-    /// Never returns on success: the socket closes on exec and the parent sees end of file.
-    static func execute(_ config: InitConfig, channel: SyncChannel) throws {
-        if let user = config.user { try switchUser(user) }
+    /// Looks the command up and execs it, or (`supervised`: --init, and exec's helper) forks it
+    /// and stays to forward signals and pass its status on. Never returns: on success the
+    /// socket closes on exec and the parent sees end of file; failures are sent over it.
+    static func runCommand(_ config: InitConfig, channel: SyncChannel, supervised: Bool, delayMilliseconds: UInt32 = 0) -> Never {
         let command = config.argv[0]
         let path: String
         switch CommandResolver.resolve(command, environment: config.environment) {
@@ -114,8 +127,8 @@ public enum ContainerInit {
 
         let argv = config.argv.map { strdup($0) } + [nil]
         let envp = config.environment.map { strdup($0) } + [nil]
-        if config.runInit {
-            MiniInit.run(path: path, argv: argv, envp: envp, syncFD: syncFD)
+        if supervised {
+            MiniInit.run(path: path, argv: argv, envp: envp, syncFD: syncFD, delayMilliseconds: delayMilliseconds)
         }
         execve(path, argv, envp)
         let err = errno

@@ -6,12 +6,6 @@ import ContainSystem
 import Glibc
 #endif
 
-/// Every lifecycle command needs root and first reclaims what runtimes killed with -9 left.
-private func prepare(_ state: StateOptions) throws {
-    guard geteuid() == 0 else { throw RunFailure.runtime("this command needs root privileges") }
-    ContainerRecord.reclaimAbandoned(stateRoot: state.stateRoot)
-}
-
 /// Waits until the container's runtime has let go of it (it has ended and been cleaned up).
 private func waitUntilEnded(_ view: ContainerView, stateRoot: String, timeout: Double) -> Bool {
     let deadline = monotonicSeconds() + timeout
@@ -45,7 +39,7 @@ struct PsCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let now = time(nil)
         let views = ContainerRecord.list(stateRoot: state.stateRoot).filter { all || $0.isRunning }
         if json {
@@ -88,7 +82,7 @@ struct KillCommand: ParsableCommand {
     @Argument(help: "Container names or ids.") var containers: [String]
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         guard let number = Signals.parse(signal) else { throw RunFailure.runtime("unknown signal `\(signal)`") }
         for reference in containers {
             try signalContainer(try ContainerRecord.find(stateRoot: state.stateRoot, reference), number)
@@ -106,7 +100,7 @@ struct StopCommand: ParsableCommand {
     @Argument(help: "Container names or ids.") var containers: [String]
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         guard time >= 0 else { throw RunFailure.runtime("invalid -t \(time): must be 0 or more") }
         for reference in containers {
             let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
@@ -130,7 +124,7 @@ struct RmCommand: ParsableCommand {
     @Argument(help: "Container names or ids.") var containers: [String]
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         // All are checked before any is removed: a refusal changes nothing.
         let views = try containers.map { try ContainerRecord.find(stateRoot: state.stateRoot, $0) }
         if !force, let running = views.first(where: \.isRunning) {
@@ -159,7 +153,7 @@ struct LogsCommand: ParsableCommand {
     @Argument(help: "Container name or id.") var container: String
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
         let fd = open(view.outputFile, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -202,7 +196,7 @@ struct ExecCommand: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
         guard !argv.isEmpty else { throw RunFailure.runtime("no command given: contain exec NAME -- CMD [ARGS...]") }
         let environment = try env.map { entry throws(SpecError) in try EnvironmentEntries.validate(entry) }
@@ -222,7 +216,7 @@ struct StatsCommand: ParsableCommand {
     @Argument(help: "Container names or ids (default: all running).") var containers: [String] = []
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         func views() throws -> [ContainerView] {
             if containers.isEmpty { return ContainerRecord.list(stateRoot: state.stateRoot).filter(\.isRunning) }
             return try containers.map { try ContainerRecord.find(stateRoot: state.stateRoot, $0) }
@@ -274,7 +268,7 @@ struct GcCommand: ParsableCommand {
     @OptionGroup var state: StateOptions
 
     func run() throws {
-        guard geteuid() == 0 else { throw RunFailure.runtime("this command needs root privileges") }
+        guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         let reclaimed = ContainerRecord.reclaimAbandoned(stateRoot: state.stateRoot) { Progress(quiet: false).say($0) }
         // Reading the networks reclaims leases (and port rules, hosts entries) of dead owners.
         _ = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()

@@ -13,13 +13,6 @@ struct NetCommand: ParsableCommand {
     )
 }
 
-/// Every net command needs root, and first reclaims what runtimes killed with -9 left
-/// (their cgroups and records here; their leases as the network store is read).
-private func prepare(_ state: StateOptions) throws {
-    guard geteuid() == 0 else { throw RunFailure.runtime("contain net needs root privileges") }
-    ContainerRecord.reclaimAbandoned(stateRoot: state.stateRoot)
-}
-
 struct NetCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Define a network (its bridge and rules appear on first use).")
@@ -38,7 +31,7 @@ struct NetCreate: ParsableCommand {
     var `internal` = false
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let parsedSubnet = try subnet.map { text throws(NetworkError) in try IPv4Network(parsing: text) }
         var parsedGateway: IPv4Address?
         if let gateway {
@@ -69,7 +62,7 @@ struct NetList: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
         if json {
             print(JSON.array(networks.map { JSON.object(NetworkReport.summary($0)) }).text)
@@ -93,7 +86,7 @@ struct NetInspect: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
         guard let network = networks.first(where: { $0.definition.name == name }) else {
             throw NetworkError.notFound("network `\(name)` not found")
@@ -141,7 +134,7 @@ struct NetRemove: ParsableCommand {
     @Argument(help: "The networks' names.") var names: [String]
 
     func run() throws {
-        try prepare(state)
+        try state.prepare()
         let manager = NetworkManager(store: NetworkStore(directory: state.networkDirectory))
         for name in names {
             try manager.remove(name: name)

@@ -20,4 +20,11 @@ struct StateOptions: ParsableArguments {
         return (explicit ?? ContainerRecord.defaultStateRoot, explicit.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory,
                 explicit.map { $0 + "/rootfs" } ?? TarballRootfs.defaultCache)
     }
+
+    /// What every command but `run` does first: it needs root, and it reclaims what runtimes
+    /// killed with -9 left (their cgroups and records; their leases when networks are read).
+    func prepare() throws {
+        guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
+        ContainerRecord.reclaimAbandoned(stateRoot: stateRoot)
+    }
 }
