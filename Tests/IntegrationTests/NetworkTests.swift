@@ -151,6 +151,27 @@ import Testing
         try lab.expectClean()
     }
 
+    @Test func gcAfterKillNineOfADetachedSupervisorLeavesNoLeaseVethOrRecord() throws {
+        let lab = try NetworkLab()
+        let started = try lab.contain(["run", "-d", "-q", "--rootfs", Harness.rootfs, "--cgroup-parent", lab.sandbox.cgroupParent,
+                                       "--net", "bridge", "--name", "bg", "-p", "8081:80", "--", "sleep", "60"])
+        try #require(started.status == 0, "\(started)")
+        #expect(lab.leases().count == 1)
+        #expect(try lab.nftTable().contains("dnat to 10.88.0.2:80"))
+        let ps = try lab.contain(["ps", "--json"])
+        let listed = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(listed.first?["address"] as? String == "10.88.0.2", "\(ps)")
+        let pid = try #require(listed.first?["pid"] as? Int)
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let supervisor = try #require(stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap { Int32($0) })
+        kill(supervisor, SIGKILL)
+        #expect(eventually { kill(pid_t(pid), 0) != 0 }, "the container dies with its supervisor")
+        let gc = try lab.contain(["gc"])
+        #expect(gc.status == 0, "\(gc)")
+        #expect(try !lab.nftTable().contains("dnat to"), "the dead container's port rule is gone")
+        try lab.expectClean()
+    }
+
     @Test func lsAndInspectShowEndpointsAndGrowingCounters() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "lab", "--subnet", "10.88.30.0/24", "--mtu", "1400"]).status == 0)
