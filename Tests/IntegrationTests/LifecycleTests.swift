@@ -20,7 +20,7 @@ import Testing
 
     @Test func aDetachedContainerLivesThroughPsExecLogsStopAndRm() throws {
         let box = try Sandbox()
-        let id = try detach(box, ["--name", "sleeper", "--hostname", "sleepy"],
+        let id = try detach(box, ["--name", "sleeper", "--hostname", "sleepy", "-e", "GIVEN=at-run"],
                             ["sh", "-c", "echo hello from the container; echo secret > /tmp/note; exec sleep 60"])
         var listed = try ps(box)
         #expect(listed.count == 1)
@@ -34,6 +34,8 @@ import Testing
         let inside = try box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "sh", "-c", "hostname; cat /proc/1/comm; ps -o pid,comm | grep -c ."])
         #expect(inside.status == 0, "\(inside)")
         #expect(inside.stdout.hasPrefix("sleepy\nsleep\n"), "\(inside)")
+        let env = try box.contain(["exec", "-e", "EXTRA=1"] + box.commonArguments + ["sleeper", "--", "sh", "-c", "echo $GIVEN $EXTRA $HOSTNAME"])
+        #expect(env.stdout == "at-run 1 sleepy\n", "exec starts from the container's environment: \(env)")
         let status = try box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "sh", "-c", "exit 42"])
         #expect(status.status == 42, "exec passes the exit status through: \(status)")
         let missing = try box.contain(["exec"] + box.commonArguments + ["sleeper", "--", "no-such-command"])
@@ -61,6 +63,20 @@ import Testing
         // The name is free again.
         _ = try detach(box, ["--name", "sleeper", "--rm"], ["true"])
         #expect(eventually { (try? ps(box, all: true))?.isEmpty == true }, "--rm removes the record")
+        box.expectClean()
+    }
+
+    @Test func execUnderInitStartsFromTheContainersEnvironment() throws {
+        let box = try Sandbox()
+        _ = try detach(box, ["--name", "inited", "--init", "-e", "GIVEN=at-run"], ["sleep", "30"])
+        // PID 1 is contain's own init here, whose environment is empty: exec must not start from it.
+        let r = try box.contain(["exec"] + box.commonArguments + ["inited", "--", "sh", "-c", "echo $GIVEN; echo $PATH"])
+        #expect(r.stdout == "at-run\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", "\(r)")
+        #expect(try box.contain(["stop", "-t", "5"] + box.commonArguments + ["inited"]).status == 0)
+        // --init passed SIGTERM on: sleep died of it rather than of the SIGKILL after the timeout.
+        let listed = try ps(box, all: true)
+        #expect(listed.first?["status"] as? String == "exited 143", "\(listed)")
+        #expect(try box.contain(["rm"] + box.commonArguments + ["inited"]).status == 0)
         box.expectClean()
     }
 

@@ -46,9 +46,8 @@ public enum ContainerExec {
             throw RunFailure.runtime("container \(view.displayName) is not running")
         }
         let cgroups = ((try? Files.read(view.directory + "/cgroups")) ?? "").split(separator: "\n").map(String.init)
-        // The container's own environment (its PID 1's), with -e over it.
-        let base = ((try? Files.read("/proc/\(target.pid)/environ")) ?? "").split(separator: "\0").map(String.init)
-        var environment = base
+        // The container's own environment (as its command got it), with -e over it.
+        var environment = view.info.environment
         for entry in request.environment {
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
             environment.removeAll { $0.hasPrefix(key + "=") }

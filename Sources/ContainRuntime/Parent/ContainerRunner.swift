@@ -46,8 +46,10 @@ public struct ContainerRunner {
         let hostname = spec.hostname ?? String(id.prefix(12))
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
 
-        let info = ContainerInfo(id: id, name: spec.name, command: spec.command, created: time(nil), rootfs: rootfs,
+        let environment = spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) })
+        var info = ContainerInfo(id: id, name: spec.name, command: spec.command, created: time(nil), rootfs: rootfs,
                                  network: spec.network.description, keep: spec.detached && !spec.removeWhenDone)
+        info.environment = environment
         let record = try ContainerRecord.create(stateRoot: stateRoot, info: info, cgroupDirectories: plan.containerDirectories)
         var exitCode: Int32?
         var recordStatus = ContainerStatus()
@@ -107,7 +109,7 @@ public struct ContainerRunner {
 
         try channel.parent.send(.config(InitConfig(
             rootfs: rootfs, rootfsDisplay: spec.rootfsArgument, hostname: hostname, argv: spec.command,
-            environment: spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) }),
+            environment: environment,
             bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified,
             reportProgress: !progress.quiet || timings.enabled, network: initNetwork, bindFiles: bindFiles,

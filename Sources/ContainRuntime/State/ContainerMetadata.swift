@@ -14,6 +14,8 @@ public struct ContainerInfo: Equatable, Sendable {
     public var network: String
     /// Detached without --rm: the record stays after the container ends, until `contain rm`.
     public var keep: Bool
+    /// The command's environment; `exec` starts from it.
+    public var environment: [String] = []
 
     public init(id: String, name: String?, command: [String], created: Int, rootfs: String, network: String, keep: Bool) {
         self.id = id
@@ -80,17 +82,19 @@ extension ContainerInfo {
         var text = "id=\(id)\n"
         if let name { text += "name=\(RecordFormat.escape(name))\n" }
         for arg in command { text += "arg=\(RecordFormat.escape(arg))\n" }
+        for entry in environment { text += "env=\(RecordFormat.escape(entry))\n" }
         text += "created=\(created)\nrootfs=\(RecordFormat.escape(rootfs))\nnetwork=\(RecordFormat.escape(network))\nkeep=\(keep)\n"
         return text
     }
 
     public init?(parsing text: String) {
-        var id: String?, name: String?, args: [String] = [], created = 0, rootfs = "", network = "none", keep = false
+        var id: String?, name: String?, args: [String] = [], env: [String] = [], created = 0, rootfs = "", network = "none", keep = false
         for (k, v) in RecordFormat.pairs(text) {
             switch k {
             case "id": id = v
             case "name": name = v
             case "arg": args.append(v)
+            case "env": env.append(v)
             case "created": created = Int(v) ?? 0
             case "rootfs": rootfs = v
             case "network": network = v
@@ -100,6 +104,7 @@ extension ContainerInfo {
         }
         guard let id else { return nil }
         self.init(id: id, name: name, command: args, created: created, rootfs: rootfs, network: network, keep: keep)
+        environment = env
     }
 }
 

@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func metadataRoundTrips() {
-        let info = Self.info(String(repeating: "a", count: 64), name: "web")
+        var info = Self.info(String(repeating: "a", count: 64), name: "web")
+        info.environment = ["PATH=/bin", "MULTI=line\none"]
         #expect(ContainerInfo(parsing: info.serialized) == info)
         let status = ContainerStatus(pid: ProcessIdentity(pid: 42, startTime: 7), address: "10.88.0.2", exitCode: 137, finished: 5)
         #expect(ContainerStatus(parsing: status.serialized) == status)
