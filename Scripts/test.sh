@@ -31,6 +31,7 @@ CONTAIN_INTEGRATION=1 "$tests" --testing-library swift-testing --filter Integrat
 
 if [ "${CONTAIN_SKIP_VM:-0}" != 1 ]; then
     echo "[test] integration tests in a cgroup v2 VM" >&2
-    CONTAIN_INTEGRATION=1 Scripts/cgroup2-vm.sh "$tests" --testing-library swift-testing --filter IntegrationTests
+    # Emulated and single-CPU: waits in the tests get four times as long before they give up.
+    CONTAIN_INTEGRATION=1 CONTAIN_TEST_TIME_SCALE=4 Scripts/cgroup2-vm.sh "$tests" --testing-library swift-testing --filter IntegrationTests
 fi
 echo "[test] all tests passed" >&2

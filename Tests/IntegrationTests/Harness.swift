@@ -13,6 +13,11 @@ enum Harness {
         return url.path
     }()
 
+    /// Multiplies every wait (CONTAIN_TEST_TIME_SCALE): the cgroup v2 VM emulates its CPU and
+    /// is several times slower. Waits end as soon as their condition holds, so a larger scale
+    /// only lengthens failures.
+    static let timeScale = ProcessInfo.processInfo.environment["CONTAIN_TEST_TIME_SCALE"].flatMap(Double.init) ?? 1
+
     static let binary = ProcessInfo.processInfo.environment["CONTAIN_BINARY"] ?? packageRoot + "/.build/debug/contain"
     static let rootfs = ProcessInfo.processInfo.environment["CONTAIN_TEST_ROOTFS"] ?? packageRoot + "/.rootfs/test"
     /// The cgroup layout the tests check directly; the hierarchies of the machines here (v1) or
@@ -160,7 +165,8 @@ final class Running: @unchecked Sendable {
 
     func signal(_ sig: Int32) { kill(pid, sig) }
 
-    func wait(timeout: Double = 60) throws -> RunResult {
+    func wait(timeout unscaled: Double = 60) throws -> RunResult {
+        let timeout = unscaled * Harness.timeScale
         if group.wait(timeout: .now() + timeout) == .timedOut {
             kill(pid, SIGKILL)
             _ = group.wait(timeout: .now() + 10)
@@ -175,7 +181,7 @@ final class Running: @unchecked Sendable {
     }
 
     /// Waits until the container has printed `text` on stdout.
-    func waitForOutput(_ text: String, timeout: Double = 20) -> Bool {
+    func waitForOutput(_ text: String, timeout: Double = 30) -> Bool {
         eventually(timeout: timeout) { stdoutSoFar.contains(text) }
     }
 }
@@ -186,7 +192,8 @@ func isDirectory(_ path: String) -> Bool {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+func eventually(timeout unscaled: Double = 10, _ condition: () -> Bool) -> Bool {
+    let timeout = unscaled * Harness.timeScale
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
