@@ -77,11 +77,19 @@ static int signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) sigaction(list[i], &sa, NULL);
+    // The signals stay blocked except inside sigsuspend: one that arrives while a report is
+    // being printed waits for the next sigsuspend instead of being missed by a pause().
+    sigset_t blocked, during;
+    sigemptyset(&blocked);
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) {
+        sigaction(list[i], &sa, NULL);
+        sigaddset(&blocked, list[i]);
+    }
+    sigprocmask(SIG_BLOCK, &blocked, &during);
     printf("ready\n");
     fflush(stdout);
     for (;;) {
-        pause();
+        sigsuspend(&during);
         int sig = caught;
         caught = 0;
         if (sig == 0) continue;
