@@ -16,6 +16,7 @@ import Testing
             "prerouting: fib daddr type local jump ports",
             "output: fib daddr type local jump ports",
             "postrouting: ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
+            "postrouting: ip saddr 10.88.0.0/24 oifname \"contain0\" ct status dnat masquerade",
             "forward: jump net-contain",
             "net-contain: iifname \"contain0\" oifname \"contain0\" accept",
             "net-contain: oifname \"contain0\" ct state established,related accept",

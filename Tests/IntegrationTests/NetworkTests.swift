@@ -228,6 +228,11 @@ import Testing
         #expect(try fetch(from: lab.host, port: 8080) == "served by www\n")
         #expect(try fetch(from: lab.upstream, port: 9090) == "served by www\n")
 
+        // Hairpin: another container on the same network, through the host's address.
+        // (busybox's static wget crashes in glibc's resolver, so the request goes by nc.)
+        let neighbour = try lab.run(["--net", "bridge", "-q"], ["sh", "-c",
+                                    "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc \(NetworkLab.hostAddress) 8080"])
+        #expect(neighbour.stdout.hasSuffix("served by www\n"), "\(neighbour)")
         let inspect = try lab.contain(["net", "inspect", "contain"])
         #expect(inspect.stdout.contains("8080:80/tcp,\(NetworkLab.hostAddress):9090:80/tcp"), "\(inspect)")
 

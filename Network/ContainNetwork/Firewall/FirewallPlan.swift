@@ -5,6 +5,7 @@
 ///     table ip contain {
 ///         chain postrouting { type nat hook postrouting priority srcnat; policy accept;
 ///             ip saddr 10.88.0.0/24 oifname != "contain0" masquerade      # each non-internal network
+///             ip saddr 10.88.0.0/24 oifname "contain0" ct status dnat masquerade   # hairpin
 ///         }
 ///         chain prerouting { type nat hook prerouting priority dstnat; policy accept;
 ///             fib daddr type local jump ports                            # from other hosts
@@ -123,6 +124,11 @@ public struct FirewallPlan: Equatable, Sendable {
             chains.append(Chain(name: chain, hook: nil))
             if !n.internal {
                 rules.append(Rule(chain: "postrouting", matches: [.sourceIn(n.subnet), .notOutputInterface(n.bridge)], action: .masquerade))
+                // Hairpin: a container reaching a published port through the host's address is
+                // sent back into its own network; without this the answer would come straight
+                // from the other container's address and be dropped.
+                rules.append(Rule(chain: "postrouting", matches: [.sourceIn(n.subnet), .outputInterface(n.bridge), .destinationNATed],
+                                  action: .masquerade))
             }
             rules.append(Rule(chain: "forward", matches: [], action: .jump(chain)))
             rules.append(Rule(chain: chain, matches: [.inputInterface(n.bridge), .outputInterface(n.bridge)], action: .accept))

@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The directory to use as the container's root filesystem.", valueName: "dir"))
+    @Option(help: ArgumentHelp("The container's root filesystem: a directory, or a .tar/.tar.gz unpacked once into a cache.", valueName: "dir"))
     var rootfs: String
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Memory limit, e.g. 64M, 1G, 512K, 1048576 (units are binary).", valueName: "size"))
