@@ -235,3 +235,34 @@ func runTool(_ path: String, _ arguments: [String], output: String) throws -> (s
 /// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not show.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
 func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
+/// A real terminal: a tmux session (on a server of its own) running `command`, driven with
+/// send-keys and read with capture-pane. The server is killed when this goes away.
+final class TerminalSession {
+    private let socket = "contain-it-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+    private let session = "t"
+    private let output: String
+
+    init(_ command: String, scratch: String) throws {
+        output = scratch + "/tmux.out"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "30", command])
+    }
+
+    deinit { _ = try? tmux(["kill-server"]) }
+
+    @discardableResult
+    private func tmux(_ args: [String]) throws -> String {
+        try runTool("/usr/bin/tmux", ["-L", socket] + args, output: output).output
+    }
+
+    /// Types `text` and presses Enter.
+    func type(_ text: String) throws { try tmux(["send-keys", "-t", session, text, "Enter"]) }
+
+    /// Sends a key such as "C-c".
+    func press(_ key: String) throws { try tmux(["send-keys", "-t", session, key]) }
+
+    var screen: String { (try? tmux(["capture-pane", "-p", "-t", session])) ?? "" }
+
+    /// Waits until the screen shows `text`.
+    func shows(_ text: String) -> Bool { eventually { screen.contains(text) } }
+}

@@ -159,26 +159,19 @@ import Testing
     @Test func execWorksOnARealTerminal() throws {
         let box = try Sandbox()
         _ = try detach(box, ["--name", "host-of-shell", "--hostname", "termbox"], ["sleep", "60"])
-        let socket = "contain-it-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        let session = "t"
-        func tmux(_ args: [String]) throws -> String {
-            try runTool("/usr/bin/tmux", ["-L", socket] + args, output: box.stateRoot + "/tmux.out").output
-        }
-        let command = "\(Harness.binary) exec --root \(box.stateRoot) host-of-shell -- /bin/sh; echo exec-exit=$?; sleep 60"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "30", command])
-        defer { _ = try? tmux(["kill-server"]) }
-        func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", session])) ?? "" }
-
-        #expect(eventually { screen().contains("/ #") }, "prompt: \(screen())")
-        _ = try tmux(["send-keys", "-t", session, "echo $(hostname)-$((6*7))", "Enter"])
-        #expect(eventually { screen().contains("termbox-42") }, "\(screen())")
-        _ = try tmux(["send-keys", "-t", session, "sleep 50", "Enter"])
+        let terminal = try TerminalSession(
+            "\(Harness.binary) exec --root \(box.stateRoot) host-of-shell -- /bin/sh; echo exec-exit=$?; sleep 60",
+            scratch: box.stateRoot)
+        #expect(terminal.shows("/ #"), "prompt: \(terminal.screen)")
+        try terminal.type("echo $(hostname)-$((6*7))")
+        #expect(terminal.shows("termbox-42"), "\(terminal.screen)")
+        try terminal.type("sleep 50")
         usleep(300_000)
-        _ = try tmux(["send-keys", "-t", session, "C-c"])
-        _ = try tmux(["send-keys", "-t", session, "echo after-$((40+2))", "Enter"])
-        #expect(eventually { screen().contains("after-42") }, "Ctrl-C ends the foreground job only: \(screen())")
-        _ = try tmux(["send-keys", "-t", session, "exit 3", "Enter"])
-        #expect(eventually { screen().contains("exec-exit=3") }, "\(screen())")
+        try terminal.press("C-c")
+        try terminal.type("echo after-$((40+2))")
+        #expect(terminal.shows("after-42"), "Ctrl-C ends the foreground job only: \(terminal.screen)")
+        try terminal.type("exit 3")
+        #expect(terminal.shows("exec-exit=3"), "\(terminal.screen)")
         #expect(try box.contain(["rm", "-f"] + box.commonArguments + ["host-of-shell"]).status == 0)
         box.expectClean()
     }

@@ -56,27 +56,20 @@ import Testing
     @Test func interactiveShellOnARealTerminal() throws {
         try Harness.requireEnvironment()
         let box = try Sandbox()
-        let socket = "contain-it-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        let session = "t"
-        func tmux(_ args: [String]) throws -> String {
-            try runTool("/usr/bin/tmux", ["-L", socket] + args, output: box.stateRoot + "/tmux.out").output
-        }
-        let command = "\(Harness.binary) run -q --hostname ttybox --rootfs \(Harness.rootfs) --root \(box.stateRoot) " +
-                      "--cgroup-parent \(box.cgroupParent) -- /bin/sh; echo contain-exit=$?; sleep 60"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "30", command])
-        defer { _ = try? tmux(["kill-server"]) }
-        func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", session])) ?? "" }
-
-        #expect(eventually { screen().contains("/ #") }, "prompt: \(screen())")
-        _ = try tmux(["send-keys", "-t", session, "hostname", "Enter"])
-        #expect(eventually { screen().contains("ttybox") }, "\(screen())")
-        _ = try tmux(["send-keys", "-t", session, "sleep 50", "Enter"])
+        let terminal = try TerminalSession(
+            "\(Harness.binary) run -q --hostname ttybox --rootfs \(Harness.rootfs) --root \(box.stateRoot) " +
+            "--cgroup-parent \(box.cgroupParent) -- /bin/sh; echo contain-exit=$?; sleep 60",
+            scratch: box.stateRoot)
+        #expect(terminal.shows("/ #"), "prompt: \(terminal.screen)")
+        try terminal.type("hostname")
+        #expect(terminal.shows("ttybox"), "\(terminal.screen)")
+        try terminal.type("sleep 50")
         usleep(300_000)
-        _ = try tmux(["send-keys", "-t", session, "C-c"])
-        _ = try tmux(["send-keys", "-t", session, "echo after-$((40+2))", "Enter"])
-        #expect(eventually { screen().contains("after-42") }, "Ctrl-C ends the foreground job only: \(screen())")
-        _ = try tmux(["send-keys", "-t", session, "exit 5", "Enter"])
-        #expect(eventually { screen().contains("contain-exit=5") }, "\(screen())")
+        try terminal.press("C-c")
+        try terminal.type("echo after-$((40+2))")
+        #expect(terminal.shows("after-42"), "Ctrl-C ends the foreground job only: \(terminal.screen)")
+        try terminal.type("exit 5")
+        #expect(terminal.shows("contain-exit=5"), "\(terminal.screen)")
         box.expectClean()
     }
 }
