@@ -46,8 +46,12 @@ public struct LeaseTable: Equatable, Sendable {
     /// Leases of owners that are still alive; the others are dropped and returned.
     @discardableResult
     public mutating func reclaim(isAlive: (ProcessIdentity) -> Bool) -> [Lease] {
-        let dead = leases.filter { !isAlive($0.owner) }
-        leases.removeAll { !isAlive($0.owner) }
+        // One liveness check per lease: each reads /proc, under the store lock.
+        var live: [Lease] = [], dead: [Lease] = []
+        for lease in leases {
+            if isAlive(lease.owner) { live.append(lease) } else { dead.append(lease) }
+        }
+        leases = live
         return dead
     }
 

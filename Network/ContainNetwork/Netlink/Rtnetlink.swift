@@ -57,10 +57,7 @@ public struct Rtnetlink {
 
     /// Adds `address/prefix` to link `index`; an address already there is fine.
     public func ensureAddress(index: Int32, address: IPv4Address, prefix: Int) throws {
-        do {
-            _ = try transport.execute(AddressRequests.add(index: index, address: address, prefix: prefix, sequence: transport.nextSequence()),
-                                      operation: "netlink: add address \(address)/\(prefix)")
-        } catch let error as SystemError where error.errno == EEXIST {}
+        do { try addAddress(index: index, address: address, prefix: prefix) } catch let error as SystemError where error.errno == EEXIST {}
     }
 
     public func addAddress(index: Int32, address: IPv4Address, prefix: Int) throws {

@@ -14,35 +14,27 @@ final class ChildProcess {
     /// Re-executes this binary as the container's init in new namespaces (see cshim_spawn).
     /// It dies with SIGKILL if `contain` dies, taking its whole PID namespace with it.
     static func spawnInit(namespaces: Namespaces, syncFD: Int32) throws -> ChildProcess {
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("contain"), strdup(ContainerInit.argument), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = [nil]
-        defer { argv.forEach { free($0) } }
-        let pid = try sys("clone container init", path: "/proc/self/exe") {
-            argv.withUnsafeBufferPointer { argvBuffer in
-                envp.withUnsafeBufferPointer { envBuffer in
-                    "/proc/self/exe".withCString { path in
-                        var request = cshim_spawn_request(path: path, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress,
-                                                          clone_flags: namespaces.cloneFlags, sync_fd: syncFD, pdeathsig: SIGKILL)
-                        return cshim_spawn(&request)
-                    }
-                }
-            }
-        }
-        return ChildProcess(pid: pid)
+        try spawn(path: "/proc/self/exe", argv: ["contain", ContainerInit.argument], environment: [],
+                  cloneFlags: namespaces.cloneFlags, syncFD: syncFD, operation: "clone container init")
     }
 
     /// Starts `path` (no new namespaces) as a helper holding the sync socket on fd 3, with
     /// `environment` only; it dies with SIGKILL if `contain` dies.
-    static func spawnHelper(path: String, argv arguments: [String], environment: [String], syncFD: Int32) throws -> ChildProcess {
+    static func spawnHelper(path: String, argv: [String], environment: [String], syncFD: Int32) throws -> ChildProcess {
+        try spawn(path: path, argv: argv, environment: environment, cloneFlags: 0, syncFD: syncFD, operation: "start exec helper")
+    }
+
+    private static func spawn(path: String, argv arguments: [String], environment: [String], cloneFlags: Int32,
+                              syncFD: Int32, operation: String) throws -> ChildProcess {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        let pid = try sys("start exec helper", path: path) {
+        let pid = try sys(operation, path: path) {
             argv.withUnsafeBufferPointer { argvBuffer in
                 envp.withUnsafeBufferPointer { envBuffer in
                     path.withCString { p in
                         var request = cshim_spawn_request(path: p, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress,
-                                                          clone_flags: 0, sync_fd: syncFD, pdeathsig: SIGKILL)
+                                                          clone_flags: cloneFlags, sync_fd: syncFD, pdeathsig: SIGKILL)
                         return cshim_spawn(&request)
                     }
                 }

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Waits until the container's runtime has let go of it (it has ended and been cleaned up).
-private func waitUntilEnded(_ view: ContainerView, stateRoot: String, timeout: Double) -> Bool {
+private func waitUntilEnded(_ view: ContainerView, timeout: Double) -> Bool {
     let deadline = monotonicSeconds() + timeout
     while monotonicSeconds() < deadline {
         if ContainerRecord.find(directory: view.directory)?.isRunning != true { return true }
@@ -106,9 +106,9 @@ struct StopCommand: ParsableCommand {
             let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
             if view.isRunning {
                 try? signalContainer(view, SIGTERM)
-                if !waitUntilEnded(view, stateRoot: state.stateRoot, timeout: Double(time)) {
+                if !waitUntilEnded(view, timeout: Double(time)) {
                     try? signalContainer(view, SIGKILL)
-                    _ = waitUntilEnded(view, stateRoot: state.stateRoot, timeout: 10)
+                    _ = waitUntilEnded(view, timeout: 10)
                 }
             }
             print(reference)
@@ -133,7 +133,7 @@ struct RmCommand: ParsableCommand {
         for (reference, view) in zip(containers, views) {
             if view.isRunning {
                 try? signalContainer(view, SIGKILL)
-                guard waitUntilEnded(view, stateRoot: state.stateRoot, timeout: 20) else {
+                guard waitUntilEnded(view, timeout: 20) else {
                     throw RunFailure.runtime("container \(view.displayName) did not end after SIGKILL")
                 }
             }
@@ -190,7 +190,6 @@ struct ExecCommand: ParsableCommand {
     var workdir: String?
     @Option(name: [.customShort("u"), .customLong("user")], help: ArgumentHelp("Run as UID[:GID] or NAME[:GROUP].", valueName: "user"))
     var user: String?
-    @Flag(name: [.short, .long], help: "Print no progress lines.") var quiet = false
     @Argument(help: "Container name or id.") var container: String
     @Argument(parsing: .remaining, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
     var command: [String] = []
@@ -204,7 +203,8 @@ struct ExecCommand: ParsableCommand {
         let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
         let request = ContainerExec.Request(command: argv, environment: environment, workdir: workdir,
                                             user: try user.map { text throws(SpecError) in try UserSpec(parsing: text) })
-        throw ExitCode(try ContainerExec.run(view, request, progress: Progress(quiet: true || quiet)))
+        // Like docker exec, no progress lines: the command's own output is all there is.
+        throw ExitCode(try ContainerExec.run(view, request, progress: Progress(quiet: true)))
     }
 }
 

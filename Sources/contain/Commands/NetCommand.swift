@@ -91,9 +91,10 @@ struct NetInspect: ParsableCommand {
         guard let network = networks.first(where: { $0.definition.name == name }) else {
             throw NetworkError.notFound("network `\(name)` not found")
         }
+        // The container's PID 1 as the host sees it (from its record); the lease knows its runtime.
+        let pids = Dictionary(ContainerRecord.list(stateRoot: state.stateRoot).compactMap { v in v.status.pid.map { (v.info.id, $0.pid) } },
+                              uniquingKeysWith: { a, _ in a })
         if json {
-            let pids = Dictionary(ContainerRecord.list(stateRoot: state.stateRoot).compactMap { v in v.status.pid.map { (v.info.id, $0.pid) } },
-                                  uniquingKeysWith: { a, _ in a })
             print(JSON.object(NetworkReport.summary(network)
                               + [("endpoints", .array(NetworkReport.endpoints(network, pids: pids).map(JSON.object)))]).text)
             return
@@ -107,9 +108,6 @@ struct NetInspect: ParsableCommand {
         print("internal:  \(d.internal)")
         print("endpoints: \(network.leases.count)")
         guard !network.leases.isEmpty else { return }
-        // The container's PID 1 as the host sees it (from its record); the lease knows its runtime.
-        let pids = Dictionary(ContainerRecord.list(stateRoot: state.stateRoot).compactMap { v in v.status.pid.map { (v.info.id, $0.pid) } },
-                              uniquingKeysWith: { a, _ in a })
         var rows = [["CONTAINER", "NAME", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
         for lease in network.leases {
             let link = network.hostInterfaces[lease.hostInterface]
