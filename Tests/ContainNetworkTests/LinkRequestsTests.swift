@@ -115,6 +115,35 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         #expect(Array(peer[36..<44]) == [8, 0, 19, 0, 0x92, 0x10, 0, 0])
     }
 
+    @Test func vethIntoANamespaceFileIsGolden() {
+        // nlmsghdr: len 128, RTM_NEWLINK, REQUEST|ACK|EXCL|CREATE, seq 1; ifinfomsg up;
+        // IFLA_IFNAME "vethab", IFLA_MTU 1400, IFLA_MASTER 3,
+        // IFLA_LINKINFO { KIND "veth", DATA { PEER { ifinfomsg, IFNAME "eth0", MTU 1400, NET_NS_FD (28) 9 } } }
+        let bytes = LinkRequests.createVeth(name: "vethab", peerName: "eth0", peerNamespace: .file(descriptor: 9),
+                                            master: 3, mtu: 1400, sequence: 1)
+        #expect(bytes == [
+            128, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+            11, 0, 3, 0, 118, 101, 116, 104, 97, 98, 0, 0,
+            8, 0, 4, 0, 0x78, 0x05, 0, 0,
+            8, 0, 10, 0, 3, 0, 0, 0,
+            68, 0, 18, 0x80,
+            9, 0, 1, 0, 118, 101, 116, 104, 0, 0, 0, 0,
+            52, 0, 2, 0x80,
+            48, 0, 1, 0x80,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            9, 0, 3, 0, 101, 116, 104, 48, 0, 0, 0, 0,
+            8, 0, 4, 0, 0x78, 0x05, 0, 0,
+            8, 0, 28, 0, 9, 0, 0, 0,
+        ])
+        // By pid it is the same request with IFLA_NET_NS_PID (19) in the last attribute.
+        var byPID = bytes
+        byPID[byPID.count - 6] = 19
+        byPID[byPID.count - 4] = 0x92; byPID[byPID.count - 3] = 0x10
+        #expect(LinkRequests.createVeth(name: "vethab", peerName: "eth0", peerNamespacePID: 4242, master: 3, mtu: 1400,
+                                        sequence: 1) == byPID)
+    }
+
     @Test func repliesAreParsed() throws {
         // An RTM_NEWADDR as the kernel sends it: 10.88.0.1/24 on index 3.
         let reply: [UInt8] = [40, 0, 0, 0, 20, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0,

@@ -3,6 +3,15 @@ import CLibmnl
 import Glibc
 #endif
 
+/// The network namespace a veth's peer is born in.
+public enum PeerNamespace: Equatable, Sendable {
+    /// That of a process (IFLA_NET_NS_PID).
+    case process(Int32)
+    /// The one an open namespace file refers to, e.g. `/proc/PID/ns/net` or a bind mount under
+    /// `/run/netns` (IFLA_NET_NS_FD). The descriptor only has to stay open for the request.
+    case file(descriptor: Int32)
+}
+
 /// rtnetlink requests about links, built with libmnl. Pure: each returns the message bytes, so
 /// tests compare them with golden bytes and only the transport talks to the kernel.
 public enum LinkRequests {
@@ -32,6 +41,13 @@ public enum LinkRequests {
     /// the host. The host end is attached to `master` and brought up by the same request.
     public static func createVeth(name: String, peerName: String, peerNamespacePID: Int32, master: Int32?,
                                   mtu: UInt32?, sequence: UInt32) -> [UInt8] {
+        createVeth(name: name, peerName: peerName, peerNamespace: .process(peerNamespacePID), master: master,
+                   mtu: mtu, sequence: sequence)
+    }
+
+    /// The same request with the peer's namespace given by a process or by an open namespace file.
+    public static func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?,
+                                  mtu: UInt32?, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence) { nlh in
             putLinkHeader(nlh, index: 0, up: true)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
@@ -46,7 +62,10 @@ public enum LinkRequests {
             ifm.pointee.ifi_family = UInt8(AF_UNSPEC)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), peerName)
             if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
-            mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_PID), UInt32(bitPattern: peerNamespacePID))
+            switch peerNamespace {
+            case .process(let pid): mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_PID), UInt32(bitPattern: pid))
+            case .file(let fd): mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_FD), UInt32(bitPattern: fd))
+            }
             mnl_attr_nest_end(nlh, peer)
             mnl_attr_nest_end(nlh, data)
             mnl_attr_nest_end(nlh, info)

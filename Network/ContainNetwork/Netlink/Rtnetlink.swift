@@ -78,6 +78,14 @@ public struct Rtnetlink {
                                   operation: "netlink: create veth \(name)")
     }
 
+    /// A veth pair: `name` here attached to `master`, its peer born as `peerName` in
+    /// `peerNamespace` (a process's, or the one an open namespace file refers to).
+    public func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?, mtu: UInt32?) throws {
+        _ = try transport.execute(LinkRequests.createVeth(name: name, peerName: peerName, peerNamespace: peerNamespace,
+                                                          master: master, mtu: mtu, sequence: transport.nextSequence()),
+                                  operation: "netlink: create veth \(name)")
+    }
+
     public func delete(index: Int32, name: String) throws {
         _ = try transport.execute(LinkRequests.delete(index: index, sequence: transport.nextSequence()),
                                   operation: "netlink: delete link \(name)")

@@ -1,4 +1,3 @@
-import CLibmnl
 import ContainSystem
 #if canImport(Glibc)
 import Glibc
@@ -51,14 +50,17 @@ public struct NetworkStatus: Sendable {
 
 /// Networks, leases, bridges and firewall rules, in the network namespace of the caller (the
 /// host, from contain's point of view). Every read-modify-write happens under the store lock;
-/// nothing here waits on a container.
+/// nothing here waits on a container. Links and rules are changed through `host` only.
 public final class NetworkManager {
     public let store: NetworkStore
-    private let firewall = Firewall()
+    public let host: NetworkHost
     /// Set when a reclaimed lease had published ports: the table must be rebuilt without them.
     private var portsStale = false
 
-    public init(store: NetworkStore) { self.store = store }
+    public init(store: NetworkStore, host: NetworkHost = KernelNetworkHost()) {
+        self.store = store
+        self.host = host
+    }
 
     // MARK: networks
 
@@ -79,12 +81,11 @@ public final class NetworkManager {
         if let other = others.first(where: { $0.bridge == bridgeName }) {
             throw NetworkError.conflict("bridge `\(bridgeName)` is already used by network `\(other.name)`")
         }
-        let rt = Rtnetlink(transport: try MnlSocket())
-        if try rt.link(named: bridgeName) != nil {
+        if try host.link(named: bridgeName) != nil {
             throw NetworkError.conflict("bridge `\(bridgeName)`: an interface of that name already exists on the host")
         }
         // Addresses and routes already on the host, and the other networks' subnets.
-        let hostNetworks = try rt.addresses().map(\.network) + rt.routeDestinations()
+        let hostNetworks = try host.hostNetworks()
         let chosen: IPv4Network
         if let subnet {
             if let other = others.first(where: { $0.subnet.overlaps(subnet) }) {
@@ -117,19 +118,17 @@ public final class NetworkManager {
                 let names = leases.leases.map { $0.name ?? String($0.containerID.prefix(12)) }
                 throw NetworkError.conflict("network `\(name)` is in use by \(names.count) container(s): \(names.joined(separator: ", "))")
             }
-            let rt = Rtnetlink(transport: try MnlSocket())
-            if let bridge = try rt.link(named: definition.bridge) {
-                try rt.delete(index: bridge.index, name: definition.bridge)
+            if let bridge = try host.link(named: definition.bridge) {
+                try host.deleteLink(index: bridge.index, name: definition.bridge)
             }
             try store.remove(named: name)
-            try installFirewall(rt)
+            try installFirewall()
         }
     }
 
     public func status() throws -> [NetworkStatus] {
         try store.withLock {
-            let rt = Rtnetlink(transport: try MnlSocket())
-            let links = Dictionary(try rt.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let links = Dictionary(try host.links().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let result = try store.definitions().map { definition in
                 let leases = try reclaimLocked(definition)
                 var interfaces: [String: LinkInfo] = [:]
@@ -137,7 +136,7 @@ public final class NetworkManager {
                 return NetworkStatus(definition: definition, leases: leases.leases, bridge: links[definition.bridge],
                                      hostInterfaces: interfaces)
             }
-            if portsStale { try installFirewall(rt) }
+            if portsStale { try installFirewall() }
             return result
         }
     }
@@ -146,63 +145,76 @@ public final class NetworkManager {
 
     /// Everything a container needs from the host before its veth can be made: the network
     /// (the default one is created on first use), its bridge up with the gateway address, its
-    /// rules, and a lease. Undo with `detach`.
+    /// rules, and a lease. Undo with `detach`. On failure what was done for the container (its
+    /// lease, its port rules) is undone before the error is thrown.
     public func attach(network name: String, _ request: EndpointRequest) throws -> Endpoint {
         try store.withLock {
-            let definition: NetworkDefinition
-            if let existing = try store.definition(named: name) {
-                definition = existing
-            } else if name == NetworkDefinition.defaultName {
-                definition = try createLocked(name: name, subnet: nil, gateway: nil, bridge: NetworkDefinition.defaultBridge,
-                                              mtu: nil, internal: false)
-            } else {
-                throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
-            }
-            // One pass over every network's live leases: names and ports are unique across them.
-            var leases = LeaseTable()
-            for other in try store.definitions() {
-                let live = try reclaimLocked(other)
-                if other.name == name { leases = live }
-                for lease in live.leases {
-                    if let wanted = request.name, other.name != name, lease.name == wanted {
-                        throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
-                    }
-                    for port in request.ports {
-                        if let taken = lease.ports.first(where: { $0.clashes(with: port) }) {
-                            throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is already published (\(taken)) by container \(lease.name ?? String(lease.containerID.prefix(12)))")
-                        }
-                    }
-                }
-            }
-            for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
-                throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
-            }
-            let hostInterface = "veth" + String(request.containerID.prefix(8))
-            let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
-                              hostInterface: hostInterface, name: request.name, hostname: request.hostname,
-                              hostsFile: request.hostsFile, ports: request.ports)
-            let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
-
-            let rt = Rtnetlink(transport: try MnlSocket())
-            let bridge = try rt.ensureBridge(name: definition.bridge, mtu: definition.mtu)
-            try rt.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
-            if !bridge.isUp { try rt.setUp(index: bridge.index) }
-            try store.saveLeases(leases, of: name)
             do {
-                let installed = try firewall.isInstalled(network: definition.name)
-                if portsStale || !request.ports.isEmpty || !installed {
-                    try installFirewall(rt)
-                }
-                try writeNewHostsFile(definition, leases, request)
+                return try attachLocked(network: name, request)
             } catch {
-                leases.release(containerID: request.containerID)
-                try? store.saveLeases(leases, of: name)
-                if request.name != nil { writeHostsFiles(leases) }
-                if !request.ports.isEmpty { try? installFirewall(rt) }
+                // The ports of a lease reclaimed on the way must not outlive it, whatever failed.
+                if portsStale { try? installFirewall() }
                 throw error
             }
+        }
+    }
+
+    private func attachLocked(network name: String, _ request: EndpointRequest) throws -> Endpoint {
+        let definition: NetworkDefinition
+        if let existing = try store.definition(named: name) {
+            definition = existing
+        } else if name == NetworkDefinition.defaultName {
+            definition = try createLocked(name: name, subnet: nil, gateway: nil, bridge: NetworkDefinition.defaultBridge,
+                                          mtu: nil, internal: false)
+        } else {
+            throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
+        }
+        // One pass over every network's live leases: names and ports are unique across them.
+        var leases = LeaseTable()
+        for other in try store.definitions() {
+            let live = try reclaimLocked(other)
+            if other.name == name { leases = live }
+            for lease in live.leases {
+                if let wanted = request.name, other.name != name, lease.name == wanted {
+                    throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
+                }
+                for port in request.ports {
+                    if let taken = lease.ports.first(where: { $0.clashes(with: port) }) {
+                        throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is already published (\(taken)) by container \(lease.name ?? String(lease.containerID.prefix(12)))")
+                    }
+                }
+            }
+        }
+        for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
+            throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
+        }
+        let hostInterface = "veth" + String(request.containerID.prefix(8))
+        let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
+                          hostInterface: hostInterface, name: request.name, hostname: request.hostname,
+                          hostsFile: request.hostsFile, ports: request.ports)
+        let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
+
+        // The lease is recorded before anything is made for it: from here on a crash leaves a
+        // lease that is reclaimed (ports included) once its owner is gone.
+        try store.saveLeases(leases, of: name)
+        do {
+            let bridge = try host.ensureBridge(name: definition.bridge, mtu: definition.mtu)
+            try host.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
+            if !bridge.isUp { try host.setUp(index: bridge.index) }
+            if try portsStale || !request.ports.isEmpty || !host.isFirewallInstalled(network: definition.name) {
+                try installFirewall()
+            }
+            try writeNewHostsFile(definition, leases, request)
             return Endpoint(network: definition, containerID: request.containerID, address: address,
                             hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
+        } catch {
+            // Best effort: the error that matters is the one thrown. Should the lease stay
+            // behind, it is reclaimed once this process is gone.
+            leases.release(containerID: request.containerID)
+            try? store.saveLeases(leases, of: name)
+            if request.name != nil { writeHostsFiles(leases) }
+            if !request.ports.isEmpty { try? installFirewall(excluding: request.containerID) }
+            throw error
         }
     }
 
@@ -210,21 +222,61 @@ public final class NetworkManager {
     /// `containerPID`), on the bridge, its host end up: one request. The container's end is
     /// configured from inside; the pair disappears with the namespace.
     public func connect(_ endpoint: Endpoint, containerPID: Int32) throws {
-        let rt = Rtnetlink(transport: try MnlSocket())
-        try rt.createVeth(name: endpoint.hostInterface, peerName: Endpoint.containerInterface, peerNamespacePID: containerPID,
-                          master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
+        try connect(endpoint, into: .process(containerPID))
     }
 
-    /// Gives the lease back and updates the others' hosts files. Never throws: it runs on the
-    /// way out, and a lease left behind is reclaimed once its owner is gone.
-    public func detach(_ endpoint: Endpoint) {
-        _ = try? store.withLock {
-            var leases = try store.leases(of: endpoint.network.name)
-            guard let released = leases.release(containerID: endpoint.containerID) else { return }
-            try store.saveLeases(leases, of: endpoint.network.name)
-            if released.name != nil { writeHostsFiles(leases) }
-            if !endpoint.ports.isEmpty { try installFirewall(try Rtnetlink(transport: MnlSocket())) }
+    /// The same, the peer born in the network namespace that the open file `namespaceFD`
+    /// refers to (`/proc/PID/ns/net`, a bind mount under `/run/netns`). The caller keeps the
+    /// descriptor; it is only used for the request.
+    public func connect(_ endpoint: Endpoint, namespaceFD: Int32) throws {
+        try connect(endpoint, into: .file(descriptor: namespaceFD))
+    }
+
+    /// The same, the namespace given by the path of its file (opened for the request only).
+    /// A file that is not a network namespace fails with EINVAL, naming `namespacePath`.
+    public func connect(_ endpoint: Endpoint, namespacePath path: String) throws {
+        let fd = try sys("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        do {
+            try connect(endpoint, namespaceFD: fd)
+        } catch let error as SystemError where error.path == nil {
+            throw SystemError(error.operation, path: path, errno: error.errno)
         }
+    }
+
+    private func connect(_ endpoint: Endpoint, into namespace: PeerNamespace) throws {
+        try host.createVeth(name: endpoint.hostInterface, peerName: Endpoint.containerInterface, peerNamespace: namespace,
+                            master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
+    }
+
+    /// Gives the lease back, updates the others' hosts files and takes the container's port
+    /// rules out. Runs on the way out, so it never stops at a failure: it goes on with the
+    /// next step and returns every failure (none: all done) for the caller to report. A lease
+    /// left behind is reclaimed once its owner is gone.
+    @discardableResult
+    public func detach(_ endpoint: Endpoint) -> [Error] {
+        var failures: [Error] = []
+        do {
+            try store.withLock {
+                let network = endpoint.network.name
+                do {
+                    var leases = try store.leases(of: network)
+                    if let released = leases.release(containerID: endpoint.containerID) {
+                        do { try store.saveLeases(leases, of: network) } catch { failures.append(error) }
+                        if released.name != nil { failures += writeHostsFiles(leases) }
+                    }
+                } catch {
+                    failures.append(error)
+                }
+                // Without the container's ports even if its lease could not be given back.
+                if !endpoint.ports.isEmpty || portsStale {
+                    do { try installFirewall(excluding: endpoint.containerID) } catch { failures.append(error) }
+                }
+            }
+        } catch {
+            failures.append(error)
+        }
+        return failures
     }
 
     // MARK: helpers (store lock held)
@@ -248,33 +300,42 @@ public final class NetworkManager {
     }
 
     /// Replaces contain's table with the rules of every network whose bridge exists and the
-    /// ports of every live lease.
-    private func installFirewall(_ rt: Rtnetlink) throws {
-        let names = Set(try rt.links().map(\.name))
+    /// ports of every live lease but those of `excluding` (a container on its way out whose
+    /// lease may still be on file).
+    private func installFirewall(excluding: String? = nil) throws {
+        let names = Set(try host.links().map(\.name))
         let networks = try store.definitions().filter { names.contains($0.bridge) }
         var published: [FirewallPlan.Publication] = []
         for network in networks {
-            for lease in try store.leases(of: network.name).leases where lease.owner.isAlive {
+            for lease in try store.leases(of: network.name).leases where lease.containerID != excluding && lease.owner.isAlive {
                 published += lease.ports.map { FirewallPlan.Publication(mapping: $0, destination: lease.address) }
             }
         }
-        try firewall.install(networks: networks, published: published)
+        try host.installFirewall(networks: networks, published: published)
         portsStale = false
     }
 
     /// Rewrites, in place (the container sees it through a bind mount), the hosts file of every
     /// endpoint of the network (`everyone`), or only that of `creating`, the container whose file
     /// is new. Any other missing file belongs to a container on its way out and is skipped.
-    private func writeHostsFiles(_ table: LeaseTable, creating: String? = nil, everyone: Bool = true) {
+    /// Returns the writes that failed.
+    @discardableResult
+    private func writeHostsFiles(_ table: LeaseTable, creating: String? = nil, everyone: Bool = true) -> [Error] {
         let peers = table.leases.compactMap { lease in lease.name.map { ContainerFiles.Peer(name: $0, address: lease.address) } }
+        var failures: [Error] = []
         for lease in table.leases {
             guard let file = lease.hostsFile else { continue }
             let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers)
-            if lease.containerID == creating {
-                try? Files.write(file, text, create: true)
-            } else if everyone && Files.exists(file) {
-                try? Files.write(file, text)
+            do {
+                if lease.containerID == creating {
+                    try Files.write(file, text, create: true)
+                } else if everyone && Files.exists(file) {
+                    try Files.write(file, text)
+                }
+            } catch {
+                failures.append(error)
             }
         }
+        return failures
     }
 }

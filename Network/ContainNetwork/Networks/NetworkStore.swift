@@ -6,28 +6,68 @@ import Glibc
 /// Network definitions and their leases on disk, behind one lock:
 ///
 ///     <directory>/
-///         .lock              flock(LOCK_EX) around every read-modify-write
-///         NAME.network       the definition (NetworkDefinition's format)
-///         NAME.leases        the leases (LeaseTable's format)
+///         .lock                flock(LOCK_EX) around every read-modify-write
+///         NAME.network         the definition (NetworkDefinition's format)
+///         NAME.leases          the leases (LeaseTable's format)
+///         NAME.leases.tmp.PID  a write under way (Files.writeAtomically), renamed over when
+///                              done; swept if its writer died first (so is NAME.network.tmp.PID)
 ///
 /// One lock for all networks keeps subnet checks and leases consistent across networks; it is
 /// held for a few file operations, never while a container runs.
 public final class NetworkStore {
     public static let defaultDirectory = "/var/lib/contain/networks"
 
+    /// Replaces the file at `path` with `contents`, readers seeing the old or the new file.
+    public typealias Writer = (_ path: String, _ contents: String, _ mode: mode_t) throws -> Void
+
     public let directory: String
+    private let write: Writer
 
-    public init(directory: String) { self.directory = directory }
+    /// `write` is how files are replaced (atomically, by default); tests pass one that fails
+    /// as a full filesystem would.
+    public init(directory: String, write: @escaping Writer = { try Files.writeAtomically($0, $1, mode: $2) }) {
+        self.directory = directory
+        self.write = write
+    }
 
-    /// Runs `body` holding the store's lock (taken blocking; released on return or throw).
+    /// Runs `body` holding the store's lock (taken blocking; released on return or throw),
+    /// after sweeping the temporaries of writers that died mid-write.
     public func withLock<T>(_ body: () throws -> T) throws -> T {
         try Files.makeDirectories(directory, mode: 0o755)
         let path = directory + "/.lock"
         let fd = try sys("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
         defer { close(fd) }
         try sys("flock", path: path) { flock(fd, LOCK_EX) }
+        sweepTemporaries()
         return try body()
     }
+
+    /// Removes the `*.tmp.PID` files whose writer is gone: a runtime killed between writing a
+    /// temporary and renaming it over. A live writer's are left alone. Best effort (a file
+    /// that cannot be removed now is tried again next time); returns the names removed. Runs
+    /// with the lock held, so no writer of this store is mid-write in another process.
+    @discardableResult
+    func sweepTemporaries() -> [String] {
+        guard let names = try? Files.list(directory) else { return [] }
+        var removed: [String] = []
+        for name in names {
+            guard let pid = Self.writerPID(temporary: name), !Self.isRunning(pid) else { continue }
+            if unlink(directory + "/" + name) == 0 { removed.append(name) }
+        }
+        return removed.sorted()
+    }
+
+    /// The pid in a temporary's name (`NAME.leases.tmp.4242`), or nil for any other file.
+    static func writerPID(temporary name: String) -> Int32? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[parts.count - 2] == "tmp", let last = parts.last, !last.isEmpty,
+              last.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let pid = Int32(last), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Whether a process `pid` exists (EPERM: it does, and belongs to someone else).
+    static func isRunning(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
     private func definitionPath(_ name: String) -> String { directory + "/" + name + ".network" }
     private func leasesPath(_ name: String) -> String { directory + "/" + name + ".leases" }
@@ -49,7 +89,7 @@ public final class NetworkStore {
 
     public func save(_ definition: NetworkDefinition) throws {
         try Files.makeDirectories(directory, mode: 0o755)
-        try Files.writeAtomically(definitionPath(definition.name), definition.serialized)
+        try write(definitionPath(definition.name), definition.serialized, 0o644)
     }
 
     public func remove(named name: String) throws {
@@ -66,6 +106,6 @@ public final class NetworkStore {
     }
 
     public func saveLeases(_ table: LeaseTable, of name: String) throws {
-        try Files.writeAtomically(leasesPath(name), table.serialized, mode: 0o600)
+        try write(leasesPath(name), table.serialized, 0o600)
     }
 }
