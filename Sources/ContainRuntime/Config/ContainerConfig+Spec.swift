@@ -1,0 +1,62 @@
+import ContainNetwork
+
+extension ContainerConfig {
+    /// Namespaces every contain container gets; a network namespace is added when the
+    /// network mode owns one. Whether the kernel has cgroup namespaces is the runtime's check.
+    public static let defaultNamespaces: [Linux.NamespaceType] = [.pid, .ipc, .uts, .mount, .cgroup]
+
+    /// What `contain run` was asked to do, as a container configuration.
+    ///
+    /// - Parameters:
+    ///   - id: the container's id: its cgroup is `<cgroupParent>/<id>`, and without `--hostname`
+    ///     its hostname is the id's first 12 characters.
+    ///   - rootfs: the root as resolved on the host (canonical path, or an unpacked tarball);
+    ///     nil: the argument as the user gave it.
+    ///   - term: the caller's `TERM`, passed on to the command's environment.
+    public init(spec: ContainerSpec, id: String, rootfs: String? = nil, term: String? = nil) {
+        let hostname = spec.hostname ?? String(id.prefix(12))
+        var user = Process.User()
+        if let requested = spec.user {
+            // Only a fully numeric UID:GID is known now; anything else is looked up in the
+            // container's passwd and group files (a bare UID takes its group from there).
+            if let uid = UInt32(requested.user), let group = requested.group, let gid = UInt32(group) {
+                user.uid = uid
+                user.gid = gid
+            } else {
+                user.username = requested.user
+                user.groupname = requested.group
+            }
+        }
+        var namespaces = Self.defaultNamespaces.map { Linux.Namespace(type: $0) }
+        if spec.network.ownsNamespace { namespaces.append(Linux.Namespace(type: .network)) }
+        var attachments: [NetworkAttachment] = []
+        if case .bridge(let network) = spec.network {
+            attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
+                                                 ports: spec.ports.map(\.description), dns: spec.dns.map(\.description)))
+        }
+        self.init(
+            process: Process(user: user, args: spec.command,
+                             env: spec.defaultEnvironment(hostname: hostname, term: term), cwd: spec.workdir ?? "/"),
+            root: Root(path: rootfs ?? spec.rootfsArgument, readonly: spec.readOnlyRoot),
+            hostname: hostname,
+            mounts: spec.volumes.map { volume in
+                Mount(destination: volume.target, type: "bind", source: volume.source,
+                      options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
+            },
+            linux: Linux(namespaces: namespaces, resources: Linux.Resources(limits: spec.limits),
+                         cgroupsPath: spec.cgroupParent + "/" + id),
+            contain: ContainExtensions(networkMode: spec.network, networkAttachments: attachments, name: spec.name,
+                                       runInit: spec.runInit, copyOnWrite: !spec.writableRootfs, detached: spec.detached,
+                                       removeWhenDone: spec.removeWhenDone))
+    }
+}
+
+extension ContainerConfig.Linux.Resources {
+    /// `--memory`, `--cpu`/`--cpus` (a quota per 100 ms period), `--pids`; nil when none is set.
+    public init?(limits: ResourceLimits) {
+        guard !limits.isEmpty else { return nil }
+        self.init(memory: limits.memory.map { Memory(limit: Int64(clamping: $0.bytes)) },
+                  cpu: limits.cpu.map { CPU(quota: Int64($0.quota), period: UInt64($0.period)) },
+                  pids: limits.pids.map { Pids(limit: Int64($0)) })
+    }
+}
