@@ -61,6 +61,8 @@ long cshim_getrandom(void *buffer, unsigned long length) { return getrandom(buff
 
 int cshim_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }
 
+int cshim_set_pdeathsig(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+
 #include <linux/openat2.h>
 
 int cshim_open_in_root(int root_fd, const char *path, int flags) {

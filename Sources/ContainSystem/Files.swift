@@ -34,8 +34,11 @@ public enum Files {
     /// Writes to a temporary file beside `path` and renames it over, so readers see old or new.
     public static func writeAtomically(_ path: String, _ contents: String, mode: mode_t = 0o644) throws {
         let temporary = path + ".tmp.\(getpid())"
-        try write(temporary, contents, create: true, mode: mode)
-        do { try sys("rename", path: path) { rename(temporary, path) } } catch {
+        do {
+            try write(temporary, contents, create: true, mode: mode)
+            try sys("rename", path: path) { rename(temporary, path) }
+        } catch {
+            // A full filesystem fails the write: the half-written temporary must not stay.
             unlink(temporary)
             throw error
         }

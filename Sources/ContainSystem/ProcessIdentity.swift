@@ -24,8 +24,19 @@ public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
         of(pid: getpid()) ?? ProcessIdentity(pid: getpid(), startTime: 0)
     }
 
-    /// Whether this very process is still alive (not merely its pid).
-    public var isAlive: Bool { Self.of(pid: pid) == self }
+    /// Whether this very process is still alive (not merely its pid). A zombie is dead: it runs
+    /// nothing and holds nothing, it only waits for a parent (perhaps itself dead) to reap it.
+    public var isAlive: Bool {
+        guard let stat = try? Files.read("/proc/\(pid)/stat"), Self.parseStartTime(stat: stat) == startTime else { return false }
+        return !Self.isZombie(stat: stat)
+    }
+
+    /// Field 3 of /proc/PID/stat: Z (zombie) or X (dead).
+    public static func isZombie(stat: String) -> Bool {
+        guard let close = stat.utf8.lastIndex(of: UInt8(ascii: ")")) else { return false }
+        let state = stat.utf8[stat.utf8.index(after: close)...].drop(while: { $0 == UInt8(ascii: " ") }).first
+        return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
+    }
 
     /// Field 22 of /proc/PID/stat. The command name (field 2) is in parentheses and may itself
     /// contain spaces and parentheses, so counting starts after the last `)`.

@@ -1,12 +1,15 @@
 import ContainRuntime
+import ContainSystem
 
 StartTimings.processStart = StartTimings.now()
 
+// Never CommandLine.arguments: see ProcessArguments.
+let arguments = ProcessArguments.all
 // The re-executed init must not pay for argument parsing: it is picked out first.
-if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == ContainerInit.argument {
+if arguments.count == 2 && arguments[1] == ContainerInit.argument {
     ContainerInit.main()
 }
-if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == ContainerExec.argument {
+if arguments.count == 2 && arguments[1] == ContainerExec.argument {
     ContainerExec.helperMain()
 }
-ContainCLI.main(CommandLine.arguments.dropFirst().map { $0 })
+ContainCLI.main(Array(arguments.dropFirst()))

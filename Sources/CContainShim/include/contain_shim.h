@@ -10,10 +10,13 @@
 //   cshim_signalfd_*     signalfd(2) and struct signalfd_siginfo are not visible either.
 //   cshim_makedev        makedev() is a macro.
 //   cshim_getrandom      getrandom(2) is not in Swift's Glibc module.
-//   cshim_set_dumpable   prctl(2) is variadic.
+//   cshim_set_dumpable   prctl(2) is variadic (so is cshim_set_pdeathsig).
 //   exec_join.c          contain exec joins namespaces in an ELF constructor, before Swift runs;
 //                        and makes the sealed memfd copy of the binary it runs from.
 //   cshim_spawn_session  posix_spawn's setsid and closefrom flags are GNU extensions.
+//   cshim_argc/argv      the argument vector as glibc gave it to the constructors: the static
+//                        Swift runtime reads /proc/self/cmdline, which exec's helper cannot
+//                        see once inside the container (arguments.c).
 //   cshim_open_in_root   openat2(2) has no glibc wrapper; RESOLVE_IN_ROOT resolves a path as if
 //                        root_fd were "/", so a symlink in a rootfs cannot lead out of it.
 #ifndef CONTAIN_SHIM_H
@@ -59,6 +62,8 @@ int cshim_unblock_all_signals(void);
 unsigned long cshim_makedev(unsigned int major, unsigned int minor);
 long cshim_getrandom(void *buffer, unsigned long length);
 int cshim_set_dumpable(int dumpable);
+/// prctl(PR_SET_PDEATHSIG, signal): 0 lets a detached container outlive its supervisor.
+int cshim_set_pdeathsig(int signal);
 /// posix_spawn of path in a new session (setsid), stdin and stdout /dev/null, stderr_fd as its
 /// stderr, no other descriptor, default signal dispositions: the detached supervisor.
 /// Returns its pid, or -1 with errno.
@@ -76,6 +81,10 @@ struct cshim_exec_join cshim_exec_join_result(void);
 /// helper runs from it, so the host's binary is never a process image inside a container
 /// (CVE-2019-5736). Returns the fd, or -1 with errno.
 int cshim_sealed_self_copy(void);
+
+/// The process's argc and argv, captured by an ELF constructor before Swift's main.
+int cshim_argc(void);
+char **cshim_argv(void);
 
 /// AT_EMPTY_PATH, likewise.
 #define CSHIM_AT_EMPTY_PATH 0x1000

@@ -75,7 +75,7 @@ public enum ContainerExec {
             workdir: request.workdir, user: request.user)))
         try channel.parent.send(.proceed)
         let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))
-        try supervisor.awaitExec(of: helper, channel: channel.parent, signals: signals)
+        try supervisor.awaitInit(helper, channel: channel.parent, signals: signals, until: .exec)
         return try supervisor.supervise(helper, signals: signals).shellCode
     }
 

@@ -16,6 +16,8 @@ enum CommandResolver {
 
     static func resolve(_ command: String, environment: [String],
                         isExecutable: (String) -> Int32 = checkExecutable) -> Resolution {
+        // An empty name is no command at all (a shell and docker say 127), not a directory of PATH.
+        if command.isEmpty { return .notFound }
         if command.contains("/") {
             let err = isExecutable(command)
             if err == 0 { return .found(command) }

@@ -22,7 +22,7 @@ public enum ContainerInit {
         } catch {
             reportAndExit(error, channel: channel)
         }
-        runCommand(config, channel: channel, supervised: config.runInit)
+        runCommand(config, channel: channel, supervised: config.runInit, awaitStart: true)
     }
 
     /// Waits for the config and the go-ahead; the parent gone or confused means there is
@@ -110,7 +110,10 @@ public enum ContainerInit {
     /// Looks the command up and execs it, or (`supervised`: --init, and exec's helper) forks it
     /// and stays to forward signals and pass its status on. Never returns: on success the
     /// socket closes on exec and the parent sees end of file; failures are sent over it.
-    static func runCommand(_ config: InitConfig, channel: SyncChannel, supervised: Bool, delayMilliseconds: UInt32 = 0) -> Never {
+    /// `awaitStart` (the container's init): once the command is found, report `ready` and wait
+    /// for `start` (at once for `contain run`, at `contain start` for a created container).
+    static func runCommand(_ config: InitConfig, channel: SyncChannel, supervised: Bool, awaitStart: Bool = false,
+                           delayMilliseconds: UInt32 = 0) -> Never {
         let command = config.argv[0]
         let path: String
         switch CommandResolver.resolve(command, environment: config.environment) {
@@ -121,6 +124,19 @@ public enum ContainerInit {
         case .notExecutable(let p, let err):
             try? channel.send(.execFailed(command: p, errno: err))
             exit(126)
+        }
+        if awaitStart {
+            do {
+                if config.outlivesRuntime {
+                    // From here on the container is its own: a supervisor killed with -9 leaves
+                    // it running, owned by this process (its record and lease name it).
+                    try sys("prctl PR_SET_PDEATHSIG") { cshim_set_pdeathsig(0) }
+                }
+                try channel.send(.ready)
+                _ = try channel.expect("start")
+            } catch {
+                exit(125)  // the parent is gone or confused: nobody asked for the command
+            }
         }
         if config.reportProgress { try? channel.send(.progress("running: \(path)")) }
         _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)

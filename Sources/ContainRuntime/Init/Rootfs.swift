@@ -94,15 +94,15 @@ enum Rootfs {
             let prefix = "/" + parts[0...i].joined(separator: "/")
             let probe = cshim_open_in_root(rootFD, prefix, CSHIM_O_PATH)
             if probe >= 0 { close(probe); i += 1; continue }
-            guard errno == ENOENT else { throw SystemError.last("volume target", path: path) }
+            guard errno == ENOENT else { throw SystemError.last("mount target", path: path) }
             let parent = "/" + parts[0..<i].joined(separator: "/")
-            let parentFD = try sys("volume target", path: parent) { cshim_open_in_root(rootFD, parent, CSHIM_O_PATH | O_DIRECTORY) }
+            let parentFD = try sys("mount target", path: parent) { cshim_open_in_root(rootFD, parent, CSHIM_O_PATH | O_DIRECTORY) }
             defer { close(parentFD) }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
             let n = readlinkat(parentFD, parts[i], &buffer, buffer.count)
             if n > 0 {
                 hops += 1
-                guard hops <= 40 else { throw SystemError("volume target", path: path, errno: ELOOP) }
+                guard hops <= 40 else { throw SystemError("mount target", path: path, errno: ELOOP) }
                 let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 let base = link.hasPrefix("/") ? [] : Array(parts[0..<i])
                 parts = base + link.split(separator: "/").map(String.init) + Array(parts[(i + 1)...])
@@ -110,7 +110,7 @@ enum Rootfs {
                 continue
             }
             if i == parts.count - 1 && !directory {
-                let fd = try sys("create volume target", path: prefix) {
+                let fd = try sys("create mount target", path: prefix) {
                     openat(parentFD, parts[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
                 }
                 close(fd)
@@ -149,18 +149,22 @@ enum Rootfs {
         try mount("cgroup2", "/sys/fs/cgroup", "cgroup2", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY))
     }
 
-    /// Binds a generated file over the rootfs's own (e.g. /etc/hosts). The target must already
-    /// be a regular file inside the rootfs: nothing is created in it, and a symlink that leads
-    /// out of the rootfs (resolved here against the host's root) is refused.
-    private static func bind(_ file: BindFile, rootfs: String) throws {
-        let target = rootfs + file.target
-        guard let resolved = try? Files.realPath(target) else { return }  // the rootfs has none: skip
-        guard resolved.hasPrefix(rootfs + "/") else {
-            throw SystemError("bind \(file.target): leads outside the rootfs", path: resolved, errno: EXDEV)
-        }
+    /// Binds a generated file over the root's own (/etc/hosts, /etc/hostname, /etc/resolv.conf).
+    /// A missing target (and /etc) is created first, as docker does: in the copy-on-write layer,
+    /// or in the rootfs itself under --rootfs-rw, which asked for writes to go there. The path is
+    /// resolved with openat2(RESOLVE_IN_ROOT), so a symlink in the rootfs cannot lead out of it;
+    /// a target that is not a regular file (a directory, a device) is left alone.
+    private static func bind(_ file: BindFile, rootfs root: String) throws {
+        let rootFD = try sys("open", path: root) { open(root, CSHIM_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(rootFD) }
+        // Best effort, as before these files were always given: a read-only rootfs under
+        // --rootfs-rw without them runs without them.
+        do { try ensureInRoot(rootFD, file.target, directory: false) } catch { return }
+        let targetFD = try sys("open", path: file.target) { cshim_open_in_root(rootFD, file.target, CSHIM_O_PATH) }
+        defer { close(targetFD) }
         var st = stat()
-        guard stat(resolved, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
-        try mount(file.source, resolved, nil, UInt(MS_BIND))
+        guard fstat(targetFD, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
+        try sys("mount bind", path: file.target) { Glibc.mount(file.source, "/proc/self/fd/\(targetFD)", nil, UInt(MS_BIND), nil) }
     }
 
     private static func ensureMountPoint(_ dir: String) throws {

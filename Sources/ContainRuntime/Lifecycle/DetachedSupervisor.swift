@@ -1,23 +1,23 @@
 import CContainShim
-import ContainRuntime
 import ContainSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `contain run -d`: starts a supervising `contain run` in a session of its own, with the same
-/// options and an id chosen here, and waits on a pipe (its stderr) until it says the container
-/// runs, or fails. The supervisor then lives on: it reaps the container, records its exit
-/// status and cleans up, as a foreground run does.
-enum Detach {
-    static func start(_ options: RunOptions) throws -> Int32 {
+/// `contain run -d` and `contain create`: start a supervising `contain run` (the same options
+/// plus the id chosen here) in a session of its own, and wait on a pipe (its stderr) until it
+/// says the container runs (or, for create, is created and waits for start), or fails. The
+/// supervisor then lives on: it reaps the container, records its exit status and cleans up,
+/// as a foreground run does.
+public enum DetachedSupervisor {
+    /// `runArguments(id)`: the `contain run` arguments (after `run`) for the supervisor.
+    /// Returns contain's exit status: 0 once the container runs (its id printed on stdout).
+    public static func start(runArguments: (String) -> [String]) throws -> Int32 {
         let id = try Identifiers.randomHex()
-        var supervisor = options
-        supervisor.superviseID = id
         var fds: [Int32] = [0, 0]
         try sys("pipe") { pipe(&fds) }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        let argv = (["contain", "run"] + supervisor.arguments).map { strdup($0) } + [nil]
+        let argv = (["contain", "run"] + runArguments(id)).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let pid = cshim_spawn_session("/proc/self/exe", argv, environ, fds[1])
         let spawnErrno = errno
@@ -45,7 +45,17 @@ enum Detach {
         // It failed before the container ran: its exit status is the answer.
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 125
+        let ended = WaitStatus(raw: status) ?? .exited(125)
+        if !shown.contains(where: { $0.hasPrefix("[contain] error:") }) {
+            // It died without a word (killed, or nowhere left to write): say so.
+            let how: String
+            switch ended {
+            case .exited(let code): how = "exit status \(code)"
+            case .signaled(let signal, _): how = "killed by \(Signals.name(signal))"
+            }
+            Progress.error("the container's supervisor ended before the container started (\(how))")
+        }
+        let code = ended.shellCode
         return code == 0 ? 125 : code
     }
 }

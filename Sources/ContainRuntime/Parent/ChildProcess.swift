@@ -13,9 +13,19 @@ final class ChildProcess {
 
     /// Re-executes this binary as the container's init in new namespaces (see cshim_spawn).
     /// It dies with SIGKILL if `contain` dies, taking its whole PID namespace with it.
-    static func spawnInit(namespaces: Namespaces, syncFD: Int32) throws -> ChildProcess {
-        try spawn(path: "/proc/self/exe", argv: ["contain", ContainerInit.argument], environment: [],
-                  cloneFlags: namespaces.cloneFlags, syncFD: syncFD, operation: "clone container init")
+    /// `sealedCopy` (--init, whose PID 1 stays this program for the container's whole life):
+    /// runs from a sealed in-memory copy of the binary, never the host's file, so nothing in
+    /// the container can reach the host's binary through /proc/1/exe (CVE-2019-5736).
+    static func spawnInit(namespaces: Namespaces, syncFD: Int32, sealedCopy: Bool = false) throws -> ChildProcess {
+        var path = "/proc/self/exe"
+        var copy: Int32 = -1
+        if sealedCopy {
+            copy = try sys("copy contain into a sealed memfd") { cshim_sealed_self_copy() }
+            path = "/proc/self/fd/\(copy)"
+        }
+        defer { if copy >= 0 { close(copy) } }
+        return try spawn(path: path, argv: ["contain", ContainerInit.argument], environment: [],
+                         cloneFlags: namespaces.cloneFlags, syncFD: syncFD, operation: "clone container init")
     }
 
     /// Starts `path` (no new namespaces) as a helper holding the sync socket on fd 3, with

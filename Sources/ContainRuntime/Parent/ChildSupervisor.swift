@@ -9,12 +9,15 @@ struct ChildSupervisor {
     let progress: Progress
     let timings: StartTimings
 
-    /// Relays the init's progress until its end of the socket closes. Returns once the command
-    /// is running; throws how setup failed otherwise (the child is then reaped by the caller).
-    func awaitExec(of child: ChildProcess, channel: SyncChannel, signals: SignalFD) throws {
+    /// How far `awaitInit` follows the child.
+    enum Milestone { case ready, exec }
+
+    /// Relays the child's progress until it reaches `milestone`: `ready` (the init is set up
+    /// and waits for `start`) or `exec` (its end of the socket closed on exec). Throws how setup
+    /// failed otherwise (the child is then reaped by the caller).
+    func awaitInit(_ child: ChildProcess, channel: SyncChannel, signals: SignalFD, until milestone: Milestone) throws {
         var failure: RunFailure?
-        var channelOpen = true
-        while channelOpen {
+        while true {
             let ready = try poll([channel.fd, signals.fd])
             if ready.contains(signals.fd) {
                 while let received = try signals.next() {
@@ -25,26 +28,34 @@ struct ChildSupervisor {
                     }
                 }
             }
-            if ready.contains(channel.fd) {
-                switch try channel.receive() {
-                case nil: channelOpen = false
-                case .progress(let line)?:
-                    progress.say(line)
-                    // Each line announces the phase that begins: time the one that ended.
-                    if line.hasPrefix("pivoting root") { timings.mark("init") }
-                    else if line.hasPrefix("mounting /proc") { timings.mark("pivot") }
-                    else if line.hasPrefix("running:") { timings.mark("mounts") }
-                case .failed(let operation, let path, let errno)?:
-                    failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
-                case .execFailed(let command, let errno)?:
-                    failure = failure ?? (errno == ENOENT ? .commandNotFound(command) : .cannotExecute(command, errno: errno))
-                case let other?:
-                    failure = failure ?? .runtime("sync: expected progress, failed or exec-failed from the init, got \(other.name)")
+            guard ready.contains(channel.fd) else { continue }
+            switch try channel.receive() {
+            case nil:
+                if let failure { throw failure }
+                if milestone == .ready { throw RunFailure.runtime("the container's init ended before it was ready") }
+                return
+            case .ready?:
+                if let failure { throw failure }
+                guard milestone == .ready else {
                     child.kill(SIGKILL)
+                    throw RunFailure.runtime("sync: expected progress, failed or exec-failed from the init, got ready")
                 }
+                return
+            case .progress(let line)?:
+                progress.say(line)
+                // Each line announces the phase that begins: time the one that ended.
+                if line.hasPrefix("pivoting root") { timings.mark("init") }
+                else if line.hasPrefix("mounting /proc") { timings.mark("pivot") }
+                else if line.hasPrefix("running:") { timings.mark("mounts") }
+            case .failed(let operation, let path, let errno)?:
+                failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
+            case .execFailed(let command, let errno)?:
+                failure = failure ?? (errno == ENOENT ? .commandNotFound(command) : .cannotExecute(command, errno: errno))
+            case let other?:
+                failure = failure ?? .runtime("sync: expected progress, ready, failed or exec-failed from the init, got \(other.name)")
+                child.kill(SIGKILL)
             }
         }
-        if let failure { throw failure }
     }
 
     /// Forwards signals until the container's init ends, and returns how it ended.

@@ -35,12 +35,21 @@ public struct ContainerStatus: Equatable, Sendable {
     public var address: String?
     public var exitCode: Int32?
     public var finished: Int?
+    /// nil until the init is set up; then created (waiting for start), then running.
+    public var phase: Phase?
+    /// Why it ended without running its command (a created container that failed to start).
+    public var error: String?
 
-    public init(pid: ProcessIdentity? = nil, address: String? = nil, exitCode: Int32? = nil, finished: Int? = nil) {
+    public enum Phase: String, Sendable { case created, running }
+
+    public init(pid: ProcessIdentity? = nil, address: String? = nil, exitCode: Int32? = nil, finished: Int? = nil,
+                phase: Phase? = nil, error: String? = nil) {
         self.pid = pid
         self.address = address
         self.exitCode = exitCode
         self.finished = finished
+        self.phase = phase
+        self.error = error
     }
 }
 
@@ -115,6 +124,8 @@ extension ContainerStatus {
         if let address { text += "address=\(address)\n" }
         if let exitCode { text += "exit=\(exitCode)\n" }
         if let finished { text += "finished=\(finished)\n" }
+        if let phase { text += "phase=\(phase.rawValue)\n" }
+        if let error { text += "error=\(RecordFormat.escape(error))\n" }
         return text
     }
 
@@ -128,6 +139,8 @@ extension ContainerStatus {
             case "address": address = v
             case "exit": exitCode = Int32(v)
             case "finished": finished = Int(v)
+            case "phase": phase = Phase(rawValue: v)
+            case "error": error = v
             default: break
             }
         }
@@ -137,6 +150,8 @@ extension ContainerStatus {
 /// A container as `ps`, `kill`, `stop`, `rm`, `logs` and `stats` see it.
 public struct ContainerView: Sendable {
     public enum State: Equatable, Sendable {
+        /// Set up, waiting for `contain start`.
+        case created
         case running
         case exited(Int32)
         /// Its runtime died: the next command reclaims it.
@@ -151,10 +166,13 @@ public struct ContainerView: Sendable {
     public var shortID: String { String(info.id.prefix(12)) }
     public var displayName: String { info.name ?? shortID }
     public var isRunning: Bool { state == .running }
+    /// Running or created: its init is alive.
+    public var isAlive: Bool { state == .running || state == .created }
     public var outputFile: String { directory + "/output" }
 
     public var stateDescription: String {
         switch state {
+        case .created: return "created"
         case .running: return "running"
         case .exited(let code): return "exited \(code)"
         case .dead: return "dead"

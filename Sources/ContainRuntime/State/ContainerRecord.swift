@@ -3,16 +3,23 @@ import ContainSystem
 import Glibc
 #endif
 
-/// The on-disk trace of a running container, so that nothing outlives a runtime killed with -9:
+/// The on-disk trace of a container, so that nothing outlives a runtime killed with -9:
 ///
 ///     <state root>/containers/<id>/
-///         lock      flock(LOCK_EX) held by the owning `contain` for as long as it lives
+///         lock      flock(LOCK_EX) held by the supervising `contain` for as long as it lives
 ///         cgroups   the container's cgroup directories, written before any is created
+///         config    what the container is (ContainerInfo)
+///         state     where it is in its life (ContainerStatus): its init's pid@starttime first
+///         start     `contain create` only: the FIFO `contain start` writes to
+///         exit      a symlink to the exit status, which needs no data block (a full disk
+///                   cannot lose it)
+///     <state root>/names/<name> -> <id>
 ///
-/// The kernel drops the lock when its owner dies, however it dies; a lock that can be taken
-/// therefore marks an abandoned container (no pid-reuse guessing needed). It is created under
-/// a dot name and renamed into place only once locked, so a half-made record is never reclaimed
-/// from under its owner.
+/// The container belongs to its init: a record whose lock can be taken (no supervisor) is
+/// reclaimed only once the init it names is gone too. The record is made under a staging name
+/// that carries its creator's identity (`.new-<id>-<pid>-<starttime>`) and renamed into place
+/// once locked, so a half-made record is reclaimed as soon as its creator is dead and never
+/// from under a live one.
 public final class ContainerRecord {
     public static let defaultStateRoot = "/run/contain"
 
@@ -31,20 +38,29 @@ public final class ContainerRecord {
     static func containersDirectory(_ stateRoot: String) -> String { stateRoot + "/containers" }
     static func namesDirectory(_ stateRoot: String) -> String { stateRoot + "/names" }
 
-    public static func create(stateRoot: String, info: ContainerInfo, cgroupDirectories: [String]) throws -> ContainerRecord {
+    public static func create(stateRoot: String, info: ContainerInfo, cgroupDirectories: [String],
+                              startFIFO: Bool = false) throws -> ContainerRecord {
         let id = info.id
         let parent = containersDirectory(stateRoot)
         try Files.makeDirectories(parent, mode: 0o711)
-        if let name = info.name { try claim(name: name, id: id, stateRoot: stateRoot) }
-        let staging = parent + "/.new-" + id
+        // Staging first, then the name: a name link always has a record or a staging directory
+        // behind it while its creator lives, so a dangling one is known to be left over.
+        let staging = parent + "/" + stagingName(id: id, owner: .current())
         let final = parent + "/" + id
         try Files.makeDirectory(staging, mode: 0o700)
+        do {
+            if let name = info.name { try claim(name: name, id: id, stateRoot: stateRoot) }
+        } catch {
+            try? Files.removeTree(staging)
+            throw error
+        }
         do {
             let fd = try sys("open", path: staging + "/lock") { open(staging + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
             do {
                 try sys("flock", path: staging + "/lock") { flock(fd, LOCK_EX | LOCK_NB) }
                 try Files.write(staging + "/cgroups", cgroupDirectories.map { $0 + "\n" }.joined(), create: true, mode: 0o600)
                 try Files.write(staging + "/config", info.serialized, create: true, mode: 0o600)
+                if startFIFO { try sys("mkfifo", path: staging + "/start") { mkfifo(staging + "/start", 0o600) } }
                 try sys("rename", path: final) { rename(staging, final) }
             } catch {
                 close(fd)
@@ -58,6 +74,16 @@ public final class ContainerRecord {
         }
     }
 
+    static func stagingName(id: String, owner: ProcessIdentity) -> String { ".new-\(id)-\(owner.pid)-\(owner.startTime)" }
+
+    /// The creator named by a staging directory's name, nil if it is not one.
+    static func stagingOwner(_ name: String) -> (id: String, owner: ProcessIdentity)? {
+        guard name.hasPrefix(".new-") else { return nil }
+        let parts = name.dropFirst(5).split(separator: "-")
+        guard parts.count == 3, let pid = Int32(parts[1]), let start = UInt64(parts[2]) else { return nil }
+        return (String(parts[0]), ProcessIdentity(pid: pid, startTime: start))
+    }
+
     /// Names are unique among containers that have a record: `<root>/names/NAME` is a symlink
     /// to the id, made with symlink(2), which either creates it or fails, atomically.
     static func claim(name: String, id: String, stateRoot: String) throws {
@@ -68,12 +94,22 @@ public final class ContainerRecord {
             if symlink(id, link) == 0 { return }
             guard errno == EEXIST else { throw SystemError.last("claim name", path: name) }
             let owner = (try? Files.readLink(link)) ?? ""
-            if !owner.isEmpty && Files.isDirectory(containersDirectory(stateRoot) + "/" + owner) {
+            if !owner.isEmpty && recordExists(id: owner, stateRoot: stateRoot) {
                 throw RunFailure.runtime("the name `\(name)` is already in use by container \(owner.prefix(12))")
             }
             unlink(link)  // its container is gone: the name is free
         }
         throw RunFailure.runtime("the name `\(name)` is already in use")
+    }
+
+    /// A record, or a staging directory whose creator still lives, for `id`.
+    static func recordExists(id: String, stateRoot: String) -> Bool {
+        let parent = containersDirectory(stateRoot)
+        if Files.isDirectory(parent + "/" + id) { return true }
+        return ((try? Files.list(parent)) ?? []).contains { entry in
+            guard let staging = stagingOwner(entry), staging.id == id else { return false }
+            return staging.owner.isAlive
+        }
     }
 
     static func release(name: String, id: String, stateRoot: String) {
@@ -94,16 +130,56 @@ public final class ContainerRecord {
     }
 
     /// The container ended: a kept record (detached, no --rm) stays with its exit status for
-    /// `ps -a`, `logs` and `rm`; any other is removed.
-    public func finish(exitCode: Int32?, status: ContainerStatus) {
-        guard info.keep, let exitCode else { remove(); return }
+    /// `ps -a`, `logs` and `rm`; any other is removed. Returns what went wrong, if anything.
+    public func finish(exitCode: Int32?, status: ContainerStatus) -> String? {
+        guard info.keep, let exitCode else { remove(); return nil }
         var final = status
         final.exitCode = exitCode
         final.finished = time(nil)
-        writeStatus(final)
+        // The symlink first: it takes no data block, so a full disk still keeps the status.
+        unlink(directory + "/exit")
+        let linked = symlink(String(exitCode), directory + "/exit") == 0
+        var failure: String?
+        do { try Files.writeAtomically(directory + "/state", final.serialized, mode: 0o600) } catch {
+            failure = linked ? nil : "recording the exit status of \(info.id.prefix(12)): \(error)"
+        }
         unlink(directory + "/cgroups")
+        unlink(directory + "/start")
         if lockFD >= 0 { close(lockFD) }
         lockFD = -1
+        return failure
+    }
+
+    /// `contain create`'s start FIFO, opened by its supervisor: it holds a write end of its own,
+    /// so the read end is readable only when `contain start` has written.
+    public struct StartFIFO {
+        public let readFD: Int32
+        let writeFD: Int32
+        public func close() { Glibc.close(readFD); Glibc.close(writeFD) }
+    }
+
+    public func openStartFIFO() throws -> StartFIFO {
+        let path = directory + "/start"
+        let readFD = try sys("open", path: path) { open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+        guard let writeFD = try? sys("open", path: path, { open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) }) else {
+            let error = SystemError.last("open", path: path)
+            close(readFD)
+            throw error
+        }
+        return StartFIFO(readFD: readFD, writeFD: writeFD)
+    }
+
+    /// `contain start`: asks the supervisor of a created container to start it.
+    public static func requestStart(_ view: ContainerView) throws {
+        let path = view.directory + "/start"
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            // ENXIO: nobody has it open for reading; ENOENT: not a created container.
+            throw RunFailure.runtime("container \(view.displayName) is not waiting to start (\(view.stateDescription))")
+        }
+        defer { close(fd) }
+        var byte: UInt8 = 1
+        try sys("write", path: path) { write(fd, &byte, 1) }
     }
 
     // MARK: looking containers up
@@ -120,17 +196,22 @@ public final class ContainerRecord {
 
     static func view(directory: String) -> ContainerView? {
         guard let info = (try? Files.read(directory + "/config")).flatMap(ContainerInfo.init(parsing:)) else { return nil }
-        let status = ContainerStatus(parsing: (try? Files.read(directory + "/state")) ?? "")
+        var status = ContainerStatus(parsing: (try? Files.read(directory + "/state")) ?? "")
+        if status.exitCode == nil, let code = (try? Files.readLink(directory + "/exit")).flatMap({ Int32($0) }) {
+            status.exitCode = code
+        }
         let state: ContainerView.State
         let fd = open(directory + "/lock", O_RDWR | O_CLOEXEC)
-        if fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 {
-            state = .running
+        let supervised = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0
+        if fd >= 0 { close(fd) }
+        let alive = status.exitCode == nil && (supervised || status.pid?.isAlive == true)
+        if alive {
+            state = status.phase == .created || (status.phase == nil && supervised) ? .created : .running
         } else if let code = status.exitCode {
             state = .exited(code)
         } else {
             state = .dead
         }
-        if fd >= 0 { close(fd) }
         return ContainerView(directory: directory, info: info, status: status, state: state)
     }
 
@@ -146,46 +227,63 @@ public final class ContainerRecord {
         throw RunFailure.runtime("no such container: \(reference)")
     }
 
-    /// `contain rm`: removes a record whose container has ended.
+    /// `contain rm`: removes a record whose container has ended, and whatever a container that
+    /// ended unsupervised left (its cgroups).
     public static func removeEnded(_ view: ContainerView, stateRoot: String) throws {
+        let cgroups = ((try? Files.read(view.directory + "/cgroups")) ?? "").split(separator: "\n").map(String.init)
+        try ContainerCgroup.remove(directories: cgroups)
         if let name = view.info.name { release(name: name, id: view.info.id, stateRoot: stateRoot) }
         try Files.removeTree(view.directory)
     }
 
-    /// Reclaims every container whose runtime died: kills what is left in its cgroups, removes
-    /// them and the record. Returns the ids reclaimed, and reports each through `report`.
+    /// Reclaims every container whose supervisor and init are both gone without recording an
+    /// exit: kills what is left in its cgroups, removes them and the record. Also removes
+    /// staging directories of dead creators and names whose container is gone. Returns the ids
+    /// reclaimed, and reports each through `report`.
     @discardableResult
     public static func reclaimAbandoned(stateRoot: String, report: (String) -> Void = { _ in }) -> [String] {
         let parent = containersDirectory(stateRoot)
-        guard let names = try? Files.list(parent) else { return [] }
+        guard let entries = try? Files.list(parent) else { return [] }
         var reclaimed: [String] = []
-        for name in names {
-            let dir = parent + "/" + name
-            if name.hasPrefix(".new-") {
-                // Staging left by a runtime that died while creating it; give a live one time.
-                if isOlderThan(dir, seconds: 60) { try? Files.removeTree(dir) }
+        for entry in entries {
+            let dir = parent + "/" + entry
+            if entry.hasPrefix(".new-") {
+                // Staging: reclaimable once its creator is dead (an old-style name: after a minute).
+                let dead = stagingOwner(entry).map { !$0.owner.isAlive } ?? isOlderThan(dir, seconds: 60)
+                if dead { try? Files.removeTree(dir) }
                 continue
             }
+            // Dead: no supervisor holds the lock, its init is gone, and no exit was recorded.
+            guard view(directory: dir)?.state == .dead else { continue }
+            // Taken only now (a lock of our own would make the view think it supervised), so
+            // that two reclaimers, or a reclaimer and `rm`, do not both remove it.
             let fd = open(dir + "/lock", O_RDWR | O_CLOEXEC)
             guard fd >= 0 else { continue }
             defer { close(fd) }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // owner alive
-            // A kept record of a container that ended normally is not abandoned.
-            if ContainerStatus(parsing: (try? Files.read(dir + "/state")) ?? "").exitCode != nil { continue }
-            let cgroups = ((try? Files.read(dir + "/cgroups")) ?? "").split(separator: "\n").map(String.init)
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0, let view = view(directory: dir) else { continue }
             do {
-                try ContainerCgroup.remove(directories: cgroups)
-                if let info = (try? Files.read(dir + "/config")).flatMap(ContainerInfo.init(parsing:)), let n = info.name {
-                    release(name: n, id: info.id, stateRoot: stateRoot)
-                }
-                try Files.removeTree(dir)
-                reclaimed.append(name)
-                report("reclaimed container \(name.prefix(12)) left by a runtime that died")
+                try removeEnded(view, stateRoot: stateRoot)
+                reclaimed.append(entry)
+                report("reclaimed container \(entry.prefix(12)) left by a runtime that died")
             } catch {
-                report("could not reclaim container \(name.prefix(12)): \(error)")
+                report("could not reclaim container \(entry.prefix(12)): \(error)")
             }
         }
+        releaseDanglingNames(stateRoot: stateRoot)
         return reclaimed
+    }
+
+    /// Names whose container has neither a record nor a staging directory: its creator died
+    /// between claiming the name and making the record, or while removing it.
+    static func releaseDanglingNames(stateRoot: String) {
+        let names = namesDirectory(stateRoot), parent = containersDirectory(stateRoot)
+        guard let links = try? Files.list(names), !links.isEmpty else { return }
+        let entries = (try? Files.list(parent)) ?? []
+        for link in links {
+            guard let id = try? Files.readLink(names + "/" + link) else { continue }
+            if entries.contains(where: { $0 == id || stagingOwner($0)?.id == id }) { continue }
+            unlink(names + "/" + link)
+        }
     }
 
     private static func isOlderThan(_ path: String, seconds: Int) -> Bool {

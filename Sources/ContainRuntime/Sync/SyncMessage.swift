@@ -10,16 +10,22 @@
 /// | 3 | init → parent  | `progress(line)`             | zero or more progress lines for stderr               |
 /// | 4 | init → parent  | `failed(op, path, errno)`    | setup failed; the init exits 125                     |
 /// | 5 | init → parent  | `execFailed(command, errno)` | the command could not be run; the init exits 126/127 |
-/// | 6 | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
+/// | 6 | init → parent  | `ready`                      | created: set up, the command found; waiting for 7    |
+/// | 7 | parent → init  | `start`                      | exec the command now                                  |
+/// | 8 | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
 ///
-/// The init waits for 1 then 2, and treats anything else (or EOF: the parent died) as fatal.
-/// The parent treats an unexpected message as an error naming what it expected and what came.
+/// The init waits for 1, 2 and (after 6) 7, and treats anything else (or EOF: the parent died)
+/// as fatal. `contain run` sends 7 as soon as 6 arrives; `contain create` leaves the init
+/// waiting at 6 until `contain start`. exec's helper skips 6 and 7. The parent treats an
+/// unexpected message as an error naming what it expected and what came.
 public enum SyncMessage: Equatable, Sendable {
     case config(InitConfig)
     case proceed
     case progress(String)
     case failed(operation: String, path: String?, errno: Int32)
     case execFailed(command: String, errno: Int32)
+    case ready
+    case start
 
     var kind: UInt8 {
         switch self {
@@ -28,6 +34,8 @@ public enum SyncMessage: Equatable, Sendable {
         case .progress: return 3
         case .failed: return 4
         case .execFailed: return 5
+        case .ready: return 6
+        case .start: return 7
         }
     }
 
@@ -38,6 +46,8 @@ public enum SyncMessage: Equatable, Sendable {
         case .progress: return "progress"
         case .failed: return "failed"
         case .execFailed: return "exec-failed"
+        case .ready: return "ready"
+        case .start: return "start"
         }
     }
 }
@@ -69,12 +79,15 @@ public struct InitConfig: Equatable, Sendable {
     public var user: UserSpec?
     /// `--init`: stay PID 1, run the command as a child, forward signals, reap orphans.
     public var runInit = false
+    /// Detached or created: the container lives on if its supervisor dies (the init drops the
+    /// parent-death signal once set up); a foreground run's container dies with `contain`.
+    public var outlivesRuntime = false
 
     public init(rootfs: String, rootfsDisplay: String, hostname: String?, argv: [String], environment: [String],
                 bringUpLoopback: Bool, newCgroupNamespace: Bool, mountCgroup2: Bool = false, reportProgress: Bool,
                 network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
                 volumes: [VolumeSpec] = [], readOnlyRoot: Bool = false, workdir: String? = nil, user: UserSpec? = nil,
-                runInit: Bool = false) {
+                runInit: Bool = false, outlivesRuntime: Bool = false) {
         self.rootfs = rootfs
         self.rootfsDisplay = rootfsDisplay
         self.hostname = hostname
@@ -92,6 +105,7 @@ public struct InitConfig: Equatable, Sendable {
         self.workdir = workdir
         self.user = user
         self.runInit = runInit
+        self.outlivesRuntime = outlivesRuntime
     }
 }
 
@@ -154,7 +168,8 @@ extension SyncMessage {
             w.optionalString(c.workdir)
             w.optionalString(c.user?.user); w.optionalString(c.user?.group)
             w.byte(c.runInit ? 1 : 0)
-        case .proceed:
+            w.byte(c.outlivesRuntime ? 1 : 0)
+        case .proceed, .ready, .start:
             break
         case .progress(let line):
             w.string(line)
@@ -195,11 +210,14 @@ extension SyncMessage {
             let user = try r.optionalString(), group = try r.optionalString()
             config.user = user.map { UserSpec(user: $0, group: group) }
             config.runInit = try r.byte() != 0
+            config.outlivesRuntime = try r.byte() != 0
             self = .config(config)
         case 2: self = .proceed
         case 3: self = .progress(try r.string())
         case 4: self = .failed(operation: try r.string(), path: try r.optionalString(), errno: try r.int32())
         case 5: self = .execFailed(command: try r.string(), errno: try r.int32())
+        case 6: self = .ready
+        case 7: self = .start
         default: throw SyncDecodingError(description: "unknown sync message kind \(kind)")
         }
         guard r.atEnd else { throw SyncDecodingError(description: "trailing bytes after sync message kind \(kind)") }

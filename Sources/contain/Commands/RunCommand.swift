@@ -90,6 +90,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("supervise-id"), help: .hidden)
     var superviseID: String?
 
+    /// Set by `contain create`: stop after create until `contain start`.
+    @Flag(name: .customLong("create-only"), help: .hidden)
+    var createOnly = false
+
     @OptionGroup var state: StateOptions
 
     @Flag(name: [.short, .long], help: "Print no progress lines.")
@@ -107,7 +111,7 @@ struct RunCommand: ParsableCommand {
                    name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
-                   superviseID: superviseID, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   superviseID: superviseID, createOnly: createOnly, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     func run() throws {

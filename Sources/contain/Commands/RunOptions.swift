@@ -39,6 +39,8 @@ struct RunOptions: Equatable {
     var removeWhenDone = false
     /// Internal: set on the supervisor that `run -d` starts, with the id it chose.
     var superviseID: String?
+    /// `contain create`: the supervisor stops after create until `contain start`.
+    var createOnly = false
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -63,6 +65,7 @@ struct RunOptions: Equatable {
             if argument == "--rootfs-rw" { options.rootfsRW = true; i += 1; continue }
             if argument == "-d" || argument == "--detach" { options.detach = true; i += 1; continue }
             if argument == "--rm" { options.removeWhenDone = true; i += 1; continue }
+            if argument == "--create-only" { options.createOnly = true; i += 1; continue }
             // --opt=value or --opt value
             var key = argument
             var value: String?
@@ -124,6 +127,7 @@ struct RunOptions: Equatable {
         if detach { a.append("--detach") }
         if removeWhenDone { a.append("--rm") }
         add("--supervise-id", superviseID)
+        if createOnly { a.append("--create-only") }
         if quiet { a.append("--quiet") }
         if timings { a.append("--timings") }
         return a + ["--"] + command
@@ -131,7 +135,13 @@ struct RunOptions: Equatable {
 
     /// Validates, runs the container, and returns contain's exit status.
     func run() throws -> Int32 {
-        if detach && superviseID == nil { return try Detach.start(self) }
+        if (detach || createOnly) && superviseID == nil {
+            return try DetachedSupervisor.start { id in
+                var supervisor = self
+                supervisor.superviseID = id
+                return supervisor.arguments
+            }
+        }
         var limits = ResourceLimits()
         if let memory { limits.memory = try ResourceLimits.memory(memory) }
         if cpu != nil && cpus != nil { throw SpecError("--cpu and --cpus set the same limit: give one of them") }
@@ -179,10 +189,11 @@ struct RunOptions: Equatable {
             spec.id = superviseID
             Progress.fd = dup(2)
         }
+        spec.createOnly = createOnly
         let state = StateOptions.resolve(root: root)
-        var runner = ContainerRunner(spec: spec, progress: Progress(quiet: quiet), stateRoot: state.stateRoot,
-                                     networkDirectory: state.networkDirectory, timings: StartTimings(enabled: timings))
-        runner.imageCache = state.imageCache
-        return try runner.run()
+        let context = RuntimeContext(stateRoot: state.stateRoot, networkDirectory: state.networkDirectory,
+                                     imageCache: state.imageCache, progress: Progress(quiet: quiet),
+                                     timings: StartTimings(enabled: timings))
+        return try ContainerRunner(spec: spec, context: context).run()
     }
 }

@@ -1,4 +1,5 @@
 import ContainSystem
+import Foundation
 import Glibc
 import Testing
 @testable import ContainRuntime
@@ -28,7 +29,10 @@ import Testing
         let root = try Self.temporaryRoot()
         defer { try? Files.removeTree(root) }
         let record = try ContainerRecord.create(stateRoot: root, info: Self.info("aaaa1111", name: "web"), cgroupDirectories: [])
+        // Set up but not started: created; once its command runs: running.
         record.writeStatus(ContainerStatus(pid: ProcessIdentity.current()))
+        #expect(ContainerRecord.list(stateRoot: root).map(\.state) == [.created])
+        record.writeStatus(ContainerStatus(pid: ProcessIdentity.current(), phase: .running))
         #expect(ContainerRecord.list(stateRoot: root).map(\.state) == [.running])
         #expect(try ContainerRecord.find(stateRoot: root, "web").info.id == "aaaa1111")
         #expect(try ContainerRecord.find(stateRoot: root, "aaaa").info.id == "aaaa1111")
@@ -58,26 +62,78 @@ import Testing
         #expect((try? Files.list(root + "/names")) == [])
     }
 
+    /// Eight contenders race for one name through `create` (staging record, then the symlink(2)
+    /// claim), each on a thread of its own released at the same instant: symlink(2) is atomic
+    /// between threads as between processes. Threads, not fork(): a child of this
+    /// multi-threaded process that runs Swift can deadlock on a lock another thread held at the
+    /// fork (it hung on a futex for 411 s). Only a create that returned is a winner; every
+    /// other contender must have been refused because the name is in use, and every wait here
+    /// gives up after a deadline instead of hanging.
     @Test func concurrentClaimsOfOneNameHaveOneWinner() throws {
         let root = try Self.temporaryRoot()
         defer { try? Files.removeTree(root) }
-        // Several processes race for the name; symlink(2) lets exactly one win.
-        var pids: [pid_t] = []
-        for i in 0..<8 {
-            let pid = fork()
-            if pid == 0 {
-                let ok = (try? ContainerRecord.claim(name: "race", id: "id\(i)", stateRoot: root)) != nil
-                if ok { _ = try? Files.makeDirectories(root + "/containers/id\(i)") }
-                _exit(ok ? 0 : 1)
+        let contenders = 8
+        let race = NameRace()
+        for i in 0..<contenders {
+            let thread = Thread {
+                race.arriveAndWaitForStart()
+                let outcome = Result { try ContainerRecord.create(stateRoot: root, info: Self.info("race\(i)", name: "race"), cgroupDirectories: []) }
+                race.finish(outcome)
             }
-            pids.append(pid)
+            thread.start()
         }
-        var winners = 0
-        for pid in pids {
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            if (status >> 8) & 0xff == 0 { winners += 1 }
+        try #require(race.wait(until: { arrived, _ in arrived == contenders }, seconds: 30), "all \(contenders) threads started")
+        race.start()
+        try #require(race.wait(until: { _, finished in finished == contenders }, seconds: 30), "every claim returned or threw")
+
+        let outcomes = race.outcomes
+        let winners = outcomes.compactMap { try? $0.get() }
+        defer { winners.forEach { $0.remove() } }
+        #expect(winners.count == 1, "winners: \(winners.map(\.info.id))")
+        for case .failure(let error) in outcomes {
+            #expect("\(error)".contains("the name `race` is already in use"), "a loser failed for another reason: \(error)")
         }
-        #expect(winners == 1)
+        if let winner = winners.first {
+            #expect(try ContainerRecord.find(stateRoot: root, "race").info.id == winner.info.id)
+        }
+        // The losers left nothing: only the winner's record is there.
+        #expect(ContainerRecord.list(stateRoot: root).map(\.info.id) == winners.map(\.info.id))
+    }
+}
+
+/// The start line and the results of `concurrentClaimsOfOneNameHaveOneWinner`'s threads.
+private final class NameRace: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var started = false
+    private var arrived = 0
+    private var results: [Result<ContainerRecord, any Error>] = []
+
+    var outcomes: [Result<ContainerRecord, any Error>] { condition.withLock { results } }
+
+    /// Called by each contender: counts it in, then blocks until `start` (at most a minute).
+    func arriveAndWaitForStart() {
+        condition.withLock {
+            arrived += 1
+            condition.broadcast()
+            let deadline = Date().addingTimeInterval(60)
+            while !started && condition.wait(until: deadline) {}
+        }
+    }
+
+    func start() { condition.withLock { started = true; condition.broadcast() } }
+
+    func finish(_ outcome: Result<ContainerRecord, any Error>) {
+        condition.withLock { results.append(outcome); condition.broadcast() }
+    }
+
+    /// Waits until `done` holds, at most `seconds`; false if it never did.
+    func wait(until done: (_ arrived: Int, _ finished: Int) -> Bool, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        return condition.withLock {
+            while !done(arrived, results.count) {
+                if !condition.wait(until: deadline) { return done(arrived, results.count) }
+            }
+            return true
+        }
     }
 }

@@ -20,7 +20,7 @@ import Testing
         .config(InitConfig(rootfs: "/r", rootfsDisplay: "r", hostname: nil, argv: ["sh"], environment: [],
                            bringUpLoopback: true, newCgroupNamespace: false, reportProgress: false,
                            network: InitNetwork(interface: "eth0", address: "10.89.0.9", prefix: 16, gateway: nil))),
-        .proceed,
+        .proceed, .ready, .start,
         .progress("pivoting root"),
         .failed(operation: "pivot_root", path: "./rootfs", errno: EINVAL),
         .failed(operation: "sethostname", path: nil, errno: EPERM),

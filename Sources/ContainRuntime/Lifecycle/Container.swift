@@ -1,0 +1,335 @@
+import CContainShim
+import ContainNetwork
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a runtime keeps its state, and how it talks while it works.
+public struct RuntimeContext {
+    public var stateRoot: String
+    public var networkDirectory: String
+    /// Where rootfs tarballs are unpacked, by content.
+    public var imageCache: String
+    public var progress: Progress
+    public var timings: StartTimings
+
+    public init(stateRoot: String = ContainerRecord.defaultStateRoot, networkDirectory: String = NetworkStore.defaultDirectory,
+                imageCache: String = TarballRootfs.defaultCache, progress: Progress,
+                timings: StartTimings = StartTimings(enabled: false)) {
+        self.stateRoot = stateRoot
+        self.networkDirectory = networkDirectory
+        self.imageCache = imageCache
+        self.progress = progress
+        self.timings = timings
+    }
+}
+
+/// One container's life, in the OCI runtime's steps:
+///
+///     create   record, cgroups, network, namespaces, rootfs: everything but the command.
+///              The init then waits (sync message `ready`), the command already found.
+///     start    the init execs the command (`start`; end of file on the socket = exec done).
+///     wait     signals forwarded until the init ends; its status.
+///     delete   undoes what was made, in reverse, keeping going after an error and returning
+///              every failure; the record goes last (or stays with the exit status, if kept).
+///
+/// `contain run` is create + start + wait + delete in one process; `contain create` is a
+/// supervisor that stops after create until `contain start` asks it (ContainerRecord's start
+/// FIFO). The record and the network lease belong to the init (its pid and start time): a
+/// container is reclaimed only once its init is gone.
+public final class Container {
+    public let spec: ContainerSpec
+    public let context: RuntimeContext
+    public let id: String
+    public let hostname: String
+
+    public private(set) var record: ContainerRecord?
+    private var cgroup: ContainerCgroup?
+    private let networks: NetworkManager
+    private var endpoint: Endpoint?
+    private var child: ChildProcess?
+    private var channel: SyncChannel?
+    private var signals: SignalFD?
+    private var status = ContainerStatus()
+    private var progress: Progress { context.progress }
+    private var timings: StartTimings { context.timings }
+
+    private init(spec: ContainerSpec, context: RuntimeContext, id: String) {
+        self.spec = spec
+        self.context = context
+        self.id = id
+        self.hostname = spec.hostname ?? String(id.prefix(12))
+        self.networks = NetworkManager(store: NetworkStore(directory: context.networkDirectory))
+    }
+
+    // MARK: create
+
+    /// Makes the container up to the point where only exec is left. On failure everything made
+    /// so far is undone before the error is thrown.
+    public static func create(_ spec: ContainerSpec, context: RuntimeContext) throws -> Container {
+        guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
+        guard !spec.command.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
+        let container = Container(spec: spec, context: context, id: try spec.id ?? Identifiers.randomHex())
+        do {
+            try container.createSteps()
+        } catch {
+            for failure in container.delete(exitCode: nil) { Progress.error("cleaning up: \(failure)") }
+            throw error
+        }
+        return container
+    }
+
+    private func createSteps() throws {
+        let rootfs = try resolveRootfs()
+        timings.mark("parse")
+        ContainerRecord.reclaimAbandoned(stateRoot: context.stateRoot, report: progress.say)
+        timings.mark("reclaim")
+        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
+
+        let environment = spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) })
+        var info = ContainerInfo(id: id, name: spec.name, command: spec.command, created: time(nil), rootfs: rootfs,
+                                 network: spec.network.description, keep: spec.detached && !spec.removeWhenDone)
+        info.environment = environment
+        // Recorded before anything is made: a runtime killed from here on leaves a record that
+        // says what to reclaim.
+        let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info,
+                                                cgroupDirectories: plan.containerDirectories, startFIFO: spec.createOnly)
+        self.record = record
+        if spec.detached { try redirectStandardStreams(to: record.directory + "/output") }
+        let overlay = spec.writableRootfs ? nil : try makeOverlayDirectories(record.directory, rootfs: rootfs)
+        let volumes = try spec.volumes.map(resolveVolume)
+        let cgroup = ContainerCgroup(plan: plan)
+        try cgroup.create()
+        self.cgroup = cgroup
+        timings.mark("cgroup")
+
+        let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
+        self.signals = signals
+        let channel = try SyncChannel.pair()
+        let namespaces = Namespaces(network: spec.network.ownsNamespace)
+        progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
+        let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: spec.runInit)
+        channel.child.close()
+        self.child = child
+        self.channel = channel.parent
+        timings.mark("clone")
+        // The init owns the container: its identity goes into the record and onto the lease.
+        guard let initIdentity = ProcessIdentity.of(pid: child.pid) else {
+            throw RunFailure.runtime("the container's init ended as it started")
+        }
+        status.pid = initIdentity
+        record.writeStatus(status)
+
+        // Bridge networks: bridge, rules and lease, then the veth into the init's namespace.
+        var initNetwork: InitNetwork?
+        if case .bridge(let name) = spec.network {
+            let endpoint = try networks.attach(network: name, EndpointRequest(
+                containerID: id, name: spec.name, hostname: hostname, address: spec.address,
+                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: spec.ports))
+            self.endpoint = endpoint
+            timings.mark("network")
+            let n = endpoint.network
+            progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix) on \(n.bridge) (\(endpoint.hostInterface))")
+            try networks.connect(endpoint, containerPID: child.pid)
+            if !endpoint.ports.isEmpty {
+                progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
+            }
+            timings.mark("veth")
+            status.address = endpoint.address.description
+            record.writeStatus(status)
+            initNetwork = InitNetwork(interface: Endpoint.containerInterface, address: endpoint.address.description,
+                                      prefix: Int32(n.subnet.prefix), gateway: n.internal ? nil : n.gateway.description)
+        }
+        let bindFiles = try writeNameFiles(record.directory)
+
+        try channel.parent.send(.config(InitConfig(
+            rootfs: rootfs, rootfsDisplay: spec.rootfsArgument, hostname: hostname, argv: spec.command,
+            environment: environment,
+            bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
+            mountCgroup2: namespaces.cgroup && plan.layout.isUnified,
+            reportProgress: !progress.quiet || timings.enabled, network: initNetwork, bindFiles: bindFiles,
+            overlay: overlay, volumes: volumes, readOnlyRoot: spec.readOnlyRoot, workdir: spec.workdir, user: spec.user,
+            runInit: spec.runInit, outlivesRuntime: spec.detached)))
+        progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
+                                         : "applying cgroup limits: \(spec.limits.summary)")
+        try cgroup.add(pid: child.pid)
+        try channel.parent.send(.proceed)
+        timings.mark("join")
+        try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready)
+        status.phase = .created
+        record.writeStatus(status)
+    }
+
+    /// /etc/hosts, /etc/hostname and /etc/resolv.conf, generated in the record and bound over
+    /// the rootfs's (created in the copy-on-write layer when the rootfs has none), as docker
+    /// and podman always provide them. A bridge network's hosts file lists the named peers and
+    /// is kept current by the network; --net host gets the host's files.
+    private func writeNameFiles(_ directory: String) throws -> [BindFile] {
+        let hosts = directory + "/hosts", resolv = directory + "/resolv.conf", hostnameFile = directory + "/hostname"
+        let hostResolv = (try? Files.read("/etc/resolv.conf")) ?? ""
+        switch spec.network {
+        case .host:
+            try Files.write(hosts, (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: spec.name, address: nil, peers: []),
+                            create: true)
+            try Files.write(resolv, hostResolv, create: true)
+        case .none:
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: spec.name, address: nil, peers: []), create: true)
+            try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: []), create: true)
+        case .bridge:
+            // The network wrote the hosts file when it leased the address.
+            try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
+                                                              dns: spec.dns), create: true)
+        }
+        try Files.write(hostnameFile, hostname + "\n", create: true)
+        return [BindFile(source: hosts, target: "/etc/hosts"), BindFile(source: hostnameFile, target: "/etc/hostname"),
+                BindFile(source: resolv, target: "/etc/resolv.conf")]
+    }
+
+    // MARK: start
+
+    /// Lets the init exec the command; returns once it runs. Throws 126/127 failures as the
+    /// init reported them.
+    public func start() throws {
+        guard let child, let channel, let signals else { throw RunFailure.runtime("container \(id.prefix(12)) was not created") }
+        try channel.send(.start)
+        try supervisor.awaitInit(child, channel: channel, signals: signals, until: .exec)
+        timings.mark("exec")
+        status.phase = .running
+        record?.writeStatus(status)
+    }
+
+    /// `contain create`'s supervisor: waits until `contain start` writes to the record's start
+    /// FIFO (true), or the init ends or a terminating signal arrives first (false).
+    public func awaitStartRequest() throws -> Bool {
+        guard let child, let channel, let signals, let record else { return false }
+        let fifo = try record.openStartFIFO()
+        defer { fifo.close() }
+        while true {
+            // The channel's only event now is its end: the init died.
+            let ready = try supervisor.poll([fifo.readFD, signals.fd, channel.fd])
+            if ready.contains(fifo.readFD) { return true }
+            if ready.contains(channel.fd) { return false }
+            if ready.contains(signals.fd) {
+                while let received = try signals.next() {
+                    if received.signal == SIGCHLD { child.reapIfExited() }
+                    else if ContainerRunner.abortingSignals.contains(received.signal) { return false }
+                }
+                if child.status != nil { return false }
+            }
+        }
+    }
+
+    // MARK: wait
+
+    /// Forwards signals until the init ends, and returns how it ended.
+    public func wait() throws -> WaitStatus {
+        guard let child, let signals else { throw RunFailure.runtime("container \(id.prefix(12)) was not created") }
+        return try supervisor.supervise(child, signals: signals)
+    }
+
+    public func usage() -> CgroupUsage? { cgroup?.usage() }
+
+    // MARK: delete
+
+    /// Undoes what create made, in reverse order: the init (killed if still there), the network
+    /// lease and port rules, the cgroups, then the record (kept with `exitCode` when the
+    /// container is kept). Keeps going after an error; returns every failure.
+    @discardableResult
+    public func delete(exitCode: Int32?, error: String? = nil) -> [String] {
+        var failures: [String] = []
+        child?.killAndReap()
+        child = nil
+        channel?.close()
+        channel = nil
+        if let endpoint {
+            progress.say("leaving network \(endpoint.network.name)")
+            failures += networks.detach(endpoint).map { "leaving network \(endpoint.network.name): \($0)" }
+            self.endpoint = nil
+        }
+        if let cgroup {
+            progress.say("cleaning up cgroups")
+            do { try cgroup.destroy() } catch { failures.append("cleaning up cgroups: \(error)") }
+            self.cgroup = nil
+        }
+        if let record {
+            status.error = error
+            if let failure = record.finish(exitCode: exitCode, status: status) { failures.append(failure) }
+            self.record = nil
+        }
+        return failures
+    }
+
+    /// `contain rm` of a container that has ended: its record, and what a container that ended
+    /// unsupervised left (cgroups; its lease and port rules, whose owner, the init, is gone).
+    public static func remove(_ view: ContainerView, stateRoot: String, networkDirectory: String) throws {
+        try ContainerRecord.removeEnded(view, stateRoot: stateRoot)
+        if view.state == .dead, view.status.address != nil {
+            // Reading the networks reclaims leases of dead owners.
+            _ = try NetworkManager(store: NetworkStore(directory: networkDirectory)).status()
+        }
+    }
+
+    // MARK: helpers
+
+    private var supervisor: ChildSupervisor { ChildSupervisor(progress: progress, timings: timings) }
+
+    /// A detached container's stdout and stderr: its record's `output`, which `logs` reads.
+    private func redirectStandardStreams(to path: String) throws {
+        let fd = try sys("open", path: path) { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
+        defer { close(fd) }
+        try sys("dup2") { dup2(fd, 1) }
+        try sys("dup2") { dup2(fd, 2) }
+    }
+
+    /// The copy-on-write layer lives in the container's record and goes with it.
+    private func makeOverlayDirectories(_ directory: String, rootfs: String) throws -> OverlayDirectories {
+        guard !rootfs.contains(","), !rootfs.contains(":") else {
+            throw RunFailure.runtime("rootfs `\(spec.rootfsArgument)`: a path with `,` or `:` cannot be an overlay layer; use --rootfs-rw")
+        }
+        let dirs = OverlayDirectories(upper: directory + "/upper", work: directory + "/work", merged: directory + "/merged")
+        for dir in [dirs.upper, dirs.work, dirs.merged] { try Files.makeDirectory(dir, mode: 0o755) }
+        return dirs
+    }
+
+    private func resolveVolume(_ volume: VolumeSpec) throws -> VolumeSpec {
+        guard Files.exists(volume.source) else {
+            throw RunFailure.runtime("volume `\(volume)`: the host path `\(volume.source)` does not exist")
+        }
+        var resolved = volume
+        resolved.source = try Files.realPath(volume.source)
+        return resolved
+    }
+
+    private func resolveRootfs() throws -> String {
+        let path = spec.rootfsArgument
+        guard Files.exists(path) else { throw SystemError("rootfs", path: path, errno: ENOENT) }
+        if TarballRootfs.isTarball(path) {
+            guard !spec.writableRootfs else {
+                throw RunFailure.runtime("--rootfs-rw needs a directory: an unpacked tarball is shared by every container started from it")
+            }
+            return try TarballRootfs.prepare(try Files.realPath(path), cache: context.imageCache, progress: progress, display: path)
+        }
+        guard Files.isDirectory(path) else { throw SystemError("rootfs", path: path, errno: ENOTDIR) }
+        let resolved = try Files.realPath(path)
+        guard resolved != "/" else { throw RunFailure.runtime("rootfs `\(path)`: the host's root cannot be a container's rootfs") }
+        return resolved
+    }
+}
+
+/// The namespaces a container gets. The cgroup namespace is entered by the init itself once it
+/// is inside its cgroup, so that cgroup becomes the namespace's root.
+struct Namespaces {
+    let network: Bool
+    let cgroup: Bool = Files.exists("/proc/self/ns/cgroup")
+
+    var cloneFlags: Int32 {
+        var flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC
+        if network { flags |= CLONE_NEWNET }
+        return Int32(flags)
+    }
+
+    var names: [String] {
+        ["pid", "uts", "mnt", "ipc"] + (network ? ["net"] : []) + (cgroup ? ["cgroup"] : [])
+    }
+}

@@ -1,0 +1,34 @@
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// What several commands do with a container found by name or id.
+
+/// Waits until the container has ended and its supervisor let go of it (cleaned up).
+func waitUntilEnded(_ view: ContainerView, timeout: Double) -> Bool {
+    let deadline = monotonicSeconds() + timeout
+    while monotonicSeconds() < deadline {
+        if ContainerRecord.find(directory: view.directory)?.isAlive != true { return true }
+        usleep(20_000)
+    }
+    return false
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Signals the container's PID 1, making sure the pid is still that process. A created
+/// container's init waits for `start` with default dispositions, which PID 1 of a namespace
+/// ignores: only SIGKILL ends it, as runc's kill of a created container does.
+func signalContainer(_ view: ContainerView, _ signal: Int32) throws {
+    guard view.isRunning || (view.state == .created && signal == SIGKILL), let pid = view.status.pid else {
+        throw RunFailure.runtime("container \(view.displayName) is not running")
+    }
+    guard pid.isAlive else { throw RunFailure.runtime("container \(view.displayName) is not running") }
+    try sys("kill", path: view.displayName) { kill(pid.pid, signal) }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct KillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container (default SIGKILL).")
+
+    @OptionGroup var state: StateOptions
+    @Option(name: [.short, .customLong("signal")], help: ArgumentHelp("Signal name or number.", valueName: "signal"))
+    var signal = "KILL"
+    @Argument(help: "Container names or ids.") var containers: [String]
+
+    func run() throws {
+        try state.prepare()
+        guard let number = Signals.parse(signal) else { throw RunFailure.runtime("unknown signal `\(signal)`") }
+        for reference in containers {
+            try signalContainer(try ContainerRecord.find(stateRoot: state.stateRoot, reference), number)
+            print(reference)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct PsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.")
+
+    @OptionGroup var state: StateOptions
+    @Flag(name: [.short, .customLong("all")], help: "Also show containers that have exited.") var all = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try state.prepare()
+        let now = time(nil)
+        let views = ContainerRecord.list(stateRoot: state.stateRoot).filter { all || $0.isAlive }
+        if json {
+            print(JSON.array(views.map { v in
+                JSON.object([("id", .string(v.info.id)), ("name", v.info.name.map(JSON.string) ?? .null),
+                             ("pid", v.status.pid.map { .number(Int64($0.pid)) } ?? .null),
+                             ("status", .string(v.stateDescription)),
+                             ("exit_code", v.status.exitCode.map { .number(Int64($0)) } ?? .null),
+                             ("created", .number(Int64(v.info.created))),
+                             ("command", .array(v.info.command.map(JSON.string))),
+                             ("network", .string(v.info.network)), ("address", v.status.address.map(JSON.string) ?? .null)])
+            }).text)
+            return
+        }
+        var rows = [["ID", "NAME", "PID", "STATUS", "CREATED", "COMMAND", "NETWORK", "ADDRESS"]]
+        for v in views {
+            let command = v.info.command.joined(separator: " ")
+            rows.append([v.shortID, v.info.name ?? "-", v.isAlive ? v.status.pid.map { String($0.pid) } ?? "-" : "-",
+                         v.stateDescription, Self.ago(now - v.info.created),
+                         command.count > 30 ? String(command.prefix(29)) + "…" : command,
+                         v.info.network, v.status.address ?? "-"])
+        }
+        print(Table.render(rows), terminator: "")
+    }
+
+    static func ago(_ seconds: Int) -> String {
+        if seconds < 60 { return "\(seconds) seconds ago" }
+        if seconds < 3600 { return "\(seconds / 60) minutes ago" }
+        if seconds < 86400 { return "\(seconds / 3600) hours ago" }
+        return "\(seconds / 86400) days ago"
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove containers that have ended (-f: stop them first).",
+        discussion: "Everything the container had goes: its cgroups, network lease and port rules, record and name.",
+        aliases: ["delete"])
+
+    @OptionGroup var state: StateOptions
+    @Flag(name: [.short, .customLong("force")], help: "Kill a running container first.") var force = false
+    @Argument(help: "Container names or ids.") var containers: [String]
+
+    func run() throws {
+        try state.prepare()
+        // All are checked before any is removed: a refusal changes nothing.
+        let views = try containers.map { try ContainerRecord.find(stateRoot: state.stateRoot, $0) }
+        if !force, let running = views.first(where: \.isAlive) {
+            throw RunFailure.runtime("container \(running.displayName) is running: stop it first, or use rm -f")
+        }
+        for (reference, view) in zip(containers, views) {
+            if view.isAlive {
+                try? signalContainer(view, SIGKILL)
+                guard waitUntilEnded(view, timeout: 20) else {
+                    throw RunFailure.runtime("container \(view.displayName) did not end after SIGKILL")
+                }
+            }
+            if let ended = ContainerRecord.find(directory: view.directory) {
+                try Container.remove(ended, stateRoot: state.stateRoot, networkDirectory: state.networkDirectory)
+            }
+            print(reference)
+        }
+    }
+}

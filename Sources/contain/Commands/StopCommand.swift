@@ -1,0 +1,35 @@
+import ArgumentParser
+import ContainNetwork
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop containers: SIGTERM, then SIGKILL after a timeout.")
+
+    @OptionGroup var state: StateOptions
+    @Option(name: [.short, .customLong("time")], help: ArgumentHelp("Seconds to wait before SIGKILL.", valueName: "seconds"))
+    var time = 10
+    @Argument(help: "Container names or ids.") var containers: [String]
+
+    func run() throws {
+        try state.prepare()
+        guard time >= 0 else { throw RunFailure.runtime("invalid -t \(time): must be 0 or more") }
+        for reference in containers {
+            let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
+            if view.state == .created {
+                try? signalContainer(view, SIGKILL)
+                _ = waitUntilEnded(view, timeout: 10)
+            } else if view.isRunning {
+                try? signalContainer(view, SIGTERM)
+                if !waitUntilEnded(view, timeout: Double(time)) {
+                    try? signalContainer(view, SIGKILL)
+                    _ = waitUntilEnded(view, timeout: 10)
+                }
+            }
+            print(reference)
+        }
+    }
+}
