@@ -12,7 +12,7 @@ import Glibc
 ///     spawn the copy, sync socket on fd 3 ───────► ELF constructor, before Swift runs: non-dumpable,
 ///                                                  setns cgroup ipc uts net pid mnt (single-threaded)
 ///     pid into the container's cgroups
-///     send config, proceed ──────────────────────► chdir, user, look the command up
+///     send exec (the process), proceed ──────────► chdir, user, look the command up
 ///                                                  fork: the child is in the container's PID
 ///                                                  namespace and execs the command; the helper
 ///                                                  forwards signals and exits with its status
@@ -69,10 +69,11 @@ public enum ContainerExec {
         for dir in cgroups where !dir.isEmpty {
             try Files.write(dir + "/cgroup.procs", "\(helper.pid)")
         }
-        try channel.parent.send(.config(InitConfig(
-            rootfs: "/", rootfsDisplay: "/", hostname: nil, argv: request.command, environment: environment,
-            bringUpLoopback: false, newCgroupNamespace: false, reportProgress: !progress.quiet,
-            workdir: request.workdir, user: request.user)))
+        // The process part of the one configuration: what runs, as whom, where.
+        let process = ContainerConfig.Process(
+            user: ContainerConfig.Process.User(username: request.user?.user, groupname: request.user?.group),
+            args: request.command, env: environment, cwd: request.workdir ?? "/")
+        try channel.parent.send(.exec(process))
         try channel.parent.send(.proceed)
         let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))
         try supervisor.awaitInit(helper, channel: channel.parent, signals: signals, until: .exec)
@@ -83,7 +84,14 @@ public enum ContainerExec {
 
     public static func helperMain() -> Never {
         let channel = SyncChannel(fd: syncFD)
-        let config = ContainerInit.receiveConfig(channel)
+        let process: ContainerConfig.Process
+        do {
+            guard case .exec(let received) = try channel.expect("exec") else { exit(125) }
+            _ = try channel.expect("proceed")
+            process = received
+        } catch {
+            exit(125)  // nobody to report to
+        }
         let joined = cshim_exec_join_result()
         guard joined.joined == 1 else {
             let name = withUnsafeBytes(of: joined.namespace_name) { raw in
@@ -92,9 +100,8 @@ public enum ContainerExec {
             ContainerInit.reportAndExit(SystemError("join the container's \(name) namespace", errno: joined.error), channel: channel)
         }
         do {
-            let workdir = config.workdir ?? "/"
-            try sys("chdir", path: workdir) { chdir(workdir) }
-            if let user = config.user { try ContainerInit.switchUser(user) }
+            try sys("chdir", path: process.cwd) { chdir(process.cwd) }
+            if let user = process.user.switchTo { try ContainerInit.switchUser(user) }
         } catch {
             ContainerInit.reportAndExit(error, channel: channel)
         }
@@ -102,6 +109,6 @@ public enum ContainerExec {
         // image inside the container, to show that image cannot be written.
         let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS").flatMap { UInt32(String(cString: $0)) } ?? 0
         // Supervised: the command must be forked to land in the container's PID namespace.
-        ContainerInit.runCommand(config, channel: channel, supervised: true, delayMilliseconds: delay)
+        ContainerInit.runCommand(process, channel: channel, reportProgress: false, supervised: true, delayMilliseconds: delay)
     }
 }

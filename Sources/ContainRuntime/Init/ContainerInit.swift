@@ -16,13 +16,16 @@ public enum ContainerInit {
     public static func main() -> Never {
         let channel = SyncChannel(fd: syncFD)
         let config = receiveConfig(channel)
+        let process = config.container.process
         do {
             try setUp(config, channel: channel)
-            if let user = config.user { try switchUser(user) }
+            if let user = process.user.switchTo { try switchUser(user) }
         } catch {
             reportAndExit(error, channel: channel)
         }
-        runCommand(config, channel: channel, supervised: config.runInit, awaitStart: true)
+        runCommand(process, channel: channel, reportProgress: config.plan.reportProgress,
+                   supervised: config.container.contain.runInit, awaitStart: true,
+                   outlivesRuntime: config.container.contain.detached)
     }
 
     /// Waits for the config and the go-ahead; the parent gone or confused means there is
@@ -47,40 +50,44 @@ public enum ContainerInit {
         exit(125)
     }
 
+    /// The configuration applied in order: cgroup namespace, hostname, network, rootfs and
+    /// mounts, pivot, /proc and /sys, working directory, read-only root.
     static func setUp(_ config: InitConfig, channel: SyncChannel) throws {
+        let container = config.container, plan = config.plan
         func progress(_ line: String) {
-            if config.reportProgress { try? channel.send(.progress(line)) }
+            if plan.reportProgress { try? channel.send(.progress(line)) }
         }
         umask(0o022)
-        if config.newCgroupNamespace {
+        if plan.newCgroupNamespace {
             // Now that the parent put us in our cgroup, it becomes the namespace's root.
             try sys("unshare cgroup namespace") { cshim_unshare(Int32(CLONE_NEWCGROUP)) }
         }
-        if let hostname = config.hostname {
+        if let hostname = container.hostname {
             progress("setting hostname: \(hostname)")
             try sys("sethostname", path: hostname) { sethostname(hostname, hostname.utf8.count) }
         }
-        if config.bringUpLoopback {
+        if container.linux.namespaces.contains(where: { $0.type == .network && $0.path == nil }) {
+            // A network namespace of its own: lo up.
             try Rtnetlink(transport: try MnlSocket()).setUp(index: Rtnetlink.loopbackIndex)
         }
-        if let network = config.network {
+        if let network = plan.network {
             progress("configuring \(network.interface): \(network.address)/\(network.prefix)"
                      + (network.gateway.map { " via \($0)" } ?? ""))
             try configure(network)
         }
-        progress("setting up rootfs: \(config.rootfsDisplay)")
-        try Rootfs.prepare(rootfs: config.rootfs, overlay: config.overlay, volumes: config.volumes, bindFiles: config.bindFiles)
+        progress("setting up rootfs: \(plan.rootfsDisplay)")
+        try Rootfs.prepare(rootfs: container.root.path, overlay: plan.overlay, volumes: try container.mounts.map(VolumeSpec.init(mount:)),
+                           bindFiles: plan.bindFiles)
         progress("pivoting root")
-        try Rootfs.pivot(rootfsDisplay: config.rootfsDisplay)
+        try Rootfs.pivot(rootfsDisplay: plan.rootfsDisplay)
         progress("mounting /proc")
         try Rootfs.mountProc()
         try Rootfs.mountSys()
-        if config.mountCgroup2 { try Rootfs.mountCgroup2() }
-        if let workdir = config.workdir {
-            if !Files.isDirectory(workdir) { try Files.makeDirectories(workdir) }
-            try sys("chdir", path: workdir) { chdir(workdir) }
-        }
-        if config.readOnlyRoot { try Rootfs.makeRootReadOnly() }
+        if plan.mountCgroup2 { try Rootfs.mountCgroup2() }
+        let workdir = container.process.cwd
+        if !Files.isDirectory(workdir) { try Files.makeDirectories(workdir) }
+        try sys("chdir", path: workdir) { chdir(workdir) }
+        if container.root.readonly { try Rootfs.makeRootReadOnly() }
     }
 
     /// `-u`: drops to the user (names looked up in the container's own files).
@@ -112,11 +119,11 @@ public enum ContainerInit {
     /// socket closes on exec and the parent sees end of file; failures are sent over it.
     /// `awaitStart` (the container's init): once the command is found, report `ready` and wait
     /// for `start` (at once for `contain run`, at `contain start` for a created container).
-    static func runCommand(_ config: InitConfig, channel: SyncChannel, supervised: Bool, awaitStart: Bool = false,
-                           delayMilliseconds: UInt32 = 0) -> Never {
-        let command = config.argv[0]
+    static func runCommand(_ process: ContainerConfig.Process, channel: SyncChannel, reportProgress: Bool, supervised: Bool,
+                           awaitStart: Bool = false, outlivesRuntime: Bool = false, delayMilliseconds: UInt32 = 0) -> Never {
+        let command = process.args.first ?? ""
         let path: String
-        switch CommandResolver.resolve(command, environment: config.environment) {
+        switch CommandResolver.resolve(command, environment: process.env) {
         case .found(let p): path = p
         case .notFound:
             try? channel.send(.execFailed(command: command, errno: ENOENT))
@@ -127,7 +134,7 @@ public enum ContainerInit {
         }
         if awaitStart {
             do {
-                if config.outlivesRuntime {
+                if outlivesRuntime {
                     // From here on the container is its own: a supervisor killed with -9 leaves
                     // it running, owned by this process (its record and lease name it).
                     try sys("prctl PR_SET_PDEATHSIG") { cshim_set_pdeathsig(0) }
@@ -138,11 +145,11 @@ public enum ContainerInit {
                 exit(125)  // the parent is gone or confused: nobody asked for the command
             }
         }
-        if config.reportProgress { try? channel.send(.progress("running: \(path)")) }
+        if reportProgress { try? channel.send(.progress("running: \(path)")) }
         _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
 
-        let argv = config.argv.map { strdup($0) } + [nil]
-        let envp = config.environment.map { strdup($0) } + [nil]
+        let argv = process.args.map { strdup($0) } + [nil]
+        let envp = process.env.map { strdup($0) } + [nil]
         if supervised {
             MiniInit.run(path: path, argv: argv, envp: envp, syncFD: syncFD, delayMilliseconds: delayMilliseconds)
         }
@@ -151,5 +158,26 @@ public enum ContainerInit {
         _ = fcntl(syncFD, F_SETFD, 0)
         try? channel.send(.execFailed(command: path, errno: err))
         exit(err == ENOENT ? 127 : 126)
+    }
+}
+
+extension ContainerConfig.Process.User {
+    /// Who to become, nil for root as the init already is: a name (looked up in the
+    /// container's own passwd and group files) or numeric ids.
+    var switchTo: UserSpec? {
+        if let username { return UserSpec(user: username, group: groupname) }
+        if uid == 0 && gid == 0 && additionalGids.isEmpty { return nil }
+        return UserSpec(user: String(uid), group: String(gid))
+    }
+}
+
+extension VolumeSpec {
+    /// A bind mount of the configuration (`-v`), read-only when its options say `ro`.
+    init(mount: ContainerConfig.Mount) throws {
+        guard mount.type == "bind" || mount.options.contains("bind") || mount.options.contains("rbind"),
+              let source = mount.source else {
+            throw SystemError("mount \(mount.type ?? "?") on \(mount.destination): only bind mounts are supported", errno: EINVAL)
+        }
+        self.init(source: source, target: mount.destination, readOnly: mount.options.contains("ro"))
     }
 }

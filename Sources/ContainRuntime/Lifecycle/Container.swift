@@ -87,7 +87,9 @@ public final class Container {
         timings.mark("reclaim")
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
 
-        let environment = spec.defaultEnvironment(hostname: hostname, term: getenv("TERM").map { String(cString: $0) })
+        // The one configuration: what the flags asked for, with the host paths resolved.
+        var configuration = ContainerConfig(spec: spec, id: id, rootfs: rootfs, term: getenv("TERM").map { String(cString: $0) })
+        let environment = configuration.process.env
         var info = ContainerInfo(id: id, name: spec.name, command: spec.command, created: time(nil), rootfs: rootfs,
                                  network: spec.network.description, keep: spec.detached && !spec.removeWhenDone)
         info.environment = environment
@@ -98,7 +100,10 @@ public final class Container {
         self.record = record
         if spec.detached { try redirectStandardStreams(to: record.directory + "/output") }
         let overlay = spec.writableRootfs ? nil : try makeOverlayDirectories(record.directory, rootfs: rootfs)
-        let volumes = try spec.volumes.map(resolveVolume)
+        configuration.mounts = try spec.volumes.map(resolveVolume).map { volume in
+            ContainerConfig.Mount(destination: volume.target, type: "bind", source: volume.source,
+                                  options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
+        }
         let cgroup = ContainerCgroup(plan: plan)
         try cgroup.create()
         self.cgroup = cgroup
@@ -107,7 +112,7 @@ public final class Container {
         let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
         self.signals = signals
         let channel = try SyncChannel.pair()
-        let namespaces = Namespaces(network: spec.network.ownsNamespace)
+        let namespaces = Namespaces(configuration.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: spec.runInit)
         channel.child.close()
@@ -143,14 +148,10 @@ public final class Container {
         }
         let bindFiles = try writeNameFiles(record.directory)
 
-        try channel.parent.send(.config(InitConfig(
-            rootfs: rootfs, rootfsDisplay: spec.rootfsArgument, hostname: hostname, argv: spec.command,
-            environment: environment,
-            bringUpLoopback: spec.network.ownsNamespace, newCgroupNamespace: namespaces.cgroup,
-            mountCgroup2: namespaces.cgroup && plan.layout.isUnified,
-            reportProgress: !progress.quiet || timings.enabled, network: initNetwork, bindFiles: bindFiles,
-            overlay: overlay, volumes: volumes, readOnlyRoot: spec.readOnlyRoot, workdir: spec.workdir, user: spec.user,
-            runInit: spec.runInit, outlivesRuntime: spec.detached)))
+        try channel.parent.send(.config(InitConfig(container: configuration, plan: InitPlan(
+            rootfsDisplay: spec.rootfsArgument, newCgroupNamespace: namespaces.cgroup,
+            mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
+            network: initNetwork, bindFiles: bindFiles, overlay: overlay))))
         progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
                                          : "applying cgroup limits: \(spec.limits.summary)")
         try cgroup.add(pid: child.pid)
@@ -317,11 +318,18 @@ public final class Container {
     }
 }
 
-/// The namespaces a container gets. The cgroup namespace is entered by the init itself once it
-/// is inside its cgroup, so that cgroup becomes the namespace's root.
+/// The namespaces the init is cloned into, from the configuration's list. The cgroup namespace
+/// is entered by the init itself once it is inside its cgroup, so that cgroup becomes the
+/// namespace's root (and only where the kernel has cgroup namespaces).
 struct Namespaces {
     let network: Bool
-    let cgroup: Bool = Files.exists("/proc/self/ns/cgroup")
+    let cgroup: Bool
+
+    init(_ namespaces: [ContainerConfig.Linux.Namespace]) {
+        func wanted(_ type: ContainerConfig.Linux.NamespaceType) -> Bool { namespaces.contains { $0.type == type && $0.path == nil } }
+        network = wanted(.network)
+        cgroup = wanted(.cgroup) && Files.exists("/proc/self/ns/cgroup")
+    }
 
     var cloneFlags: Int32 {
         var flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC

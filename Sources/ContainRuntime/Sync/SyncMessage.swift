@@ -26,6 +26,8 @@ public enum SyncMessage: Equatable, Sendable {
     case execFailed(command: String, errno: Int32)
     case ready
     case start
+    /// parent → exec helper: the process part of the configuration (instead of 1).
+    case exec(ContainerConfig.Process)
 
     var kind: UInt8 {
         switch self {
@@ -36,6 +38,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .execFailed: return 5
         case .ready: return 6
         case .start: return 7
+        case .exec: return 8
         }
     }
 
@@ -48,64 +51,49 @@ public enum SyncMessage: Equatable, Sendable {
         case .execFailed: return "exec-failed"
         case .ready: return "ready"
         case .start: return "start"
+        case .exec: return "exec"
         }
     }
 }
 
-/// What the init needs to turn itself into the container's command.
+/// What the init needs to turn itself into the container's command: the container's one
+/// configuration, and what the runtime prepared for it on the host (the plan).
 public struct InitConfig: Equatable, Sendable {
-    public var rootfs: String            // canonical absolute path
-    public var rootfsDisplay: String     // as the user typed it, for messages
-    public var hostname: String?
-    public var argv: [String]
-    public var environment: [String]
-    public var bringUpLoopback: Bool     // own network namespace: `lo` up
-    public var newCgroupNamespace: Bool  // unshare(CLONE_NEWCGROUP) once inside the cgroup
-    public var mountCgroup2: Bool        // cgroup v2 host: its own cgroup read-only at /sys/fs/cgroup
+    public var container: ContainerConfig
+    public var plan: InitPlan
+
+    public init(container: ContainerConfig, plan: InitPlan) {
+        self.container = container
+        self.plan = plan
+    }
+}
+
+/// What the runtime made on the host for one init: paths resolved, files generated, the
+/// network's addresses. Derived, never asked for: the configuration says what is wanted.
+public struct InitPlan: Equatable, Sendable {
+    /// The rootfs as the user typed it, for messages (the configuration's root.path is resolved).
+    public var rootfsDisplay: String
+    /// unshare(CLONE_NEWCGROUP) once inside the cgroup.
+    public var newCgroupNamespace: Bool
+    /// cgroup v2 host: its own cgroup read-only at /sys/fs/cgroup.
+    public var mountCgroup2: Bool
     public var reportProgress: Bool
     /// Bridge networks: how to configure eth0 from inside (the veth is already there).
     public var network: InitNetwork?
-    /// Files bound over files of the rootfs before the pivot (generated /etc/hosts, resolv.conf).
+    /// Files bound over files of the rootfs before the pivot (generated /etc/hosts, ...).
     public var bindFiles: [BindFile]
     /// Copy-on-write: an overlay with the rootfs as its lower layer (nil: the rootfs itself).
     public var overlay: OverlayDirectories?
-    /// `-v`: host paths bound in, targets resolved inside the root.
-    public var volumes: [VolumeSpec] = []
-    /// `--read-only`: the root is remounted read-only once everything is mounted.
-    public var readOnlyRoot = false
-    /// `-w`: the command's working directory (created if missing).
-    public var workdir: String?
-    /// `-u`: who the command runs as.
-    public var user: UserSpec?
-    /// `--init`: stay PID 1, run the command as a child, forward signals, reap orphans.
-    public var runInit = false
-    /// Detached or created: the container lives on if its supervisor dies (the init drops the
-    /// parent-death signal once set up); a foreground run's container dies with `contain`.
-    public var outlivesRuntime = false
 
-    public init(rootfs: String, rootfsDisplay: String, hostname: String?, argv: [String], environment: [String],
-                bringUpLoopback: Bool, newCgroupNamespace: Bool, mountCgroup2: Bool = false, reportProgress: Bool,
-                network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
-                volumes: [VolumeSpec] = [], readOnlyRoot: Bool = false, workdir: String? = nil, user: UserSpec? = nil,
-                runInit: Bool = false, outlivesRuntime: Bool = false) {
-        self.rootfs = rootfs
+    public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
+                network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil) {
         self.rootfsDisplay = rootfsDisplay
-        self.hostname = hostname
-        self.argv = argv
-        self.environment = environment
-        self.bringUpLoopback = bringUpLoopback
         self.newCgroupNamespace = newCgroupNamespace
         self.mountCgroup2 = mountCgroup2
         self.reportProgress = reportProgress
         self.network = network
         self.bindFiles = bindFiles
         self.overlay = overlay
-        self.volumes = volumes
-        self.readOnlyRoot = readOnlyRoot
-        self.workdir = workdir
-        self.user = user
-        self.runInit = runInit
-        self.outlivesRuntime = outlivesRuntime
     }
 }
 
@@ -138,6 +126,77 @@ public struct BindFile: Equatable, Sendable {
     public init(source: String, target: String) { self.source = source; self.target = target }
 }
 
+// MARK: - Tagged encodings (see Config/TaggedEncoding.swift): a field added is a member and a tag.
+
+extension InitConfig: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case container = 1, plan = 2 }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.container, container)
+        w.field(.plan, plan)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(container: try r.required(.container), plan: try r.required(.plan))
+    }
+}
+
+extension InitPlan: TaggedMessage {
+    public enum Tag: UInt16, FieldTag {
+        case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, network = 5, bindFiles = 6
+        case overlay = 7
+    }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.rootfsDisplay, rootfsDisplay)
+        w.field(.newCgroupNamespace, newCgroupNamespace)
+        w.field(.mountCgroup2, mountCgroup2)
+        w.field(.reportProgress, reportProgress)
+        w.field(.network, network)
+        w.fields(.bindFiles, bindFiles)
+        w.field(.overlay, overlay)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
+                  mountCgroup2: try r.required(.mountCgroup2), reportProgress: try r.required(.reportProgress),
+                  network: try r.optional(.network), bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay))
+    }
+}
+
+extension InitNetwork: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case interface = 1, address = 2, prefix = 3, gateway = 4 }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.interface, interface)
+        w.field(.address, address)
+        w.field(.prefix, prefix)
+        w.field(.gateway, gateway)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(interface: try r.required(.interface), address: try r.required(.address), prefix: try r.required(.prefix),
+                  gateway: try r.optional(.gateway))
+    }
+}
+
+extension OverlayDirectories: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case upper = 1, work = 2, merged = 3 }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.upper, upper)
+        w.field(.work, work)
+        w.field(.merged, merged)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(upper: try r.required(.upper), work: try r.required(.work), merged: try r.required(.merged))
+    }
+}
+
+extension BindFile: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case source = 1, target = 2 }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.source, source)
+        w.field(.target, target)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(source: try r.required(.source), target: try r.required(.target))
+    }
+}
+
 public struct SyncDecodingError: Error, CustomStringConvertible, Sendable {
     public let description: String
 }
@@ -151,24 +210,9 @@ extension SyncMessage {
         w.byte(kind)
         switch self {
         case .config(let c):
-            w.string(c.rootfs); w.string(c.rootfsDisplay); w.optionalString(c.hostname)
-            w.strings(c.argv); w.strings(c.environment)
-            w.byte(c.bringUpLoopback ? 1 : 0); w.byte(c.newCgroupNamespace ? 1 : 0)
-            w.byte(c.mountCgroup2 ? 1 : 0); w.byte(c.reportProgress ? 1 : 0)
-            if let n = c.network {
-                w.byte(1); w.string(n.interface); w.string(n.address); w.int32(n.prefix); w.optionalString(n.gateway)
-            } else {
-                w.byte(0)
-            }
-            w.strings(c.bindFiles.flatMap { [$0.source, $0.target] })
-            if let o = c.overlay { w.byte(1); w.string(o.upper); w.string(o.work); w.string(o.merged) } else { w.byte(0) }
-            w.uint32(UInt32(c.volumes.count))
-            for v in c.volumes { w.string(v.source); w.string(v.target); w.byte(v.readOnly ? 1 : 0) }
-            w.byte(c.readOnlyRoot ? 1 : 0)
-            w.optionalString(c.workdir)
-            w.optionalString(c.user?.user); w.optionalString(c.user?.group)
-            w.byte(c.runInit ? 1 : 0)
-            w.byte(c.outlivesRuntime ? 1 : 0)
+            w.bytes += c.encoded()
+        case .exec(let process):
+            w.bytes += process.encoded()
         case .proceed, .ready, .start:
             break
         case .progress(let line):
@@ -181,43 +225,31 @@ extension SyncMessage {
         return w.bytes
     }
 
+    /// A tagged payload after the kind byte; its errors name the field that is wrong.
+    private static func decodeTagged<Message: TaggedMessage>(_ bytes: [UInt8], as: Message.Type) throws -> Message {
+        do {
+            return try Message(payload: bytes[1...], path: String(describing: Message.self))
+        } catch {
+            throw SyncDecodingError(description: "sync message: \(error)")
+        }
+    }
+
     public init(decoding bytes: [UInt8]) throws {
         var r = ByteReader(bytes: bytes)
         let kind = try r.byte()
         switch kind {
         case 1:
-            var config = InitConfig(rootfs: try r.string(), rootfsDisplay: try r.string(), hostname: try r.optionalString(),
-                                    argv: try r.strings(), environment: try r.strings(),
-                                    bringUpLoopback: try r.byte() != 0, newCgroupNamespace: try r.byte() != 0,
-                                    mountCgroup2: try r.byte() != 0, reportProgress: try r.byte() != 0)
-            if try r.byte() != 0 {
-                config.network = InitNetwork(interface: try r.string(), address: try r.string(), prefix: try r.int32(),
-                                             gateway: try r.optionalString())
-            }
-            let paths = try r.strings()
-            guard paths.count % 2 == 0 else { throw SyncDecodingError(description: "bind files: odd number of paths") }
-            config.bindFiles = stride(from: 0, to: paths.count, by: 2).map { BindFile(source: paths[$0], target: paths[$0 + 1]) }
-            if try r.byte() != 0 {
-                config.overlay = OverlayDirectories(upper: try r.string(), work: try r.string(), merged: try r.string())
-            }
-            let volumeCount = Int(try r.uint32())
-            guard volumeCount <= bytes.count else { throw SyncDecodingError(description: "volumes: bad count") }
-            config.volumes = try (0..<volumeCount).map { _ in
-                VolumeSpec(source: try r.string(), target: try r.string(), readOnly: try r.byte() != 0)
-            }
-            config.readOnlyRoot = try r.byte() != 0
-            config.workdir = try r.optionalString()
-            let user = try r.optionalString(), group = try r.optionalString()
-            config.user = user.map { UserSpec(user: $0, group: group) }
-            config.runInit = try r.byte() != 0
-            config.outlivesRuntime = try r.byte() != 0
-            self = .config(config)
+            self = .config(try Self.decodeTagged(bytes, as: InitConfig.self))
+            return
         case 2: self = .proceed
         case 3: self = .progress(try r.string())
         case 4: self = .failed(operation: try r.string(), path: try r.optionalString(), errno: try r.int32())
         case 5: self = .execFailed(command: try r.string(), errno: try r.int32())
         case 6: self = .ready
         case 7: self = .start
+        case 8:
+            self = .exec(try Self.decodeTagged(bytes, as: ContainerConfig.Process.self))
+            return
         default: throw SyncDecodingError(description: "unknown sync message kind \(kind)")
         }
         guard r.atEnd else { throw SyncDecodingError(description: "trailing bytes after sync message kind \(kind)") }

@@ -4,22 +4,27 @@ import Testing
 
 @Suite struct SyncMessageTests {
     static let config = InitConfig(
-        rootfs: "/var/lib/rootfs", rootfsDisplay: "./rootfs", hostname: "sandbox",
-        argv: ["/bin/sh", "-c", "echo ünïcode; exit 3", ""], environment: ["PATH=/bin", "TERM=xterm"],
-        bringUpLoopback: true, newCgroupNamespace: false, reportProgress: true)
+        container: ContainerConfig(process: .init(args: ["/bin/sh", "-c", "echo ünïcode; exit 3", ""], env: ["PATH=/bin", "TERM=xterm"]),
+                                   root: .init(path: "/var/lib/rootfs"), hostname: "sandbox",
+                                   linux: .init(namespaces: [.init(type: .pid), .init(type: .network)])),
+        plan: InitPlan(rootfsDisplay: "./rootfs", reportProgress: true))
+
+    /// Every field of the plan set, so a field without a tag fails the round trip.
+    static let fullPlan = InitPlan(
+        rootfsDisplay: "r", newCgroupNamespace: true, mountCgroup2: true, reportProgress: true,
+        network: InitNetwork(interface: "eth0", address: "10.88.0.2", prefix: 24, gateway: "10.88.0.1"),
+        bindFiles: [BindFile(source: "/run/contain/containers/x/hosts", target: "/etc/hosts"),
+                    BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")],
+        overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"))
 
     static let all: [SyncMessage] = [
         .config(config),
-        .config(InitConfig(rootfs: "/", rootfsDisplay: "/", hostname: nil, argv: ["true"], environment: [],
-                           bringUpLoopback: false, newCgroupNamespace: true, mountCgroup2: true, reportProgress: false)),
-        .config(InitConfig(rootfs: "/r", rootfsDisplay: "r", hostname: "web", argv: ["httpd"], environment: [],
-                           bringUpLoopback: true, newCgroupNamespace: true, reportProgress: true,
-                           network: InitNetwork(interface: "eth0", address: "10.88.0.2", prefix: 24, gateway: "10.88.0.1"),
-                           bindFiles: [BindFile(source: "/run/contain/containers/x/hosts", target: "/etc/hosts"),
-                                       BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")])),
-        .config(InitConfig(rootfs: "/r", rootfsDisplay: "r", hostname: nil, argv: ["sh"], environment: [],
-                           bringUpLoopback: true, newCgroupNamespace: false, reportProgress: false,
-                           network: InitNetwork(interface: "eth0", address: "10.89.0.9", prefix: 16, gateway: nil))),
+        .config(InitConfig(container: ContainerConfig(process: .init(args: ["true"])), plan: InitPlan(rootfsDisplay: "/"))),
+        .config(InitConfig(container: ContainerConfig(process: .init(args: ["httpd"]), hostname: "web"), plan: fullPlan)),
+        .config(InitConfig(container: ContainerConfig(process: .init(args: ["sh"])), plan: InitPlan(
+            rootfsDisplay: "r", network: InitNetwork(interface: "eth0", address: "10.89.0.9", prefix: 16, gateway: nil)))),
+        .exec(ContainerConfig.Process(user: .init(username: "nobody", groupname: "nogroup"), args: ["ps", "-o", "pid"],
+                                      env: ["PATH=/bin"], cwd: "/tmp")),
         .proceed, .ready, .start,
         .progress("pivoting root"),
         .failed(operation: "pivot_root", path: "./rootfs", errno: EINVAL),
@@ -38,10 +43,23 @@ import Testing
 
     @Test func largeMessagesArriveWhole() throws {
         var big = Self.config
-        big.environment = (0..<2000).map { "VARIABLE_\($0)=\(String(repeating: "x", count: 40))" }
+        big.container.process.env = (0..<2000).map { "VARIABLE_\($0)=\(String(repeating: "x", count: 40))" }
         let (parent, child) = try SyncChannel.pair()
         try parent.send(.config(big))
         #expect(try child.receive() == .config(big))
+    }
+
+    /// The plan's every field survives; so does a message with a field this reader does not
+    /// know (a newer runtime's), which is skipped.
+    @Test func thePlanRoundTripsAndUnknownFieldsAreSkipped() throws {
+        #expect(try InitPlan(decoding: Self.fullPlan.encoded()) == Self.fullPlan)
+        var bytes = Self.fullPlan.encoded()
+        bytes += [0xff, 0x7f, 3, 0, 0, 0, 1, 2, 3]  // tag 32767, three bytes
+        #expect(try InitPlan(decoding: bytes) == Self.fullPlan)
+        var missing = TaggedWriter<InitPlan.Tag>()
+        missing.field(.rootfsDisplay, "r")
+        let error = #expect(throws: TaggedDecodingError.self) { try InitPlan(decoding: missing.bytes) }
+        #expect("\(error!)".contains("newCgroupNamespace"), "the missing field is named: \(error!)")
     }
 
     @Test func endOfFileWhenThePeerCloses() throws {
