@@ -26,9 +26,22 @@ public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether this very process is still alive (not merely its pid). A zombie is dead: it runs
     /// nothing and holds nothing, it only waits for a parent (perhaps itself dead) to reap it.
+    /// So is a process with SIGKILL pending: it cannot run again (a container's init killed by
+    /// its parent-death signal when its runtime was killed, not yet scheduled to die).
     public var isAlive: Bool {
-        guard let stat = try? Files.read("/proc/\(pid)/stat"), Self.parseStartTime(stat: stat) == startTime else { return false }
-        return !Self.isZombie(stat: stat)
+        guard let stat = try? Files.read("/proc/\(pid)/stat"), Self.parseStartTime(stat: stat) == startTime,
+              !Self.isZombie(stat: stat) else { return false }
+        guard let status = try? Files.read("/proc/\(pid)/status") else { return false }
+        return !Self.hasKillPending(status: status)
+    }
+
+    /// SigPnd (the thread's) or ShdPnd (the process's) of /proc/PID/status has SIGKILL.
+    public static func hasKillPending(status: String) -> Bool {
+        for line in status.split(separator: "\n") where line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:") {
+            let hex = line.split(separator: "\t").last.map { $0.trimmingPrefix(while: { $0 == " " }) } ?? ""
+            if let mask = UInt64(hex, radix: 16), mask & (1 << (UInt64(SIGKILL) - 1)) != 0 { return true }
+        }
+        return false
     }
 
     /// Field 3 of /proc/PID/stat: Z (zombie) or X (dead).

@@ -56,7 +56,7 @@ import Testing
                                                  "run", "--root", box.stateRoot, "--rootfs", Harness.rootfs, "--", "/bin/true"],
                             output: box.stateRoot + "/setpriv.out")
         #expect(r.status == 125)
-        #expect(r.output == "[contain] error: contain run needs root privileges\n", "\(r.output)")
+        #expect(r.output == "[contain] error: contain needs root privileges\n", "\(r.output)")
     }
 
     @Test func unavailableControllerIsOneLine() throws {

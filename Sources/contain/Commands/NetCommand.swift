@@ -91,12 +91,9 @@ struct NetInspect: ParsableCommand {
         guard let network = networks.first(where: { $0.definition.name == name }) else {
             throw NetworkError.notFound("network `\(name)` not found")
         }
-        // The container's PID 1 as the host sees it (from its record); the lease knows its runtime.
-        let pids = Dictionary(ContainerRecord.list(stateRoot: state.stateRoot).compactMap { v in v.status.pid.map { (v.info.id, $0.pid) } },
-                              uniquingKeysWith: { a, _ in a })
         if json {
             print(JSON.object(NetworkReport.summary(network)
-                              + [("endpoints", .array(NetworkReport.endpoints(network, pids: pids).map(JSON.object)))]).text)
+                              + [("endpoints", .array(NetworkReport.endpoints(network).map(JSON.object)))]).text)
             return
         }
         let d = network.definition
@@ -112,7 +109,7 @@ struct NetInspect: ParsableCommand {
         for lease in network.leases {
             let link = network.hostInterfaces[lease.hostInterface]
             let stats = link?.stats
-            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(pids[lease.containerID] ?? lease.owner.pid), lease.hostInterface,
+            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(lease.owner.pid), lease.hostInterface,
                          "\(lease.address)/\(d.subnet.prefix)", link.map { NetworkReport.mac($0.mac) } ?? "-",
                          lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
@@ -151,12 +148,13 @@ enum NetworkReport {
                 ("containers", .number(Int64(n.leases.count)))]
     }
 
-    static func endpoints(_ n: NetworkStatus, pids: [String: Int32] = [:]) -> [[(String, JSON)]] {
+    /// `pid`: the container's PID 1 as the host sees it, which owns the lease.
+    static func endpoints(_ n: NetworkStatus) -> [[(String, JSON)]] {
         n.leases.map { lease in
             let link = n.hostInterfaces[lease.hostInterface]
             let s = link?.stats
             return [("container", .string(lease.containerID)), ("name", lease.name.map(JSON.string) ?? .null),
-                    ("hostname", .string(lease.hostname)), ("pid", .number(Int64(pids[lease.containerID] ?? lease.owner.pid))), ("runtime_pid", .number(Int64(lease.owner.pid))),
+                    ("hostname", .string(lease.hostname)), ("pid", .number(Int64(lease.owner.pid))),
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
                     ("mac", link.map { .string(mac($0.mac)) } ?? .null),
                     ("ports", .array(lease.ports.map { .string($0.description) })),

@@ -69,7 +69,7 @@ import Testing
     /// fork (it hung on a futex for 411 s). Only a create that returned is a winner; every
     /// other contender must have been refused because the name is in use, and every wait here
     /// gives up after a deadline instead of hanging.
-    @Test func concurrentClaimsOfOneNameHaveOneWinner() throws {
+    @Test(.timeLimit(.minutes(1))) func concurrentClaimsOfOneNameHaveOneWinner() throws {
         let root = try Self.temporaryRoot()
         defer { try? Files.removeTree(root) }
         let contenders = 8
@@ -98,6 +98,75 @@ import Testing
         }
         // The losers left nothing: only the winner's record is there.
         #expect(ContainerRecord.list(stateRoot: root).map(\.info.id) == winners.map(\.info.id))
+    }
+
+    @Test func zombiesAndProcessesWithSIGKILLPendingAreDead() {
+        #expect(ProcessIdentity.isZombie(stat: "42 (sh (x) y) Z 1 42 42 0 -1"))
+        #expect(ProcessIdentity.isZombie(stat: "42 (a) X 1"))
+        #expect(!ProcessIdentity.isZombie(stat: "42 (Z) S 1 42"))
+        #expect(ProcessIdentity.hasKillPending(status: "Name:\tsleep\nSigPnd:\t0000000000000100\nShdPnd:\t0000000000000000\n"))
+        #expect(ProcessIdentity.hasKillPending(status: "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000100\n"))
+        #expect(!ProcessIdentity.hasKillPending(status: "SigPnd:\t0000000000004002\nShdPnd:\t0000000000000000\n"))
+        #expect(ProcessIdentity.current().isAlive)
+        #expect(!ProcessIdentity(pid: getpid(), startTime: 1).isAlive, "another process that once had this pid")
+    }
+
+    @Test func stagingNamesCarryTheirCreator() {
+        let owner = ProcessIdentity(pid: 4242, startTime: 77)
+        let name = ContainerRecord.stagingName(id: "abc123", owner: owner)
+        #expect(ContainerRecord.stagingOwner(name)?.id == "abc123")
+        #expect(ContainerRecord.stagingOwner(name)?.owner == owner)
+        #expect(ContainerRecord.stagingOwner("abc123") == nil)
+        #expect(ContainerRecord.stagingOwner(".new-abc123") == nil)
+    }
+
+    /// What a creator killed between its first mkdir and the rename leaves: a staging directory
+    /// and a name link. Both go at the next reclaim once the creator is dead; a live creator's
+    /// are left alone.
+    @Test func aDeadCreatorsStagingAndNameAreReclaimed() throws {
+        let root = try Self.temporaryRoot()
+        defer { try? Files.removeTree(root) }
+        let containers = root + "/containers", names = root + "/names"
+        try Files.makeDirectories(containers)
+        try Files.makeDirectories(names)
+        let dead = ProcessIdentity(pid: getpid(), startTime: 1)
+        try Files.makeDirectory(containers + "/" + ContainerRecord.stagingName(id: "dead0001", owner: dead))
+        #expect(symlink("dead0001", names + "/gone") == 0)
+        #expect(symlink("nosuch01", names + "/dangling") == 0)
+        try Files.makeDirectory(containers + "/" + ContainerRecord.stagingName(id: "live0001", owner: .current()))
+        #expect(symlink("live0001", names + "/busy") == 0)
+        ContainerRecord.reclaimAbandoned(stateRoot: root)
+        #expect(try Files.list(containers) == [ContainerRecord.stagingName(id: "live0001", owner: .current())])
+        #expect(try Files.list(names) == ["busy"])
+    }
+
+    /// A record no supervisor holds belongs to its init: kept while the init lives, reclaimed
+    /// once it is gone.
+    @Test func anUnsupervisedRecordLivesAsLongAsItsInit() throws {
+        let root = try Self.temporaryRoot()
+        defer { try? Files.removeTree(root) }
+        let dir = root + "/containers/orphan01"
+        try Files.makeDirectories(dir)
+        try Files.write(dir + "/config", Self.info("orphan01").serialized, create: true)
+        try Files.write(dir + "/lock", "", create: true)
+        try Files.write(dir + "/state", ContainerStatus(pid: .current(), phase: .running).serialized, create: true)
+        #expect(ContainerRecord.list(stateRoot: root).map(\.state) == [.running])
+        #expect(ContainerRecord.reclaimAbandoned(stateRoot: root).isEmpty)
+        try Files.write(dir + "/state", ContainerStatus(pid: ProcessIdentity(pid: getpid(), startTime: 1), phase: .running).serialized)
+        #expect(ContainerRecord.list(stateRoot: root).map(\.state) == [.dead])
+        #expect(ContainerRecord.reclaimAbandoned(stateRoot: root) == ["orphan01"])
+        #expect(ContainerRecord.list(stateRoot: root).isEmpty)
+    }
+
+    /// The exit status survives a full disk: it is also a symlink, which needs no data block.
+    @Test func theExitStatusIsReadFromItsSymlink() throws {
+        let root = try Self.temporaryRoot()
+        defer { try? Files.removeTree(root) }
+        let record = try ContainerRecord.create(stateRoot: root, info: Self.info("exit0001", keep: true), cgroupDirectories: [])
+        #expect(record.finish(exitCode: 42, status: ContainerStatus()) == nil)
+        #expect(try Files.readLink(record.directory + "/exit") == "42")
+        try Files.write(record.directory + "/state", "", create: true)  // as if the state write had failed
+        #expect(ContainerRecord.list(stateRoot: root).map(\.state) == [.exited(42)])
     }
 }
 
