@@ -36,6 +36,8 @@ public struct Endpoint: Sendable {
     public var ports: [PortMapping]
     /// The interface inside the container.
     public static let containerInterface = "eth0"
+    /// The host end of a container's veth: `veth` and the first 8 characters of its id.
+    public static func hostInterfaceName(containerID: String) -> String { "veth" + String(containerID.prefix(8)) }
 }
 
 /// A network with its live endpoints, for `net ls` and `net inspect`.
@@ -188,7 +190,7 @@ public final class NetworkManager {
         for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
             throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
         }
-        let hostInterface = "veth" + String(request.containerID.prefix(8))
+        let hostInterface = Endpoint.hostInterfaceName(containerID: request.containerID)
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
                           hostsFile: request.hostsFile, ports: request.ports)

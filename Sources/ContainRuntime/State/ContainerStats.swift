@@ -1,3 +1,4 @@
+import ContainNetwork
 import ContainSystem
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +10,10 @@ public struct ContainerStatsSample: Sendable {
     public var memoryBytes: UInt64?
     public var memoryLimit: UInt64?
     public var pids: UInt64?
+    /// Bytes the container received and sent on its bridge network (its veth's host end, seen
+    /// the other way round); nil without one.
+    public var networkReceived: UInt64?
+    public var networkSent: UInt64?
     /// Monotonic clock, nanoseconds.
     public var takenAt: UInt64
 
@@ -38,6 +43,22 @@ public struct ContainerStatsSample: Sendable {
         sample.memoryLimit = limit.flatMap { $0 >= UInt64(1) << 62 ? nil : $0 }
         sample.pids = number(file("pids.current"))
         return sample
+    }
+
+    /// One reading of each container, keyed by id; the host's links are listed once for all.
+    public static func read(_ views: [ContainerView]) -> [String: ContainerStatsSample] {
+        let links = Dictionary(((try? Rtnetlink(transport: MnlSocket()).links()) ?? []).map { ($0.name, $0) },
+                               uniquingKeysWith: { a, _ in a })
+        var samples: [String: ContainerStatsSample] = [:]
+        for view in views {
+            var sample = read(view)
+            if let stats = links[Endpoint.hostInterfaceName(containerID: view.info.id)]?.stats {
+                sample.networkReceived = stats.txBytes
+                sample.networkSent = stats.rxBytes
+            }
+            samples[view.info.id] = sample
+        }
+        return samples
     }
 
     /// CPU use between two samples, in percent of one CPU.

@@ -20,24 +20,21 @@ struct StatsCommand: ParsableCommand {
             return try containers.map { try ContainerRecord.find(stateRoot: state.stateRoot, $0) }
         }
         var previous: [String: ContainerStatsSample] = [:]
-        for v in try views() { previous[v.info.id] = ContainerStatsSample.read(v) }
+        previous = ContainerStatsSample.read(try views())
         while true {
             usleep(1_000_000)
-            let current = try views()
-            let links = Dictionary(((try? Rtnetlink(transport: MnlSocket()).links()) ?? []).map { ($0.name, $0) },
-                                   uniquingKeysWith: { a, _ in a })
+            let current = try views().filter(\.isRunning)
+            let samples = ContainerStatsSample.read(current)
             var rows = [["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS", "NET RX / TX"]]
-            for v in current where v.isRunning {
-                let sample = ContainerStatsSample.read(v)
+            for v in current {
+                guard let sample = samples[v.info.id] else { continue }
                 let cpu = previous[v.info.id].flatMap { ContainerStatsSample.cpuPercent(from: $0, to: sample) }
                 previous[v.info.id] = sample
                 let memory = sample.memoryBytes.map { ByteSize(bytes: $0).formatted(exact: false) } ?? "-"
                 let limit = sample.memoryLimit.map { ByteSize(bytes: $0).formatted(exact: false) } ?? "no limit"
-                // The host end's counters: what it sent, the container received.
-                let stats = links["veth" + String(v.info.id.prefix(8))]?.stats
                 var net = "-"
-                if let stats {
-                    net = ByteSize(bytes: stats.txBytes).formatted(exact: false) + " / " + ByteSize(bytes: stats.rxBytes).formatted(exact: false)
+                if let received = sample.networkReceived, let sent = sample.networkSent {
+                    net = ByteSize(bytes: received).formatted(exact: false) + " / " + ByteSize(bytes: sent).formatted(exact: false)
                 }
                 let cpuText: String = cpu.map(Self.percent) ?? "-"
                 let pidsText: String = sample.pids.map { String($0) } ?? "-"
