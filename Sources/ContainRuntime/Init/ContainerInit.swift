@@ -45,7 +45,8 @@ public enum ContainerInit {
         if let error = error as? SystemError {
             try? channel.send(.failed(operation: error.operation, path: error.path, errno: error.errno))
         } else {
-            try? channel.send(.failed(operation: "\(error)", path: nil, errno: EINVAL))
+            // Not a system call's failure: the message alone, no errno made up for it.
+            try? channel.send(.failed(operation: "\(error)", path: nil, errno: 0))
         }
         exit(125)
     }
@@ -101,7 +102,7 @@ public enum ContainerInit {
     /// The container's end of its veth, from inside its own namespace (the socket is opened
     /// here, so no thread ever has to setns): address, up, default route.
     static func configure(_ network: InitNetwork) throws {
-        guard let address = IPv4Address(network.address) else { throw SystemError("address", path: network.address, errno: EINVAL) }
+        guard let address = IPv4Address(network.address) else { throw SpecError("eth0: invalid address `\(network.address)`") }
         let rt = Rtnetlink(transport: try MnlSocket())
         guard let link = try rt.link(named: network.interface) else {
             throw SystemError("netlink: find link", path: network.interface, errno: ENODEV)
@@ -109,7 +110,7 @@ public enum ContainerInit {
         try rt.addAddress(index: link.index, address: address, prefix: Int(network.prefix))
         try rt.setUp(index: link.index)
         if let text = network.gateway {
-            guard let gateway = IPv4Address(text) else { throw SystemError("gateway", path: text, errno: EINVAL) }
+            guard let gateway = IPv4Address(text) else { throw SpecError("eth0: invalid gateway `\(text)`") }
             try rt.addDefaultRoute(via: gateway)
         }
     }
@@ -176,7 +177,7 @@ extension VolumeSpec {
     init(mount: ContainerConfig.Mount) throws {
         guard mount.type == "bind" || mount.options.contains("bind") || mount.options.contains("rbind"),
               let source = mount.source else {
-            throw SystemError("mount \(mount.type ?? "?") on \(mount.destination): only bind mounts are supported", errno: EINVAL)
+            throw SpecError("mount \(mount.type ?? "?") on \(mount.destination): only bind mounts are supported")
         }
         self.init(source: source, target: mount.destination, readOnly: mount.options.contains("ro"))
     }

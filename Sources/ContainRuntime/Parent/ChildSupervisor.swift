@@ -48,7 +48,9 @@ struct ChildSupervisor {
                 else if line.hasPrefix("mounting /proc") { timings.mark("pivot") }
                 else if line.hasPrefix("running:") { timings.mark("mounts") }
             case .failed(let operation, let path, let errno)?:
-                failure = failure ?? .runtime("\(SystemError(operation, path: path, errno: errno))")
+                // errno 0: a failure that was no system call's; its message says it all.
+                let message = errno == 0 ? operation + (path.map { " `\($0)`" } ?? "") : "\(SystemError(operation, path: path, errno: errno))"
+                failure = failure ?? .runtime(message)
             case .execFailed(let command, let errno)?:
                 failure = failure ?? (errno == ENOENT ? .commandNotFound(command) : .cannotExecute(command, errno: errno))
             case let other?:

@@ -4,15 +4,18 @@
 ///
 /// | # | direction      | message                      | meaning                                              |
 /// |---|----------------|------------------------------|------------------------------------------------------|
-/// | 1 | parent → init  | `config(InitConfig)`         | what to run: rootfs, hostname, argv, env, mounts     |
+/// | 1 | parent → init  | `config(InitConfig)`         | the ContainerConfig and the InitPlan, tagged         |
 /// |   |                |                              | (parent: cgroup placement, later network wiring)     |
 /// | 2 | parent → init  | `proceed`                    | the init is in its cgroup and its network is ready   |
 /// | 3 | init → parent  | `progress(line)`             | zero or more progress lines for stderr               |
-/// | 4 | init → parent  | `failed(op, path, errno)`    | setup failed; the init exits 125                     |
+/// | 4 | init → parent  | `failed(op, path, errno)`    | setup failed; the init exits 125 (errno 0: not a     |
+/// |   |                |                              | system call; op is the whole message)                |
 /// | 5 | init → parent  | `execFailed(command, errno)` | the command could not be run; the init exits 126/127 |
 /// | 6 | init → parent  | `ready`                      | created: set up, the command found; waiting for 7    |
-/// | 7 | parent → init  | `start`                      | exec the command now                                  |
-/// | 8 | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
+/// | 7 | parent → init  | `start`                      | exec the command now                                 |
+/// | 1'| parent → helper| `exec(Process)`              | exec's helper: the configuration's process part,     |
+/// |   |                |                              | instead of 1; then 2, and no 6/7                     |
+/// | – | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
 ///
 /// The init waits for 1, 2 and (after 6) 7, and treats anything else (or EOF: the parent died)
 /// as fatal. `contain run` sends 7 as soon as 6 arrives; `contain create` leaves the init
