@@ -62,7 +62,8 @@ import Testing
         #expect(try ps(box, all: true).isEmpty)
         // The name is free again.
         _ = try detach(box, ["--name", "sleeper", "--rm"], ["true"])
-        #expect(eventually { (try? ps(box, all: true))?.isEmpty == true }, "--rm removes the record")
+        #expect(eventually { (try? FileManager.default.contentsOfDirectory(atPath: box.stateRoot + "/containers")) == [] },
+                "--rm removes the record")
         box.expectClean()
     }
 
@@ -139,20 +140,45 @@ import Testing
         box.expectClean()
     }
 
-    @Test func gcReclaimsWhatAKilledSupervisorLeft() throws {
+    /// A detached container outlives its supervisor killed with -9: it keeps running and is
+    /// listed, neither `gc` nor any other command reclaims it, exec still works, and `rm -f`
+    /// then ends it and leaves nothing (cgroups, record, name).
+    @Test func aDetachedContainerOutlivesItsKilledSupervisorUntilRm() throws {
         let box = try Sandbox()
-        let id = try detach(box, ["--name", "orphan"], ["sleep", "60"])
-        let listed = try ps(box)
-        let containerPid = try #require(listed.first?["pid"] as? Int)
-        // The supervisor is the parent of the container's PID 1.
-        let stat = try String(contentsOfFile: "/proc/\(containerPid)/stat", encoding: .utf8)
-        let supervisor = try #require(stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap { Int32($0) })
+        defer { _ = try? box.contain(["rm", "-f"] + box.commonArguments + ["orphan"]) }
+        let id = try detach(box, ["--name", "orphan", "--hostname", "orph"], ["sleep", "60"])
+        let containerPid = pid_t(try #require(try ps(box).first?["pid"] as? Int))
+        // The supervisor is the parent of the container's PID 1: checked to be the
+        // `contain run --supervise-id ID` this test started before it is signalled.
+        func stat(_ pid: pid_t) -> [Substring]? {
+            (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: ")").last?.split(separator: " ")
+        }
+        func dead(_ pid: pid_t) -> Bool { stat(pid).map { $0.first == "Z" } ?? true }  // gone, or a zombie
+        let supervisor = try #require(stat(containerPid)?.dropFirst().first.flatMap { pid_t($0) })
+        let cmdline = ((try? String(contentsOfFile: "/proc/\(supervisor)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0").map(String.init)
+        try #require(cmdline.contains("--supervise-id") && cmdline.contains(id), "the supervisor: \(cmdline)")
         kill(supervisor, SIGKILL)
-        #expect(eventually { kill(pid_t(containerPid), 0) != 0 }, "the container dies with its supervisor")
+        #expect(eventually { dead(supervisor) }, "the supervisor died")
+
         let gc = try box.contain(["gc"] + box.commonArguments)
         #expect(gc.status == 0, "\(gc)")
-        #expect(gc.stdout.contains(String(id.prefix(12))), "\(gc)")
+        #expect(!gc.stdout.contains(String(id.prefix(12))), "gc must not reclaim a running container: \(gc)")
+        #expect(!dead(containerPid), "the container outlives its supervisor")
+        let listed = try ps(box)
+        #expect(listed.count == 1 && listed.first?["id"] as? String == id, "\(listed)")
+        #expect(listed.first?["status"] as? String == "running", "\(listed)")
+        #expect(listed.first?["pid"] as? Int == Int(containerPid), "\(listed)")
+        #expect(box.containerPids().contains(containerPid), "still in its cgroups")
+        let exec = try box.contain(["exec"] + box.commonArguments + ["orphan", "--", "sh", "-c", "hostname; cat /proc/1/comm"])
+        #expect(exec.status == 0, "\(exec)")
+        #expect(exec.stdout == "orph\nsleep\n", "exec still works: \(exec)")
+
+        let rm = try box.contain(["rm", "-f"] + box.commonArguments + ["orphan"])
+        #expect(rm.status == 0, "\(rm)")
+        #expect(eventually { dead(containerPid) }, "rm -f ended the container")
         #expect(try ps(box, all: true).isEmpty)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: box.stateRoot + "/names")) ?? []
+        #expect(names == [], "name links left behind")
         box.expectClean()
     }
 

@@ -151,24 +151,58 @@ import Testing
         try lab.expectClean()
     }
 
-    @Test func gcAfterKillNineOfADetachedSupervisorLeavesNoLeaseVethOrRecord() throws {
+    /// A detached container outlives its supervisor killed with -9: still listed and running,
+    /// its lease, port rule and veth kept through `gc` and `net ls` (they belong to its init),
+    /// exec reaches its network; `rm -f` then leaves no lease, port rule, veth, cgroup or record.
+    @Test func killNineOfADetachedSupervisorKeepsLeaseAndPortUntilRmLeavesNothing() throws {
         let lab = try NetworkLab()
+        defer { _ = try? lab.contain(["rm", "-f", "bg"]) }
         let started = try lab.contain(["run", "-d", "-q", "--rootfs", Harness.rootfs, "--cgroup-parent", lab.sandbox.cgroupParent,
                                        "--net", "bridge", "--name", "bg", "-p", "8081:80", "--", "sleep", "60"])
         try #require(started.status == 0, "\(started)")
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(lab.leases().count == 1)
         #expect(try lab.nftTable().contains("dnat to 10.88.0.2:80"))
-        let ps = try lab.contain(["ps", "--json"])
-        let listed = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
-        #expect(listed.first?["address"] as? String == "10.88.0.2", "\(ps)")
-        let pid = try #require(listed.first?["pid"] as? Int)
-        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-        let supervisor = try #require(stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap { Int32($0) })
+        func listed() throws -> [[String: Any]] {
+            let ps = try lab.contain(["ps", "--json"])
+            try #require(ps.status == 0, "\(ps)")
+            return try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
+        }
+        let before = try listed()
+        #expect(before.first?["address"] as? String == "10.88.0.2", "\(before)")
+        let pid = pid_t(try #require(before.first?["pid"] as? Int))
+        func stat(_ pid: pid_t) -> [Substring]? {
+            (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: ")").last?.split(separator: " ")
+        }
+        func dead(_ pid: pid_t) -> Bool { stat(pid).map { $0.first == "Z" } ?? true }  // gone, or a zombie
+        // The supervisor is the parent of the container's PID 1, checked before it is signalled.
+        let supervisor = try #require(stat(pid)?.dropFirst().first.flatMap { pid_t($0) })
+        let cmdline = ((try? String(contentsOfFile: "/proc/\(supervisor)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0").map(String.init)
+        try #require(cmdline.contains("--supervise-id") && cmdline.contains(id), "the supervisor: \(cmdline)")
         kill(supervisor, SIGKILL)
-        #expect(eventually { kill(pid_t(pid), 0) != 0 }, "the container dies with its supervisor")
+        #expect(eventually { dead(supervisor) }, "the supervisor died")
+
         let gc = try lab.contain(["gc"])
         #expect(gc.status == 0, "\(gc)")
-        #expect(try !lab.nftTable().contains("dnat to"), "the dead container's port rule is gone")
+        #expect(!gc.stdout.contains(String(id.prefix(12))), "gc must not reclaim a running container: \(gc)")
+        let ls = try lab.contain(["net", "ls"])
+        #expect(Self.row(ls, "contain") == ["contain", "contain0", "10.88.0.0/24", "10.88.0.1", "1"], "\(ls)")
+        #expect(!dead(pid), "the container outlives its supervisor")
+        let after = try listed()
+        #expect(after.count == 1 && after.first?["status"] as? String == "running", "\(after)")
+        #expect(after.first?["pid"] as? Int == Int(pid) && after.first?["address"] as? String == "10.88.0.2", "\(after)")
+        #expect(lab.leases().count == 1, "the lease belongs to the container's init")
+        #expect(try lab.nftTable().contains("dnat to 10.88.0.2:80"), "the port rule stays")
+        #expect(try lab.hostVeths().count == 1)
+        let exec = try lab.contain(["exec", "bg", "--", "sh", "-c", "ip -4 -o addr show eth0; ping -c1 -W2 10.88.0.1 >/dev/null && echo gateway-ok"])
+        #expect(exec.status == 0, "\(exec)")
+        #expect(exec.stdout.contains("inet 10.88.0.2/24") && exec.stdout.contains("gateway-ok"), "\(exec)")
+
+        let rm = try lab.contain(["rm", "-f", "bg"])
+        #expect(rm.status == 0, "\(rm)")
+        #expect(eventually { dead(pid) }, "rm -f ended the container")
+        #expect(try !lab.nftTable().contains("dnat to"), "the container's port rule is gone")
+        #expect(try listed().isEmpty)
         try lab.expectClean()
     }
 
@@ -196,7 +230,8 @@ import Testing
         }
         let b = try endpoint(before), a = try endpoint(after)
         #expect(a["name"] as? String == "probe")
-        #expect((a["pid"] as? Int ?? 0) != (a["runtime_pid"] as? Int ?? 0), "pid is the container's PID 1, not its runtime")
+        // The lease belongs to the container's PID 1, not to the contain process that ran it.
+        #expect((a["pid"] as? Int ?? 0) != Int(running.pid), "pid is the container's PID 1, not its runtime")
         #expect(a["address"] as? String == "10.88.30.2")
         #expect((a["host_veth"] as? String)?.hasPrefix("veth") == true)
         #expect((a["mac"] as? String)?.count == 17)

@@ -83,7 +83,7 @@ public final class Container {
     private func createSteps() throws {
         let rootfs = try resolveRootfs()
         timings.mark("parse")
-        ContainerRecord.reclaimAbandoned(stateRoot: context.stateRoot, report: progress.say)
+        Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
         timings.mark("reclaim")
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
 
@@ -259,6 +259,21 @@ public final class Container {
             self.record = nil
         }
         return failures
+    }
+
+    /// What every command does first: reclaims containers that ended with nobody to clean up
+    /// (no supervisor, init gone), their cgroups and records, and then their leases and port
+    /// rules (reading the networks drops leases whose owner is dead). Returns the ids.
+    @discardableResult
+    public static func reclaimAbandoned(stateRoot: String, networkDirectory: String,
+                                        report: (String) -> Void = { _ in }) -> [String] {
+        let reclaimed = ContainerRecord.reclaimAbandonedContainers(stateRoot: stateRoot, report: report)
+        if reclaimed.contains(where: { $0.status.address != nil }) {
+            do { _ = try NetworkManager(store: NetworkStore(directory: networkDirectory)).status() } catch {
+                report("could not reclaim network leases: \(error)")
+            }
+        }
+        return reclaimed.map(\.info.id)
     }
 
     /// `contain rm` of a container that has ended: its record, and what a container that ended

@@ -124,7 +124,7 @@ public final class ContainerRecord {
     /// Removes the record and lets go of the lock.
     public func remove() {
         if let name = info.name { Self.release(name: name, id: info.id, stateRoot: stateRoot) }
-        try? Files.removeTree(directory)
+        Self.removeRecordDirectory(directory)
         if lockFD >= 0 { close(lockFD) }
         lockFD = -1
     }
@@ -233,7 +233,16 @@ public final class ContainerRecord {
         let cgroups = ((try? Files.read(view.directory + "/cgroups")) ?? "").split(separator: "\n").map(String.init)
         try ContainerCgroup.remove(directories: cgroups)
         if let name = view.info.name { release(name: name, id: view.info.id, stateRoot: stateRoot) }
-        try Files.removeTree(view.directory)
+        removeRecordDirectory(view.directory)
+    }
+
+    /// A record disappears at once, never half: it is renamed out of sight (`.gone-<id>`) and
+    /// then removed; what a removal killed midway leaves is swept by the next reclaim.
+    static func removeRecordDirectory(_ directory: String) {
+        let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
+        let name = String(directory[directory.index(after: directory.lastIndex(of: "/") ?? directory.startIndex)...])
+        let gone = parent + "/.gone-" + name
+        try? Files.removeTree(rename(directory, gone) == 0 ? gone : directory)
     }
 
     /// Reclaims every container whose supervisor and init are both gone without recording an
@@ -242,11 +251,21 @@ public final class ContainerRecord {
     /// reclaimed, and reports each through `report`.
     @discardableResult
     public static func reclaimAbandoned(stateRoot: String, report: (String) -> Void = { _ in }) -> [String] {
+        reclaimAbandonedContainers(stateRoot: stateRoot, report: report).map(\.info.id)
+    }
+
+    /// The same, returning the records as they were (the caller may have more to reclaim for
+    /// them: a network lease).
+    public static func reclaimAbandonedContainers(stateRoot: String, report: (String) -> Void = { _ in }) -> [ContainerView] {
         let parent = containersDirectory(stateRoot)
         guard let entries = try? Files.list(parent) else { return [] }
-        var reclaimed: [String] = []
+        var reclaimed: [ContainerView] = []
         for entry in entries {
             let dir = parent + "/" + entry
+            if entry.hasPrefix(".gone-") {
+                try? Files.removeTree(dir)  // a removal that was cut short
+                continue
+            }
             if entry.hasPrefix(".new-") {
                 // Staging: reclaimable once its creator is dead (an old-style name: after a minute).
                 let dead = stagingOwner(entry).map { !$0.owner.isAlive } ?? isOlderThan(dir, seconds: 60)
@@ -263,7 +282,7 @@ public final class ContainerRecord {
             guard flock(fd, LOCK_EX | LOCK_NB) == 0, let view = view(directory: dir) else { continue }
             do {
                 try removeEnded(view, stateRoot: stateRoot)
-                reclaimed.append(entry)
+                reclaimed.append(view)
                 report("reclaimed container \(entry.prefix(12)) left by a runtime that died")
             } catch {
                 report("could not reclaim container \(entry.prefix(12)): \(error)")

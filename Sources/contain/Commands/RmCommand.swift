@@ -17,9 +17,12 @@ struct RmCommand: ParsableCommand {
     @Argument(help: "Container names or ids.") var containers: [String]
 
     func run() throws {
-        try state.prepare()
-        // All are checked before any is removed: a refusal changes nothing.
+        // Looked up before the reclaim that every command does first: a container that ended
+        // with nobody to clean up (stopped after its supervisor died) is reclaimed by it, and
+        // that is its removal. All are checked before any is removed: a refusal changes nothing.
+        try state.requireRoot()
         let views = try containers.map { try ContainerRecord.find(stateRoot: state.stateRoot, $0) }
+        try state.prepare()
         if !force, let running = views.first(where: \.isAlive) {
             throw RunFailure.runtime("container \(running.displayName) is running: stop it first, or use rm -f")
         }

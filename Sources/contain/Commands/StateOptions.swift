@@ -21,10 +21,14 @@ struct StateOptions: ParsableArguments {
                 explicit.map { $0 + "/rootfs" } ?? TarballRootfs.defaultCache)
     }
 
-    /// What every command but `run` does first: it needs root, and it reclaims what runtimes
-    /// killed with -9 left (their cgroups and records; their leases when networks are read).
+    /// What every command but `run` does first: it needs root, and it reclaims what containers
+    /// that ended with nobody to clean up left (cgroups, records, leases, port rules).
     func prepare() throws {
+        try requireRoot()
+        Container.reclaimAbandoned(stateRoot: stateRoot, networkDirectory: networkDirectory)
+    }
+
+    func requireRoot() throws {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
-        ContainerRecord.reclaimAbandoned(stateRoot: stateRoot)
     }
 }
