@@ -419,7 +419,7 @@ extension NetworkMode: TaggedMessage {
         case "bridge": self = .bridge(network: try r.required(.network))
         default:
             let field = r.all(.kind)[0]
-            throw .invalid(path: r.fieldPath(.kind), offset: field.payload.startIndex, reason: "unknown network mode `\(kind)`")
+            throw .invalid(path: r.fieldPath(.kind).description, offset: field.payload.startIndex, reason: "unknown network mode `\(kind)`")
         }
     }
 }

@@ -19,6 +19,31 @@
 // the byte offset. A message is a type with a `Tag` enum (explicit raw values, never reused)
 // and one line per field in `encode(to:)` and `init(from:)`.
 
+/// Where a field sits, for errors (`ContainerConfig.linux.devices[2]`): built as decoding
+/// descends, rendered only when an error is thrown.
+public struct TaggedPath: Sendable, CustomStringConvertible {
+    private let render: @Sendable () -> String
+
+    public init(_ text: String) { render = { text } }
+    public init(root: Any.Type) {
+        let type = root
+        render = { String(describing: type) }
+    }
+    private init(render: @escaping @Sendable () -> String) { self.render = render }
+
+    public func field<Tag: FieldTag>(_ tag: Tag) -> TaggedPath {
+        let parent = self
+        return TaggedPath { parent.description + "." + String(describing: tag) }
+    }
+
+    public func index(_ i: Int) -> TaggedPath {
+        let parent = self
+        return TaggedPath { parent.description + "[\(i)]" }
+    }
+
+    public var description: String { render() }
+}
+
 /// A message's field numbers: `enum Tag: UInt16, FieldTag { case path = 1, readonly = 2 }`.
 /// The case name is the field's name in decoding errors; `allCases` lets tests check that
 /// every stored property has a tag.
@@ -29,7 +54,7 @@ public protocol TaggedCodable {
     /// Appends the payload (not the tag and length) to `bytes`.
     func encodePayload(into bytes: inout [UInt8])
     /// `payload` keeps the indices of the whole buffer, so errors can name absolute offsets.
-    init(payload: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError)
+    init(payload: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError)
 }
 
 /// A struct (or enum) encoded as a run of fields.
@@ -47,7 +72,7 @@ extension TaggedMessage {
     }
 
     public init(decoding bytes: [UInt8]) throws(TaggedDecodingError) {
-        try self.init(payload: bytes[...], path: String(describing: Self.self))
+        try self.init(payload: bytes[...], path: TaggedPath(root: Self.self))
     }
 
     public func encodePayload(into bytes: inout [UInt8]) {
@@ -57,7 +82,7 @@ extension TaggedMessage {
         bytes = writer.bytes
     }
 
-    public init(payload: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError) {
+    public init(payload: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError) {
         try self.init(from: TaggedReader(payload, path: path))
     }
 }
@@ -152,23 +177,23 @@ public struct TaggedReader<Key: FieldTag> {
     }
 
     /// Where this message sits, for errors: `ContainerConfig.linux.devices[2]`.
-    public let path: String
+    public let path: TaggedPath
     /// Every field, known or not, in order.
     public let fields: [Field]
 
     /// Splits `bytes` into fields; fails on a truncated header or an overlong length.
-    public init(_ bytes: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError) {
+    public init(_ bytes: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError) {
         self.path = path
         var fields: [Field] = []
         var at = bytes.startIndex
         while at < bytes.endIndex {
             let left = bytes.endIndex - at
-            guard left >= 6 else { throw .truncated(path: path, offset: at, available: left) }
+            guard left >= 6 else { throw .truncated(path: path.description, offset: at, available: left) }
             let tag = UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8
             var length: UInt32 = 0
             for i in 0..<4 { length |= UInt32(bytes[at + 2 + i]) << (8 * i) }
             guard UInt64(length) <= UInt64(left - 6) else {
-                throw .overlong(path: path, tag: tag, offset: at, length: length, available: left - 6)
+                throw .overlong(path: path.description, tag: tag, offset: at, length: length, available: left - 6)
             }
             let start = at + 6
             fields.append(Field(tag: tag, offset: at, payload: bytes[start..<start + Int(length)]))
@@ -177,7 +202,9 @@ public struct TaggedReader<Key: FieldTag> {
         self.fields = fields
     }
 
-    public func fieldPath(_ tag: Key) -> String { path + "." + String(describing: tag) }
+    /// Rendered only when an error needs it: naming an enum case takes reflection, which
+    /// would cost every init a scan of the runtime's conformance tables.
+    public func fieldPath(_ tag: Key) -> TaggedPath { path.field(tag) }
 
     /// The fields with this tag, in order.
     public func all(_ tag: Key) -> [Field] { fields.filter { $0.tag == tag.rawValue } }
@@ -185,12 +212,12 @@ public struct TaggedReader<Key: FieldTag> {
     public func optional<Value: TaggedCodable>(_ tag: Key, as: Value.Type = Value.self) throws(TaggedDecodingError) -> Value? {
         let found = all(tag)
         guard let first = found.first else { return nil }
-        if found.count > 1 { throw .duplicate(path: fieldPath(tag), offset: found[1].offset) }
+        if found.count > 1 { throw .duplicate(path: fieldPath(tag).description, offset: found[1].offset) }
         return try Value(payload: first.payload, path: fieldPath(tag))
     }
 
     public func required<Value: TaggedCodable>(_ tag: Key, as: Value.Type = Value.self) throws(TaggedDecodingError) -> Value {
-        guard let value = try optional(tag, as: Value.self) else { throw .missing(path: fieldPath(tag), tag: tag.rawValue) }
+        guard let value = try optional(tag, as: Value.self) else { throw .missing(path: fieldPath(tag).description, tag: tag.rawValue) }
         return value
     }
 
@@ -202,7 +229,7 @@ public struct TaggedReader<Key: FieldTag> {
     public func repeated<Value: TaggedCodable>(_ tag: Key, as: Value.Type = Value.self) throws(TaggedDecodingError) -> [Value] {
         var values: [Value] = []
         for (i, field) in all(tag).enumerated() {
-            values.append(try Value(payload: field.payload, path: fieldPath(tag) + "[\(i)]"))
+            values.append(try Value(payload: field.payload, path: fieldPath(tag).index(i)))
         }
         return values
     }
@@ -210,9 +237,9 @@ public struct TaggedReader<Key: FieldTag> {
     public func entries(_ tag: Key) throws(TaggedDecodingError) -> [String: String] {
         var dictionary: [String: String] = [:]
         for (i, field) in all(tag).enumerated() {
-            let entry = try Entry(payload: field.payload, path: fieldPath(tag) + "[\(i)]")
+            let entry = try Entry(payload: field.payload, path: fieldPath(tag).index(i))
             guard dictionary.updateValue(entry.value, forKey: entry.key) == nil else {
-                throw .duplicate(path: fieldPath(tag) + "[\(entry.key)]", offset: field.offset)
+                throw .duplicate(path: fieldPath(tag).description + "[\(entry.key)]", offset: field.offset)
             }
         }
         return dictionary
@@ -222,7 +249,7 @@ public struct TaggedReader<Key: FieldTag> {
     public func nested<Inner: FieldTag>(_ tag: Key, as: Inner.Type) throws(TaggedDecodingError) -> TaggedReader<Inner>? {
         let found = all(tag)
         guard let first = found.first else { return nil }
-        if found.count > 1 { throw .duplicate(path: fieldPath(tag), offset: found[1].offset) }
+        if found.count > 1 { throw .duplicate(path: fieldPath(tag).description, offset: found[1].offset) }
         return try TaggedReader<Inner>(first.payload, path: fieldPath(tag))
     }
 }
@@ -245,9 +272,9 @@ struct Entry: TaggedMessage {
 
 extension String: TaggedCodable {
     public func encodePayload(into bytes: inout [UInt8]) { bytes.append(contentsOf: utf8) }
-    public init(payload: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError) {
+    public init(payload: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError) {
         guard let text = String(validating: payload, as: UTF8.self) else {
-            throw .invalid(path: path, offset: payload.startIndex, reason: "not valid UTF-8")
+            throw .invalid(path: path.description, offset: payload.startIndex, reason: "not valid UTF-8")
         }
         self = text
     }
@@ -255,9 +282,9 @@ extension String: TaggedCodable {
 
 extension Bool: TaggedCodable {
     public func encodePayload(into bytes: inout [UInt8]) { bytes.append(self ? 1 : 0) }
-    public init(payload: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError) {
+    public init(payload: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError) {
         guard payload.count == 1, let byte = payload.first, byte <= 1 else {
-            throw .invalid(path: path, offset: payload.startIndex, reason: "expected one byte, 0 or 1")
+            throw .invalid(path: path.description, offset: payload.startIndex, reason: "expected one byte, 0 or 1")
         }
         self = byte == 1
     }
@@ -267,9 +294,9 @@ extension TaggedCodable where Self: FixedWidthInteger {
     public func encodePayload(into bytes: inout [UInt8]) {
         for i in 0..<(Self.bitWidth / 8) { bytes.append(UInt8(truncatingIfNeeded: self >> (8 * i))) }
     }
-    public init(payload: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError) {
+    public init(payload: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError) {
         guard payload.count == Self.bitWidth / 8 else {
-            throw .invalid(path: path, offset: payload.startIndex,
+            throw .invalid(path: path.description, offset: payload.startIndex,
                            reason: "expected \(Self.bitWidth / 8) bytes for \(Self.self), got \(payload.count)")
         }
         var value = Self.zero
@@ -287,10 +314,10 @@ extension Int64: TaggedCodable {}
 /// Enums backed by a String, written as their raw value; an unknown value is an error.
 extension TaggedCodable where Self: RawRepresentable, RawValue == String {
     public func encodePayload(into bytes: inout [UInt8]) { rawValue.encodePayload(into: &bytes) }
-    public init(payload: ArraySlice<UInt8>, path: String) throws(TaggedDecodingError) {
+    public init(payload: ArraySlice<UInt8>, path: TaggedPath) throws(TaggedDecodingError) {
         let raw = try String(payload: payload, path: path)
         guard let value = Self(rawValue: raw) else {
-            throw .invalid(path: path, offset: payload.startIndex, reason: "unknown value `\(raw)`")
+            throw .invalid(path: path.description, offset: payload.startIndex, reason: "unknown value `\(raw)`")
         }
         self = value
     }

@@ -24,7 +24,7 @@ public enum ContainerInit {
             reportAndExit(error, channel: channel)
         }
         runCommand(process, channel: channel, reportProgress: config.plan.reportProgress,
-                   supervised: config.container.contain.runInit, awaitStart: true,
+                   supervised: config.container.contain.runInit, awaitStart: !config.plan.startAtOnce, reportReady: true,
                    outlivesRuntime: config.container.contain.detached)
     }
 
@@ -118,10 +118,11 @@ public enum ContainerInit {
     /// Looks the command up and execs it, or (`supervised`: --init, and exec's helper) forks it
     /// and stays to forward signals and pass its status on. Never returns: on success the
     /// socket closes on exec and the parent sees end of file; failures are sent over it.
-    /// `awaitStart` (the container's init): once the command is found, report `ready` and wait
-    /// for `start` (at once for `contain run`, at `contain start` for a created container).
+    /// `reportReady` (the container's init): once the command is found, report `ready`, and with
+    /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
     static func runCommand(_ process: ContainerConfig.Process, channel: SyncChannel, reportProgress: Bool, supervised: Bool,
-                           awaitStart: Bool = false, outlivesRuntime: Bool = false, delayMilliseconds: UInt32 = 0) -> Never {
+                           awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
+                           delayMilliseconds: UInt32 = 0) -> Never {
         let command = process.args.first ?? ""
         let path: String
         switch CommandResolver.resolve(command, environment: process.env) {
@@ -133,7 +134,7 @@ public enum ContainerInit {
             try? channel.send(.execFailed(command: p, errno: err))
             exit(126)
         }
-        if awaitStart {
+        if reportReady {
             do {
                 if outlivesRuntime {
                     // From here on the container is its own: a supervisor killed with -9 leaves
@@ -141,7 +142,7 @@ public enum ContainerInit {
                     try sys("prctl PR_SET_PDEATHSIG") { cshim_set_pdeathsig(0) }
                 }
                 try channel.send(.ready)
-                _ = try channel.expect("start")
+                if awaitStart { _ = try channel.expect("start") }
             } catch {
                 exit(125)  // the parent is gone or confused: nobody asked for the command
             }

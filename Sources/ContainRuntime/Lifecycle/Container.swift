@@ -141,8 +141,7 @@ public final class Container {
                 progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
             }
             timings.mark("veth")
-            status.address = endpoint.address.description
-            record.writeStatus(status)
+            status.address = endpoint.address.description  // recorded with the next state
             initNetwork = InitNetwork(interface: Endpoint.containerInterface, address: endpoint.address.description,
                                       prefix: Int32(n.subnet.prefix), gateway: n.internal ? nil : n.gateway.description)
         }
@@ -151,7 +150,7 @@ public final class Container {
         try channel.parent.send(.config(InitConfig(container: configuration, plan: InitPlan(
             rootfsDisplay: spec.rootfsArgument, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            network: initNetwork, bindFiles: bindFiles, overlay: overlay))))
+            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !spec.createOnly))))
         progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
                                          : "applying cgroup limits: \(spec.limits.summary)")
         try cgroup.add(pid: child.pid)
@@ -159,7 +158,8 @@ public final class Container {
         timings.mark("join")
         try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready)
         status.phase = .created
-        record.writeStatus(status)
+        // A run goes on to start at once, which records `running`: one state write less.
+        if spec.createOnly { record.writeStatus(status) }
     }
 
     /// /etc/hosts, /etc/hostname and /etc/resolv.conf, generated in the record and bound over
@@ -193,7 +193,8 @@ public final class Container {
     /// init reported them.
     public func start() throws {
         guard let child, let channel, let signals else { throw RunFailure.runtime("container \(id.prefix(12)) was not created") }
-        try channel.send(.start)
+        // A run's init did not wait (its plan said start at once): it is exec'ing already.
+        if spec.createOnly { try channel.send(.start) }
         try supervisor.awaitInit(child, channel: channel, signals: signals, until: .exec)
         timings.mark("exec")
         status.phase = .running
@@ -268,7 +269,7 @@ public final class Container {
     public static func reclaimAbandoned(stateRoot: String, networkDirectory: String,
                                         report: (String) -> Void = { _ in }) -> [String] {
         let reclaimed = ContainerRecord.reclaimAbandonedContainers(stateRoot: stateRoot, report: report)
-        if reclaimed.contains(where: { $0.status.address != nil }) {
+        if reclaimed.contains(where: isBridged) {
             do { _ = try NetworkManager(store: NetworkStore(directory: networkDirectory)).status() } catch {
                 report("could not reclaim network leases: \(error)")
             }
@@ -280,10 +281,16 @@ public final class Container {
     /// unsupervised left (cgroups; its lease and port rules, whose owner, the init, is gone).
     public static func remove(_ view: ContainerView, stateRoot: String, networkDirectory: String) throws {
         try ContainerRecord.removeEnded(view, stateRoot: stateRoot)
-        if view.state == .dead, view.status.address != nil {
+        if view.state == .dead, isBridged(view) {
             // Reading the networks reclaims leases of dead owners.
             _ = try NetworkManager(store: NetworkStore(directory: networkDirectory)).status()
         }
+    }
+
+    /// Whether the container had a bridge network (so a lease, perhaps port rules).
+    private static func isBridged(_ view: ContainerView) -> Bool {
+        if case .bridge? = try? NetworkMode(parsing: view.info.network) { return true }
+        return false
     }
 
     // MARK: helpers

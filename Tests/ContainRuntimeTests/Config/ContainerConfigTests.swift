@@ -78,7 +78,7 @@ import Testing
         #expect(try ContainerConfig(decoding: empty.encoded()) == empty)
         #expect(try ContainerConfig(decoding: ContainerConfig().encoded()) == ContainerConfig())
         // Optionals are absent, not encoded as empty values: nested messages only have their scalars.
-        let reader = try TaggedReader<ContainerConfig.Tag>(empty.encoded()[...], path: "config")
+        let reader = try TaggedReader<ContainerConfig.Tag>(empty.encoded()[...], path: TaggedPath("config"))
         #expect(reader.fields.map(\.tag) == [1, 2, 3, 8, 9])
     }
 
@@ -94,7 +94,7 @@ import Testing
         #expect(try ContainerConfig.Process(decoding: process.encoded()) == process)
         #expect(try ContainerConfig.Process(decoding: ContainerConfig.Process().encoded()) == ContainerConfig.Process())
         // The same bytes as inside the whole config: exec can be handed that part as it is.
-        let reader = try TaggedReader<ContainerConfig.Tag>(Self.full.encoded()[...], path: "config")
+        let reader = try TaggedReader<ContainerConfig.Tag>(Self.full.encoded()[...], path: TaggedPath("config"))
         #expect(Array(reader.all(.process)[0].payload) == process.encoded())
     }
 
@@ -115,7 +115,7 @@ import Testing
         let unknown = future.bytes
 
         // Appended at the top, and inside the process and the linux messages.
-        let reader = try TaggedReader<ContainerConfig.Tag>(Self.full.encoded()[...], path: "config")
+        let reader = try TaggedReader<ContainerConfig.Tag>(Self.full.encoded()[...], path: TaggedPath("config"))
         var w = TaggedWriter<ContainerConfig.Tag>(appendingTo: unknown)
         for field in reader.fields {
             w.raw(field.tag) { bytes in
@@ -166,7 +166,7 @@ import Testing
 
     @Test func aMissingRequiredFieldIsNamed() throws {
         // The whole config, with `root` rewritten to lack `readonly`.
-        let reader = try TaggedReader<ContainerConfig.Tag>(Self.full.encoded()[...], path: "config")
+        let reader = try TaggedReader<ContainerConfig.Tag>(Self.full.encoded()[...], path: TaggedPath("config"))
         var w = TaggedWriter<ContainerConfig.Tag>()
         for field in reader.fields {
             if field.tag == ContainerConfig.Tag.root.rawValue {

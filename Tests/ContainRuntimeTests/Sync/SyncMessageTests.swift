@@ -15,7 +15,7 @@ import Testing
         network: InitNetwork(interface: "eth0", address: "10.88.0.2", prefix: 24, gateway: "10.88.0.1"),
         bindFiles: [BindFile(source: "/run/contain/containers/x/hosts", target: "/etc/hosts"),
                     BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")],
-        overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"))
+        overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"), startAtOnce: true)
 
     static let all: [SyncMessage] = [
         .config(config),
