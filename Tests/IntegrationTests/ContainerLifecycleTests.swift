@@ -374,4 +374,31 @@ import Testing
         Self.expectNoNames(lab.sandbox)
         try lab.expectClean()
     }
+    // MARK: kill -9 at any moment
+
+    /// A foreground bridged `contain run` with a name and a published port, killed with -9 at
+    /// moments spread over its start (from before it has parsed its flags to after the
+    /// command runs): after one `gc`, nothing is left (no record, staging directory, name,
+    /// lease, port rule, veth or cgroup), and the name and port can be used again.
+    @Test func killNineAtAnyMomentOfAStartLeavesNothingAfterGc() throws {
+        let lab = try NetworkLab()
+        let contain = Self.contain(lab)
+        let delaysMilliseconds: [UInt32] = [0, 1, 2, 3, 4, 6, 8, 11, 15, 20, 30, 50, 80]
+        for (i, delay) in delaysMilliseconds.enumerated() {
+            let victim = try lab.startRun(["--net", "bridge", "--name", "victim", "-p", "\(9100 + i):80"], ["sleep", "30"])
+            usleep(delay * 1000)
+            victim.signal(SIGKILL)
+            _ = try victim.wait()
+        }
+        let gc = try contain(["gc"])
+        #expect(gc.status == 0, "\(gc)")
+        #expect(try Self.ps(contain, all: true).isEmpty)
+        #expect(try !lab.nftTable().contains("dnat to"), "no port rule left")
+        Self.expectNoNames(lab.sandbox)
+        try lab.expectClean()
+        // The name and a port are free again.
+        let again = try lab.run(["--net", "bridge", "--name", "victim", "-p", "9100:80"], ["true"])
+        #expect(again.status == 0, "\(again)")
+        try lab.expectClean()
+    }
 }
