@@ -87,13 +87,20 @@ echo "[vm] booting Linux $(basename "$(dirname "$kernel")") with cgroup v2 (soft
 # One vCPU by default: with two, TCG once left both vCPUs spinning in the guest kernel for
 # minutes (soft lockups in `ip` and `contain`, each waiting on the other CPU), which a single
 # vCPU cannot do. CONTAIN_VM_CPUS=2 is faster when it works.
-timeout --foreground "${CONTAIN_VM_TIMEOUT:-1200}" qemu-system-x86_64 \
+# Past CONTAIN_VM_TIMEOUT, qemu gets SIGTERM, and SIGKILL 10 s later if it is still there.
+vm_timeout=${CONTAIN_VM_TIMEOUT:-1200}
+vm_status=0
+timeout --foreground --kill-after=10 "$vm_timeout" qemu-system-x86_64 \
     -machine q35 -accel tcg,thread=multi -cpu max -smp "${CONTAIN_VM_CPUS:-1}" -m "${CONTAIN_VM_MEMORY:-2048}" \
     -kernel "$kernel" -initrd "$initramfs" \
     -append "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$job",mount_tag=job,security_model=none,multidevs=remap \
-    -nic none -display none -serial stdio -monitor none -no-reboot </dev/null || true
+    -nic none -display none -serial stdio -monitor none -no-reboot </dev/null || vm_status=$?
+if [ "$vm_status" = 124 ] || [ "$vm_status" = 137 ]; then
+    echo "[vm] error: the VM timed out after $vm_timeout s (CONTAIN_VM_TIMEOUT) and was stopped" >&2
+    exit 124
+fi
 if [ ! -s "$job/status" ]; then
     echo "[vm] the VM ended without a result (see the console above)" >&2
     exit 125

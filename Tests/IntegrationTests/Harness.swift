@@ -18,7 +18,10 @@ enum Harness {
     /// only lengthens failures.
     static let timeScale = ProcessInfo.processInfo.environment["CONTAIN_TEST_TIME_SCALE"].flatMap(Double.init) ?? 1
 
-    static let binary = ProcessInfo.processInfo.environment["CONTAIN_BINARY"] ?? packageRoot + "/.build/debug/contain"
+    /// The binary under test: CONTAIN_BINARY, else the release build that ships
+    /// (Scripts/build-release.sh, as Scripts/setup.sh builds it), never a debug build by default.
+    static let binary = ProcessInfo.processInfo.environment["CONTAIN_BINARY"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? packageRoot + "/.build/release/contain"
     static let rootfs = ProcessInfo.processInfo.environment["CONTAIN_TEST_ROOTFS"] ?? packageRoot + "/.rootfs/test"
     /// The cgroup layout the tests check directly; the hierarchies of the machines here (v1) or
     /// /sys/fs/cgroup itself (v2).
@@ -33,7 +36,8 @@ enum Harness {
     /// Checks that the environment is what the tests need; fails loudly instead of skipping.
     static func requireEnvironment() throws {
         try #require(getuid() == 0, "integration tests run as root")
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "built binary at \(binary)")
+        try #require(FileManager.default.isExecutableFile(atPath: binary),
+                     "no contain binary at \(binary): build it with Scripts/build-release.sh, or set CONTAIN_BINARY")
         try #require(FileManager.default.isExecutableFile(atPath: rootfs + "/usr/bin/payload"),
                      "test rootfs with payload at \(rootfs) (Scripts/build-rootfs.sh)")
         try #require(!cgroupRoots.isEmpty, "cgroup hierarchies mounted")
@@ -167,7 +171,15 @@ final class Running: @unchecked Sendable {
 
     func wait(timeout unscaled: Double = 60) throws -> RunResult {
         let timeout = unscaled * Harness.timeScale
-        if group.wait(timeout: .now() + timeout) == .timedOut {
+        let deadline = Date().addingTimeInterval(timeout)
+        // Both its output closed and the process gone, by the deadline: a process that closed
+        // its streams can still hang, and waitUntilExit alone would wait for it forever.
+        var finished = group.wait(timeout: .now() + timeout) == .success
+        while finished && process.isRunning {
+            if Date() >= deadline { finished = false; break }
+            usleep(10_000)
+        }
+        if !finished {
             kill(pid, SIGKILL)
             _ = group.wait(timeout: .now() + 10)
             Issue.record("contain did not finish within \(timeout)s")

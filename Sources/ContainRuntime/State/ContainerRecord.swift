@@ -45,11 +45,12 @@ public final class ContainerRecord {
         try Files.makeDirectories(parent, mode: 0o711)
         // Staging first, then the name: a name link always has a record or a staging directory
         // behind it while its creator lives, so a dangling one is known to be left over.
-        let staging = parent + "/" + stagingName(id: id, owner: .current())
+        let creator = ProcessIdentity.current()
+        let staging = parent + "/" + stagingName(id: id, owner: creator)
         let final = parent + "/" + id
         try Files.makeDirectory(staging, mode: 0o700)
         do {
-            if let name = info.name { try claim(name: name, id: id, stateRoot: stateRoot) }
+            if let name = info.name { try claim(name: name, id: id, creator: creator, stateRoot: stateRoot) }
         } catch {
             try? Files.removeTree(staging)
             throw error
@@ -85,36 +86,69 @@ public final class ContainerRecord {
     }
 
     /// Names are unique among containers that have a record: `<root>/names/NAME` is a symlink
-    /// to the id, made with symlink(2), which either creates it or fails, atomically.
-    static func claim(name: String, id: String, stateRoot: String) throws {
+    /// made with symlink(2), which either creates it or fails, atomically. Its target is
+    /// `<id>.<creator pid>.<creator start time>`, so whether the owner still lives is two exact
+    /// checks, never a directory listing that a concurrent rename can slip past: its staging
+    /// directory with a live creator (looked at first), or its record (after the rename). A
+    /// stale link is replaced under `names/.lock`, so two claimants cannot both take it.
+    static func claim(name: String, id: String, creator: ProcessIdentity, stateRoot: String) throws {
         let names = namesDirectory(stateRoot)
         try Files.makeDirectories(names, mode: 0o711)
         let link = names + "/" + name
-        for _ in 0..<3 {
-            if symlink(id, link) == 0 { return }
-            guard errno == EEXIST else { throw SystemError.last("claim name", path: name) }
-            let owner = (try? Files.readLink(link)) ?? ""
-            if !owner.isEmpty && recordExists(id: owner, stateRoot: stateRoot) {
-                throw RunFailure.runtime("the name `\(name)` is already in use by container \(owner.prefix(12))")
+        let target = "\(id).\(creator.pid).\(creator.startTime)"
+        if symlink(target, link) == 0 { return }
+        guard errno == EEXIST else { throw SystemError.last("claim name", path: name) }
+        try withNamesLock(stateRoot) {
+            while true {
+                if symlink(target, link) == 0 { return }
+                guard errno == EEXIST else { throw SystemError.last("claim name", path: name) }
+                if let owner = (try? Files.readLink(link)).map(NameTarget.init), owner.isAlive(stateRoot: stateRoot) {
+                    throw RunFailure.runtime("the name `\(name)` is already in use by container \(owner.id.prefix(12))")
+                }
+                unlink(link)  // its container is gone: the name is free
             }
-            unlink(link)  // its container is gone: the name is free
         }
-        throw RunFailure.runtime("the name `\(name)` is already in use")
     }
 
-    /// A record, or a staging directory whose creator still lives, for `id`.
-    static func recordExists(id: String, stateRoot: String) -> Bool {
-        let parent = containersDirectory(stateRoot)
-        if Files.isDirectory(parent + "/" + id) { return true }
-        return ((try? Files.list(parent)) ?? []).contains { entry in
-            guard let staging = stagingOwner(entry), staging.id == id else { return false }
-            return staging.owner.isAlive
+    /// What a name link points to: the id, and (links made since the lifecycle redesign) the
+    /// identity of the process that created the record.
+    struct NameTarget {
+        let id: String
+        let creator: ProcessIdentity?
+
+        init(_ text: String) {
+            let parts = text.split(separator: ".")
+            id = parts.first.map(String.init) ?? text
+            if parts.count == 3, let pid = Int32(parts[1]), let start = UInt64(parts[2]) {
+                creator = ProcessIdentity(pid: pid, startTime: start)
+            } else {
+                creator = nil
+            }
         }
+
+        /// Staging first, then the record: the rename from one to the other cannot fall
+        /// between the two checks unseen.
+        func isAlive(stateRoot: String) -> Bool {
+            let parent = containersDirectory(stateRoot)
+            if let creator, Files.isDirectory(parent + "/" + stagingName(id: id, owner: creator)) && creator.isAlive {
+                return true
+            }
+            return Files.isDirectory(parent + "/" + id)
+        }
+    }
+
+    /// Serializes replacing stale name links (claims that found one, and the reclaimer).
+    static func withNamesLock<T>(_ stateRoot: String, _ body: () throws -> T) throws -> T {
+        let path = namesDirectory(stateRoot) + "/.lock"
+        let fd = try sys("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        defer { close(fd) }
+        try sys("flock", path: path) { flock(fd, LOCK_EX) }
+        return try body()
     }
 
     static func release(name: String, id: String, stateRoot: String) {
         let link = namesDirectory(stateRoot) + "/" + name
-        if (try? Files.readLink(link)) == id { unlink(link) }
+        if let target = try? Files.readLink(link), NameTarget(target).id == id { unlink(link) }
     }
 
     public func writeStatus(_ status: ContainerStatus) {
@@ -217,8 +251,9 @@ public final class ContainerRecord {
 
     /// A container by name, full id or unique id prefix.
     public static func find(stateRoot: String, _ reference: String) throws -> ContainerView {
-        if !reference.contains("/"), let id = try? Files.readLink(namesDirectory(stateRoot) + "/" + reference),
-           let found = view(directory: containersDirectory(stateRoot) + "/" + id) {
+        if !reference.contains("/"), !reference.hasPrefix("."),
+           let target = try? Files.readLink(namesDirectory(stateRoot) + "/" + reference),
+           let found = view(directory: containersDirectory(stateRoot) + "/" + NameTarget(target).id) {
             return found
         }
         let matches = list(stateRoot: stateRoot).filter { $0.info.id.hasPrefix(reference) && !reference.isEmpty }
@@ -292,16 +327,16 @@ public final class ContainerRecord {
         return reclaimed
     }
 
-    /// Names whose container has neither a record nor a staging directory: its creator died
-    /// between claiming the name and making the record, or while removing it.
+    /// Names whose container has neither a record nor a staging directory of a live creator:
+    /// its creator died between claiming the name and making the record, or while removing it.
     static func releaseDanglingNames(stateRoot: String) {
-        let names = namesDirectory(stateRoot), parent = containersDirectory(stateRoot)
-        guard let links = try? Files.list(names), !links.isEmpty else { return }
-        let entries = (try? Files.list(parent)) ?? []
-        for link in links {
-            guard let id = try? Files.readLink(names + "/" + link) else { continue }
-            if entries.contains(where: { $0 == id || stagingOwner($0)?.id == id }) { continue }
-            unlink(names + "/" + link)
+        let names = namesDirectory(stateRoot)
+        guard let links = try? Files.list(names), links.contains(where: { !$0.hasPrefix(".") }) else { return }
+        _ = try? withNamesLock(stateRoot) {
+            for link in links where !link.hasPrefix(".") {
+                guard let target = try? Files.readLink(names + "/" + link) else { continue }
+                if !NameTarget(target).isAlive(stateRoot: stateRoot) { unlink(names + "/" + link) }
+            }
         }
     }
 
