@@ -60,3 +60,61 @@ extension ContainerConfig.Linux.Resources {
                   pids: limits.pids.map { Pids(limit: Int64($0)) })
     }
 }
+
+// MARK: - What the runtime reads back from the configuration
+
+extension ResourceLimits {
+    /// The limits of `linux.resources` in the form the cgroup plan takes (a CPU quota per
+    /// 100 ms period: another period is scaled to it).
+    public init(_ resources: ContainerConfig.Linux.Resources?) {
+        self.init()
+        if let limit = resources?.memory?.limit, limit > 0 { memory = ByteSize(bytes: UInt64(limit)) }
+        if let cpu = resources?.cpu, let quota = cpu.quota, quota > 0 {
+            let period = Int64(cpu.period ?? UInt64(CPUQuota.period))
+            do {
+                let scaled = period == Int64(CPUQuota.period) ? quota : quota * Int64(CPUQuota.period) / max(period, 1)
+                self.cpu = CPUQuota(quota: Int(max(scaled, Int64(CPUQuota.minimumQuota))))
+            }
+        }
+        if let limit = resources?.pids?.limit, limit > 0 { pids = Int(limit) }
+    }
+}
+
+extension ContainerConfig {
+    /// `linux.cgroupsPath` is `<parent>/<id>`: the parent, under each hierarchy's root (the
+    /// default `contain` without one).
+    func cgroupParent(id: String) throws -> String {
+        guard let path = linux.cgroupsPath else { return "contain" }
+        var parts = path.split(separator: "/").map(String.init)
+        guard parts.last == id, parts.count >= 2 else {
+            throw SpecError("linux.cgroupsPath `\(path)`: expected PARENT/\(id)")
+        }
+        parts.removeLast()
+        return try ContainerSpec.validateCgroupParent(parts.joined(separator: "/"))
+    }
+}
+
+/// A bridge network attachment as the network manager takes it, parsed from the
+/// configuration's strings once.
+struct BridgeAttachment {
+    let network: String
+    let address: IPv4Address?
+    let ports: [PortMapping]
+    let dns: [IPv4Address]
+
+    /// nil unless the network mode is a bridge network.
+    init?(_ contain: ContainerConfig.ContainExtensions) throws {
+        guard case .bridge(let network) = contain.networkMode else { return nil }
+        let attachment = contain.networkAttachments.first { $0.network == network }
+        self.network = network
+        address = try attachment?.address.map { text throws(SpecError) in
+            guard let address = IPv4Address(text) else { throw SpecError("invalid address `\(text)`: expected an IPv4 address") }
+            return address
+        }
+        ports = try (attachment?.ports ?? []).map { text throws(NetworkError) in try PortMapping(parsing: text) }
+        dns = try (attachment?.dns ?? []).map { text throws(SpecError) in
+            guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }
+            return address
+        }
+    }
+}

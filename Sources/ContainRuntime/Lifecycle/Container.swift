@@ -39,10 +39,19 @@ public struct RuntimeContext {
 /// FIFO). The record and the network lease belong to the init (its pid and start time): a
 /// container is reclaimed only once its init is gone.
 public final class Container {
-    public let spec: ContainerSpec
+    /// The one configuration; create resolves its root and mount sources on the host.
+    public private(set) var config: ContainerConfig
     public let context: RuntimeContext
     public let id: String
     public let hostname: String
+    /// `contain create`: stop after create until `contain start`.
+    public let createOnly: Bool
+    /// The root as the configuration gave it, for messages (config.root.path gets resolved).
+    private let rootfsDisplay: String
+    /// What the configuration asks of contain's side, checked once.
+    private let limits: ResourceLimits
+    private let cgroupParent: String
+    private let bridge: BridgeAttachment?
 
     public private(set) var record: ContainerRecord?
     private var cgroup: ContainerCgroup?
@@ -55,22 +64,28 @@ public final class Container {
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
 
-    private init(spec: ContainerSpec, context: RuntimeContext, id: String) {
-        self.spec = spec
+    private init(config: ContainerConfig, id: String, createOnly: Bool, context: RuntimeContext) throws {
+        self.config = config
         self.context = context
         self.id = id
-        self.hostname = spec.hostname ?? String(id.prefix(12))
+        self.createOnly = createOnly
+        self.hostname = config.hostname ?? String(id.prefix(12))
+        self.rootfsDisplay = config.root.path
+        self.limits = ResourceLimits(config.linux.resources)
+        self.cgroupParent = try config.cgroupParent(id: id)
+        self.bridge = try BridgeAttachment(config.contain)
         self.networks = NetworkManager(store: NetworkStore(directory: context.networkDirectory))
     }
 
     // MARK: create
 
-    /// Makes the container up to the point where only exec is left. On failure everything made
-    /// so far is undone before the error is thrown.
-    public static func create(_ spec: ContainerSpec, context: RuntimeContext) throws -> Container {
+    /// Makes the container `config` describes up to the point where only exec is left. On
+    /// failure everything made so far is undone before the error is thrown.
+    public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false,
+                              context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
-        guard !spec.command.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
-        let container = Container(spec: spec, context: context, id: try spec.id ?? Identifiers.randomHex())
+        guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
+        let container = try Container(config: config, id: id, createOnly: createOnly, context: context)
         do {
             try container.createSteps()
         } catch {
@@ -85,25 +100,22 @@ public final class Container {
         timings.mark("parse")
         Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
         timings.mark("reclaim")
-        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: spec.cgroupParent, id: id, limits: spec.limits)
+        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: id, limits: limits)
 
-        // The one configuration: what the flags asked for, with the host paths resolved.
-        var configuration = ContainerConfig(spec: spec, id: id, rootfs: rootfs, term: getenv("TERM").map { String(cString: $0) })
-        let environment = configuration.process.env
-        var info = ContainerInfo(id: id, name: spec.name, command: spec.command, created: time(nil), rootfs: rootfs,
-                                 network: spec.network.description, keep: spec.detached && !spec.removeWhenDone)
-        info.environment = environment
+        // The host paths resolved: the root, and the sources of bind mounts.
+        config.root.path = rootfs
+        config.mounts = try config.mounts.map(resolveMount)
+        let contain = config.contain
+        var info = ContainerInfo(id: id, name: contain.name, command: config.process.args, created: time(nil), rootfs: rootfs,
+                                 network: contain.networkMode.description, keep: contain.detached && !contain.removeWhenDone)
+        info.environment = config.process.env
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
         let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info,
-                                                cgroupDirectories: plan.containerDirectories, startFIFO: spec.createOnly)
+                                                cgroupDirectories: plan.containerDirectories, startFIFO: createOnly)
         self.record = record
-        if spec.detached { try redirectStandardStreams(to: record.directory + "/output") }
-        let overlay = spec.writableRootfs ? nil : try makeOverlayDirectories(record.directory, rootfs: rootfs)
-        configuration.mounts = try spec.volumes.map(resolveVolume).map { volume in
-            ContainerConfig.Mount(destination: volume.target, type: "bind", source: volume.source,
-                                  options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
-        }
+        if contain.detached { try redirectStandardStreams(to: record.directory + "/output") }
+        let overlay = contain.copyOnWrite ? try makeOverlayDirectories(record.directory, rootfs: rootfs) : nil
         let cgroup = ContainerCgroup(plan: plan)
         try cgroup.create()
         self.cgroup = cgroup
@@ -112,9 +124,9 @@ public final class Container {
         let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
         self.signals = signals
         let channel = try SyncChannel.pair()
-        let namespaces = Namespaces(configuration.linux.namespaces)
+        let namespaces = Namespaces(config.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
-        let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: spec.runInit)
+        let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit)
         channel.child.close()
         self.child = child
         self.channel = channel.parent
@@ -128,10 +140,10 @@ public final class Container {
 
         // Bridge networks: bridge, rules and lease, then the veth into the init's namespace.
         var initNetwork: InitNetwork?
-        if case .bridge(let name) = spec.network {
-            let endpoint = try networks.attach(network: name, EndpointRequest(
-                containerID: id, name: spec.name, hostname: hostname, address: spec.address,
-                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: spec.ports))
+        if let bridge {
+            let endpoint = try networks.attach(network: bridge.network, EndpointRequest(
+                containerID: id, name: config.contain.name, hostname: hostname, address: bridge.address,
+                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports))
             self.endpoint = endpoint
             timings.mark("network")
             let n = endpoint.network
@@ -147,19 +159,19 @@ public final class Container {
         }
         let bindFiles = try writeNameFiles(record.directory)
 
-        try channel.parent.send(.config(InitConfig(container: configuration, plan: InitPlan(
-            rootfsDisplay: spec.rootfsArgument, newCgroupNamespace: namespaces.cgroup,
+        try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
+            rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !spec.createOnly))))
-        progress.say(spec.limits.isEmpty ? "joining cgroup: \(spec.cgroupParent)/\(id.prefix(12))"
-                                         : "applying cgroup limits: \(spec.limits.summary)")
+            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly))))
+        progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(id.prefix(12))"
+                                    : "applying cgroup limits: \(limits.summary)")
         try cgroup.add(pid: child.pid)
         try channel.parent.send(.proceed)
         timings.mark("join")
         try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready)
         status.phase = .created
         // A run goes on to start at once, which records `running`: one state write less.
-        if spec.createOnly { record.writeStatus(status) }
+        if createOnly { record.writeStatus(status) }
     }
 
     /// /etc/hosts, /etc/hostname and /etc/resolv.conf, generated in the record and bound over
@@ -169,18 +181,19 @@ public final class Container {
     private func writeNameFiles(_ directory: String) throws -> [BindFile] {
         let hosts = directory + "/hosts", resolv = directory + "/resolv.conf", hostnameFile = directory + "/hostname"
         let hostResolv = (try? Files.read("/etc/resolv.conf")) ?? ""
-        switch spec.network {
+        let name = config.contain.name
+        switch config.contain.networkMode {
         case .host:
-            try Files.write(hosts, (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: spec.name, address: nil, peers: []),
+            try Files.write(hosts, (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []),
                             create: true)
             try Files.write(resolv, hostResolv, create: true)
         case .none:
-            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: spec.name, address: nil, peers: []), create: true)
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []), create: true)
             try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: []), create: true)
         case .bridge:
             // The network wrote the hosts file when it leased the address.
             try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
-                                                              dns: spec.dns), create: true)
+                                                              dns: bridge?.dns ?? []), create: true)
         }
         try Files.write(hostnameFile, hostname + "\n", create: true)
         return [BindFile(source: hosts, target: "/etc/hosts"), BindFile(source: hostnameFile, target: "/etc/hostname"),
@@ -194,7 +207,7 @@ public final class Container {
     public func start() throws {
         guard let child, let channel, let signals else { throw RunFailure.runtime("container \(id.prefix(12)) was not created") }
         // A run's init did not wait (its plan said start at once): it is exec'ing already.
-        if spec.createOnly { try channel.send(.start) }
+        if createOnly { try channel.send(.start) }
         try supervisor.awaitInit(child, channel: channel, signals: signals, until: .exec)
         timings.mark("exec")
         status.phase = .running
@@ -308,27 +321,29 @@ public final class Container {
     /// The copy-on-write layer lives in the container's record and goes with it.
     private func makeOverlayDirectories(_ directory: String, rootfs: String) throws -> OverlayDirectories {
         guard !rootfs.contains(","), !rootfs.contains(":") else {
-            throw RunFailure.runtime("rootfs `\(spec.rootfsArgument)`: a path with `,` or `:` cannot be an overlay layer; use --rootfs-rw")
+            throw RunFailure.runtime("rootfs `\(rootfsDisplay)`: a path with `,` or `:` cannot be an overlay layer; use --rootfs-rw")
         }
         let dirs = OverlayDirectories(upper: directory + "/upper", work: directory + "/work", merged: directory + "/merged")
         for dir in [dirs.upper, dirs.work, dirs.merged] { try Files.makeDirectory(dir, mode: 0o755) }
         return dirs
     }
 
-    private func resolveVolume(_ volume: VolumeSpec) throws -> VolumeSpec {
-        guard Files.exists(volume.source) else {
-            throw RunFailure.runtime("volume `\(volume)`: the host path `\(volume.source)` does not exist")
+    /// A bind mount's source must exist on the host; it is taken as its canonical path.
+    private func resolveMount(_ mount: ContainerConfig.Mount) throws -> ContainerConfig.Mount {
+        guard let source = mount.source else { return mount }
+        guard Files.exists(source) else {
+            throw RunFailure.runtime("volume `\(source):\(mount.destination)`: the host path `\(source)` does not exist")
         }
-        var resolved = volume
-        resolved.source = try Files.realPath(volume.source)
+        var resolved = mount
+        resolved.source = try Files.realPath(source)
         return resolved
     }
 
     private func resolveRootfs() throws -> String {
-        let path = spec.rootfsArgument
+        let path = rootfsDisplay
         guard Files.exists(path) else { throw SystemError("rootfs", path: path, errno: ENOENT) }
         if TarballRootfs.isTarball(path) {
-            guard !spec.writableRootfs else {
+            guard config.contain.copyOnWrite else {
                 throw RunFailure.runtime("--rootfs-rw needs a directory: an unpacked tarball is shared by every container started from it")
             }
             return try TarballRootfs.prepare(try Files.realPath(path), cache: context.imageCache, progress: progress, display: path)

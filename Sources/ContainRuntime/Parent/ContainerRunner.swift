@@ -28,7 +28,10 @@ public struct ContainerRunner {
     /// Runs the container to its end and returns the exit code for `contain`.
     public func run() throws -> Int32 {
         let progress = context.progress, timings = context.timings
-        let container = try Container.create(spec, context: context)
+        // The flags compile into the one configuration; the container is made from it alone.
+        let id = try spec.id ?? Identifiers.randomHex()
+        let config = ContainerConfig(spec: spec, id: id, term: getenv("TERM").map { String(cString: $0) })
+        let container = try Container.create(config, id: id, createOnly: spec.createOnly, context: context)
         if spec.createOnly {
             // `contain create`: tell the waiting `contain create` the id, then wait for `start`.
             guard let record = container.record else { return 125 }
@@ -53,7 +56,7 @@ public struct ContainerRunner {
             Progress.switchToLog(record.directory + "/runtime.log", marker: Self.startedMarker + container.id)
         }
         let status = try container.wait()
-        report(status, usage: container.usage())
+        report(status, usage: container.usage(), memoryLimit: ResourceLimits(container.config.linux.resources).memory)
         report(failures: container.delete(exitCode: status.shellCode))
         return status.shellCode
     }
@@ -62,7 +65,7 @@ public struct ContainerRunner {
         for failure in failures { Progress.error(failure) }
     }
 
-    private func report(_ status: WaitStatus, usage: CgroupUsage?) {
+    private func report(_ status: WaitStatus, usage: CgroupUsage?, memoryLimit: ByteSize?) {
         let progress = context.progress
         switch status {
         case .exited(let code):
@@ -72,7 +75,7 @@ public struct ContainerRunner {
         }
         guard let usage else { return }
         if usage.oomKills > 0 {
-            let limit = spec.limits.memory.map { " (memory limit \($0))" } ?? ""
+            let limit = memoryLimit.map { " (memory limit \($0))" } ?? ""
             progress.say("container was OOM-killed\(limit)")
         }
         let summary = usage.summary

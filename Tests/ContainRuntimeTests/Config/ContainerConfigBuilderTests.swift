@@ -43,6 +43,28 @@ import Testing
                            name: "web-1", runInit: true, copyOnWrite: true, detached: false, removeWhenDone: true))
         #expect(config == expected)
         #expect(try ContainerConfig(decoding: config.encoded()) == config)
+
+        // The runtime reads back, from the configuration alone, what the flags asked for.
+        #expect(ResourceLimits(config.linux.resources) == spec.limits)
+        #expect(try config.cgroupParent(id: Self.id) == "contain/tests")
+        let bridge = try #require(try BridgeAttachment(config.contain))
+        #expect(bridge.network == "contain")
+        #expect(bridge.address == spec.address)
+        #expect(bridge.ports == spec.ports)
+        #expect(bridge.dns == spec.dns)
+    }
+
+    @Test func limitsFromAnotherPeriodAreScaledAndABadCgroupsPathIsRefused() throws {
+        let resources = ContainerConfig.Linux.Resources(cpu: .init(quota: 25_000, period: 50_000))
+        #expect(ResourceLimits(resources).cpu?.quota == 50_000)
+        #expect(ResourceLimits(nil).isEmpty)
+        var config = ContainerConfig()
+        #expect(try config.cgroupParent(id: "abc") == "contain")
+        config.linux.cgroupsPath = "elsewhere/xyz"
+        #expect(throws: SpecError.self) { try config.cgroupParent(id: "abc") }
+        config.linux.cgroupsPath = "../up/abc"
+        #expect(throws: SpecError.self) { try config.cgroupParent(id: "abc") }
+        #expect(try BridgeAttachment(ContainerConfig.ContainExtensions(networkMode: .none)) == nil)
     }
 
     @Test func theSmallestRun() {
