@@ -6,6 +6,7 @@ import PackageDescription
 //   CContainShim       C: the syscalls Swift cannot call, and clone+exec
 //   ContainSystem      errno-carrying errors, files, signals, ids, SHA-256
 //   CZlib              system library: zlib, for .tar.gz rootfs tarballs
+//   CLibseccomp        system library: libseccomp, which builds the containers' seccomp filters
 //   CLibmnl            system library: libmnl + kernel netlink headers
 //   CLibnftnl          system library: libnftnl + kernel nf_tables headers
 //   ContainNetwork     netlink over libmnl, NAT over libnftnl, IPAM, network store;
@@ -25,19 +26,21 @@ let package = Package(
         .target(name: "CContainShim", path: "Sources/CContainShim"),
         .target(name: "ContainSystem", dependencies: ["CContainShim"], path: "Sources/ContainSystem"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibseccomp", path: "Sources/CLibseccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CLibmnl", path: "Network/CLibmnl", pkgConfig: "libmnl",
                        providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CLibnftnl", path: "Network/CLibnftnl", pkgConfig: "libnftnl",
                        providers: [.apt(["libnftnl-dev"])]),
         .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "ContainSystem"],
                 path: "Network/ContainNetwork"),
-        .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim", "CZlib"],
+        .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim", "CZlib", "CLibseccomp"],
                 path: "Sources/ContainRuntime"),
         .executableTarget(name: "contain",
                           dependencies: ["ContainRuntime",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/contain"),
-        .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem"],
+        .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem", "CLibseccomp"],
                     path: "Tests/ContainRuntimeTests"),
         .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl", "CLibnftnl", "ContainSystem"],
                     path: "Tests/ContainNetworkTests"),

@@ -11,6 +11,7 @@ set -euo pipefail
 packages=(
     libmnl-dev libnftnl-dev pkg-config   # the netlink module (libmnl) and NAT (libnftnl)
     zlib1g-dev                           # .tar.gz rootfs tarballs
+    libseccomp-dev                       # the containers' seccomp filters (built by libseccomp)
     gcc libc6-dev                        # the C shim; the tests' static payload program
     busybox-static                       # the rootfs for the demo and the tests
     tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, nsenter, observing links

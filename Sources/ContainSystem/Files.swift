@@ -31,6 +31,29 @@ public enum Files {
         if n != contents.utf8.count { throw SystemError("write", path: path, errno: EIO) }
     }
 
+    /// Writes `bytes` to a new file (or truncates one), in as many writes as it takes.
+    public static func write(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let fd = try sys("open", path: path) { open(path, O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, mode) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = try sys("write", path: path) { bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+            offset += n
+        }
+    }
+
+    public static func readBytes(_ path: String) throws -> [UInt8] {
+        let fd = try sys("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = try sys("read", path: path) { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+    }
+
     /// Writes to a temporary file beside `path` and renames it over, so readers see old or new.
     public static func writeAtomically(_ path: String, _ contents: String, mode: mode_t = 0o644) throws {
         let temporary = path + ".tmp.\(getpid())"

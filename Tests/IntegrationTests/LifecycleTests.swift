@@ -110,7 +110,9 @@ import Testing
 
     @Test func execCannotReachTheHostBinary() throws {
         let box = try Sandbox()
-        _ = try detach(box, ["--name", "target"], ["sleep", "30"])
+        // SYS_PTRACE: the helper is non-dumpable, so without it the container cannot even
+        // read its /proc/PID/exe (hardening hides it); with it, the test can look at the image.
+        _ = try detach(box, ["--name", "target", "--cap-add", "SYS_PTRACE"], ["sleep", "30"])
         // The helper pauses before its exec (a test hook), so the container can look at it.
         let slow = try box.start(["exec"] + box.commonArguments + ["target", "--", "true"], environment: ["CONTAIN_TEST_EXEC_DELAY_MS": "2000"])
         usleep(600_000)

@@ -64,6 +64,21 @@ long cshim_getrandom(void *buffer, unsigned long length);
 int cshim_set_dumpable(int dumpable);
 /// prctl(PR_SET_PDEATHSIG, signal): 0 lets a detached container outlive its supervisor.
 int cshim_set_pdeathsig(int signal);
+
+/// Capabilities (security.c): prctl is variadic, capset(2) has no glibc wrapper.
+/// prctl(PR_CAPBSET_DROP, cap).
+int cshim_capbset_drop(int cap);
+/// capset(2), version 3, with 64-bit masks.
+int cshim_capset(unsigned long long effective, unsigned long long permitted, unsigned long long inheritable);
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL) and PR_CAP_AMBIENT_RAISE of one capability.
+int cshim_cap_ambient_clear(void);
+int cshim_cap_ambient_raise(int cap);
+/// prctl(PR_SET_NO_NEW_PRIVS, 1).
+int cshim_set_no_new_privs(void);
+/// seccomp(SECCOMP_SET_MODE_FILTER, 0, {count, instructions}): a program libseccomp compiled.
+int cshim_seccomp_set_filter(const void *instructions, unsigned int count);
+/// close_range(first, ~0U, CLOSE_RANGE_CLOEXEC): nothing but 0..first-1 survives the exec.
+int cshim_cloexec_from(int first);
 /// posix_spawn of path in a new session (setsid), stdin and stdout /dev/null, stderr_fd as its
 /// stderr, no other descriptor, default signal dispositions: the detached supervisor.
 /// Returns its pid, or -1 with errno.

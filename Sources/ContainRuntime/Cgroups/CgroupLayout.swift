@@ -18,6 +18,7 @@ public enum CgroupLayout: Equatable, Sendable {
     }
 
     /// The v1 controllers contain uses: limits (memory, cpu, pids) and accounting (cpuacct).
+    /// The `devices` hierarchy joins them when the container has device rules (CgroupPlan).
     public static let v1Controllers = ["memory", "cpu", "cpuacct", "pids"]
 
     private static let knownV1Controllers: Set<String> = [

@@ -8,6 +8,10 @@
 /// | pids           | `pids.max`                         | `pids.max`                                       |
 /// | join           | `cgroup.procs`                     | `cgroup.procs` in every hierarchy                |
 /// | controllers on | `+memory +cpu +pids` in ancestors' `cgroup.subtree_control` | (always on)             |
+/// | devices        | an eBPF program attached to the directory (`deviceProgram`) | `a` to `devices.deny`, then one rule per write to `devices.allow` |
+///
+/// The device rules default to docker's (`DeviceRules.dockerDefault`); nil means no device
+/// restriction at all (`--privileged`): no program on v2, no `devices` cgroup on v1.
 public struct CgroupPlan: Equatable, Sendable {
     public struct Write: Equatable, Sendable {
         public let path: String
@@ -20,9 +24,21 @@ public struct CgroupPlan: Equatable, Sendable {
     /// The container's own directories, one per hierarchy; created new, removed at the end.
     public let containerDirectories: [String]
     public let writes: [Write]
+    /// What the device rules came to; nil when every device is allowed.
+    public let devices: DeviceFilter?
+    /// cgroup v2: the device filter to attach to the container's directory once it exists.
+    public let deviceProgram: DeviceFilterProgram?
 
-    public init(layout: CgroupLayout, parent: String, id: String, limits: ResourceLimits) throws(SpecError) {
+    public init(layout: CgroupLayout, parent: String, id: String, limits: ResourceLimits,
+                devices rules: [ContainerConfig.Linux.DeviceRule]? = DeviceRules.dockerDefault) throws(SpecError) {
         self.layout = layout
+        var filter: DeviceFilter?
+        if let rules {
+            let read = try DeviceFilter(rules: rules)
+            filter = read.allowsEverything ? nil : read
+        }
+        devices = filter
+        var program: DeviceFilterProgram?
         let parentComponents = parent.split(separator: "/").map(String.init)
         var parents: [String] = []
         var dirs: [String] = []
@@ -49,14 +65,18 @@ public struct CgroupPlan: Equatable, Sendable {
             if let memory = limits.memory { writes.append(Write(path: dir + "/memory.max", value: "\(memory.bytes)")) }
             if let cpu = limits.cpu { writes.append(Write(path: dir + "/cpu.max", value: cpu.cpuMax)) }
             if let pids = limits.pids { writes.append(Write(path: dir + "/pids.max", value: "\(pids)")) }
+            program = filter.map(DeviceFilterProgram.init)
 
         case .legacy(let controllers):
             for (controller, needed) in [("memory", limits.memory != nil), ("cpu", limits.cpu != nil), ("pids", limits.pids != nil)]
             where needed && controllers[controller] == nil {
                 throw SpecError("cgroup controller `\(controller)` is not available on this host (no v1 hierarchy mounted)")
             }
+            if filter != nil && controllers["devices"] == nil {
+                throw SpecError("cgroup controller `devices` is not available on this host (no v1 hierarchy mounted), so the device rules cannot be enforced")
+            }
             var seen = Set<String>()
-            for controller in CgroupLayout.v1Controllers {
+            for controller in CgroupLayout.v1Controllers + (filter != nil ? ["devices"] : []) {
                 guard let mountPoint = controllers[controller], seen.insert(mountPoint).inserted else { continue }
                 var level = mountPoint
                 for component in parentComponents {
@@ -78,10 +98,14 @@ public struct CgroupPlan: Equatable, Sendable {
             if let pids = limits.pids, let d = dir("pids") {
                 writes.append(Write(path: d + "/pids.max", value: "\(pids)"))
             }
+            if let filter, let d = dir("devices") {
+                for (file, line) in filter.v1Lines { writes.append(Write(path: d + "/" + file, value: line)) }
+            }
         }
         parentDirectories = parents
         containerDirectories = dirs
         self.writes = writes
+        deviceProgram = program
     }
 
     /// Where a control file lives: on v1 the hierarchy is picked by the file's controller prefix

@@ -3,21 +3,30 @@ import ContainSystem
 import Glibc
 #endif
 
-/// A container's cgroup across every hierarchy of the layout: created with its limits,
-/// joined by the container's init, read for usage, and removed on every path out.
+/// A container's cgroup across every hierarchy of the layout: created with its limits and
+/// device rules, joined by the container's init, read for usage, and removed on every path out.
 public final class ContainerCgroup {
+    /// Attaches a cgroup v2 device filter to a cgroup directory. The kernel's by default;
+    /// tests on a fake tree record the call instead.
+    public typealias AttachDeviceProgram = (_ program: DeviceFilterProgram, _ cgroupDirectory: String) throws -> Void
+
     public let plan: CgroupPlan
     private var created: [String] = []
     /// A real cgroupfs makes a new cgroup's control files itself, and refuses to create others
     /// (a missing file means a missing controller). A fake tree in a test directory needs them made.
     private let createsControlFiles: Bool
+    private let attachDeviceProgram: AttachDeviceProgram
 
-    public init(plan: CgroupPlan, createsControlFiles: Bool = false) {
+    public init(plan: CgroupPlan, createsControlFiles: Bool = false,
+                attachDeviceProgram: @escaping AttachDeviceProgram = { try $0.attach(toCgroup: $1) }) {
         self.plan = plan
         self.createsControlFiles = createsControlFiles
+        self.attachDeviceProgram = attachDeviceProgram
     }
 
-    /// Makes the directories and writes the limits. On failure removes what it made and throws.
+    /// Makes the directories, writes the limits and the v1 device rules, and attaches the v2
+    /// device filter: all before anything joins. On failure removes what it made and throws.
+    /// The v2 program lives as long as the cgroup: removing the directory detaches and frees it.
     public func create() throws {
         do {
             for dir in plan.parentDirectories { try Files.makeDirectory(dir, existingOK: true) }
@@ -26,6 +35,9 @@ public final class ContainerCgroup {
                 created.append(dir)
             }
             for write in plan.writes { try Files.write(write.path, write.value, create: createsControlFiles) }
+            if let program = plan.deviceProgram, let dir = plan.containerDirectories.first {
+                try attachDeviceProgram(program, dir)
+            }
         } catch {
             try? destroy()
             throw error

@@ -362,7 +362,7 @@ extension ContainerConfig.Linux.Seccomp.Arg: TaggedMessage {
 extension ContainerConfig.ContainExtensions: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case networkMode = 1, networkAttachments = 2, name = 3, runInit = 4, copyOnWrite = 5, detached = 6
-        case removeWhenDone = 7
+        case removeWhenDone = 7, privileged = 8, seccompProfile = 9
     }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
@@ -373,12 +373,15 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
         w.field(.copyOnWrite, copyOnWrite)
         w.field(.detached, detached)
         w.field(.removeWhenDone, removeWhenDone)
+        w.field(.privileged, privileged)
+        w.field(.seccompProfile, seccompProfile)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(networkMode: try r.required(.networkMode), networkAttachments: try r.repeated(.networkAttachments),
                   name: try r.optional(.name), runInit: try r.required(.runInit), copyOnWrite: try r.required(.copyOnWrite),
-                  detached: try r.required(.detached), removeWhenDone: try r.required(.removeWhenDone))
+                  detached: try r.required(.detached), removeWhenDone: try r.required(.removeWhenDone),
+                  privileged: try r.required(.privileged), seccompProfile: try r.required(.seccompProfile))
     }
 }
 

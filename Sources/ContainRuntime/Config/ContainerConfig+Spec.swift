@@ -34,9 +34,23 @@ extension ContainerConfig {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
                                                  ports: spec.ports.map(\.description), dns: spec.dns.map(\.description)))
         }
+        let security = spec.security
+        let caps = security.capabilities
+        var devices: [Linux.Device] = []
+        var deviceRules = security.privileged ? [Linux.DeviceRule(allow: true, type: "a", access: "rwm")] : DeviceRules.dockerDefault
+        for device in security.devices {
+            devices.append(Linux.Device(path: device.containerPath, type: device.type, major: device.major, minor: device.minor,
+                                        fileMode: device.mode, uid: 0, gid: 0))
+            if !security.privileged {
+                deviceRules.append(Linux.DeviceRule(allow: true, type: device.type, major: device.major, minor: device.minor,
+                                                    access: device.access))
+            }
+        }
         self.init(
             process: Process(user: user, args: spec.command,
-                             env: spec.defaultEnvironment(hostname: hostname, term: term), cwd: spec.workdir ?? "/"),
+                             env: spec.defaultEnvironment(hostname: hostname, term: term), cwd: spec.workdir ?? "/",
+                             capabilities: Process.Capabilities(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
+                             noNewPrivileges: security.noNewPrivileges),
             root: Root(path: rootfs ?? spec.rootfsArgument, readonly: spec.readOnlyRoot),
             hostname: hostname,
             mounts: spec.volumes.map { volume in
@@ -44,10 +58,14 @@ extension ContainerConfig {
                       options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
             },
             linux: Linux(namespaces: namespaces, resources: Linux.Resources(limits: spec.limits),
-                         cgroupsPath: spec.cgroupParent + "/" + id),
+                         cgroupsPath: spec.cgroupParent + "/" + id, devices: devices, deviceCgroupRules: deviceRules,
+                         maskedPaths: security.privileged ? [] : MaskedPaths.dockerMasked,
+                         readonlyPaths: security.privileged ? [] : MaskedPaths.dockerReadOnly,
+                         seccomp: security.seccompFilter),
             contain: ContainExtensions(networkMode: spec.network, networkAttachments: attachments, name: spec.name,
                                        runInit: spec.runInit, copyOnWrite: !spec.writableRootfs, detached: spec.detached,
-                                       removeWhenDone: spec.removeWhenDone))
+                                       removeWhenDone: spec.removeWhenDone, privileged: security.privileged,
+                                       seccompProfile: security.seccompDescription))
     }
 }
 

@@ -473,9 +473,14 @@ extension ContainerConfig {
         public var detached: Bool
         /// `--rm`
         public var removeWhenDone: Bool
+        /// `--privileged`: every capability, no seccomp, no masked paths, every device, /sys writable.
+        public var privileged: Bool
+        /// Where `linux.seccomp` came from, for `ps`: `default`, `unconfined`, or the profile's path.
+        public var seccompProfile: String
 
         public init(networkMode: NetworkMode = .none, networkAttachments: [NetworkAttachment] = [], name: String? = nil,
-                    runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false) {
+                    runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false,
+                    privileged: Bool = false, seccompProfile: String = "default") {
             self.networkMode = networkMode
             self.networkAttachments = networkAttachments
             self.name = name
@@ -483,6 +488,8 @@ extension ContainerConfig {
             self.copyOnWrite = copyOnWrite
             self.detached = detached
             self.removeWhenDone = removeWhenDone
+            self.privileged = privileged
+            self.seccompProfile = seccompProfile
         }
     }
 

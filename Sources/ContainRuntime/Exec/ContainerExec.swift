@@ -69,11 +69,19 @@ public enum ContainerExec {
         for dir in cgroups where !dir.isEmpty {
             try Files.write(dir + "/cgroup.procs", "\(helper.pid)")
         }
-        // The process part of the one configuration: what runs, as whom, where.
-        let process = ContainerConfig.Process(
-            user: ContainerConfig.Process.User(username: request.user?.user, groupname: request.user?.group),
-            args: request.command, env: environment, cwd: request.workdir ?? "/")
-        try channel.parent.send(.exec(process))
+        // The process part of the container's own configuration, with what exec asked over it:
+        // the same capabilities, no_new_privs and seccomp as the container.
+        let container = try ContainerRecord.configuration(of: view)
+        var process = container.process
+        process.args = request.command
+        process.env = environment
+        process.cwd = request.workdir ?? "/"
+        process.terminal = false
+        if let user = request.user { process.user = ContainerConfig.Process.User(username: user.user, groupname: user.group) }
+        // The state root is the record's grandparent (<root>/containers/<id>).
+        let stateRoot = view.directory.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+        let program = try container.linux.seccomp.map { try SeccompProgram.compiled($0, cacheDirectory: stateRoot + "/seccomp") }
+        try channel.parent.send(.exec(ExecConfig(process: process, seccompProgram: program)))
         try channel.parent.send(.proceed)
         let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))
         try supervisor.awaitInit(helper, channel: channel.parent, signals: signals, until: .exec)
@@ -84,11 +92,11 @@ public enum ContainerExec {
 
     public static func helperMain() -> Never {
         let channel = SyncChannel(fd: syncFD)
-        let process: ContainerConfig.Process
+        let exec: ExecConfig
         do {
             guard case .exec(let received) = try channel.expect("exec") else { exit(125) }
             _ = try channel.expect("proceed")
-            process = received
+            exec = received
         } catch {
             exit(125)  // nobody to report to
         }
@@ -99,9 +107,9 @@ public enum ContainerExec {
             }
             ContainerInit.reportAndExit(SystemError("join the container's \(name) namespace", errno: joined.error), channel: channel)
         }
+        let process = exec.process
         do {
             try sys("chdir", path: process.cwd) { chdir(process.cwd) }
-            if let user = process.user.switchTo { try ContainerInit.switchUser(user) }
         } catch {
             ContainerInit.reportAndExit(error, channel: channel)
         }
@@ -109,6 +117,8 @@ public enum ContainerExec {
         // image inside the container, to show that image cannot be written.
         let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS").flatMap { UInt32(String(cString: $0)) } ?? 0
         // Supervised: the command must be forked to land in the container's PID namespace.
-        ContainerInit.runCommand(process, channel: channel, reportProgress: false, supervised: true, delayMilliseconds: delay)
+        // Joined with the container's user, capabilities, no_new_privs and seccomp (Hardening).
+        ContainerInit.runCommand(process, seccomp: exec.seccompProgram, channel: channel, reportProgress: false, supervised: true,
+                                 delayMilliseconds: delay)
     }
 }

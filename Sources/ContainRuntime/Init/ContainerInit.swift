@@ -19,11 +19,10 @@ public enum ContainerInit {
         let process = config.container.process
         do {
             try setUp(config, channel: channel)
-            if let user = process.user.switchTo { try switchUser(user) }
         } catch {
             reportAndExit(error, channel: channel)
         }
-        runCommand(process, channel: channel, reportProgress: config.plan.reportProgress,
+        runCommand(process, seccomp: config.plan.seccompProgram, channel: channel, reportProgress: config.plan.reportProgress,
                    supervised: config.container.contain.runInit, awaitStart: !config.plan.startAtOnce, reportReady: true,
                    outlivesRuntime: config.container.contain.detached)
     }
@@ -83,8 +82,12 @@ public enum ContainerInit {
         try Rootfs.pivot(rootfsDisplay: plan.rootfsDisplay)
         progress("mounting /proc")
         try Rootfs.mountProc()
-        try Rootfs.mountSys()
+        try Rootfs.mountSys(readOnly: !container.contain.privileged)
         if plan.mountCgroup2 { try Rootfs.mountCgroup2() }
+        // Hidden and read-only paths, while this process may still mount (it drops that right
+        // in Hardening.finalize, right before the command).
+        try MaskedPaths.apply(masked: container.linux.maskedPaths, readOnly: container.linux.readonlyPaths)
+        for device in container.linux.devices { try Rootfs.makeDevice(device) }
         let workdir = container.process.cwd
         if !Files.isDirectory(workdir) { try Files.makeDirectories(workdir) }
         try sys("chdir", path: workdir) { chdir(workdir) }
@@ -120,7 +123,8 @@ public enum ContainerInit {
     /// socket closes on exec and the parent sees end of file; failures are sent over it.
     /// `reportReady` (the container's init): once the command is found, report `ready`, and with
     /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
-    static func runCommand(_ process: ContainerConfig.Process, channel: SyncChannel, reportProgress: Bool, supervised: Bool,
+    static func runCommand(_ process: ContainerConfig.Process, seccomp: SeccompProgram?, channel: SyncChannel,
+                           reportProgress: Bool, supervised: Bool,
                            awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
                            delayMilliseconds: UInt32 = 0) -> Never {
         let command = process.args.first ?? ""
@@ -148,6 +152,8 @@ public enum ContainerInit {
             }
         }
         if reportProgress { try? channel.send(.progress("running: \(path)")) }
+        // The last step before the command: user, capabilities, no_new_privs, seccomp.
+        do { try Hardening.finalize(process: process, seccomp: seccomp) } catch { reportAndExit(error, channel: channel) }
         _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
 
         let argv = process.args.map { strdup($0) } + [nil]

@@ -139,8 +139,31 @@ enum Rootfs {
         try mount("proc", "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
     }
 
-    static func mountSys() throws {
-        try mount("sysfs", "/sys", "sysfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY))
+    /// Read-only unless privileged.
+    static func mountSys(readOnly: Bool = true) throws {
+        try mount("sysfs", "/sys", "sysfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC) | (readOnly ? UInt(MS_RDONLY) : 0))
+    }
+
+    /// `--device`: the node made in the container's /dev (after the pivot), with its mode and owner.
+    static func makeDevice(_ device: ContainerConfig.Linux.Device) throws {
+        let kind: mode_t
+        switch device.type {
+        case "c", "u": kind = S_IFCHR
+        case "b": kind = S_IFBLK
+        case "p": kind = S_IFIFO
+        default: throw SpecError("device \(device.path): unknown type `\(device.type)`")
+        }
+        let dir = String(device.path[..<(device.path.lastIndex(of: "/") ?? device.path.startIndex)])
+        if !dir.isEmpty && !Files.isDirectory(dir) { try Files.makeDirectories(dir) }
+        unlink(device.path)
+        let mode = mode_t(device.fileMode ?? 0o666) & 0o7777
+        try sys("mknod", path: device.path) {
+            mknod(device.path, kind | mode, cshim_makedev(UInt32(truncatingIfNeeded: device.major), UInt32(truncatingIfNeeded: device.minor)))
+        }
+        try sys("chmod", path: device.path) { chmod(device.path, mode) }
+        if device.uid != nil || device.gid != nil {
+            try sys("chown", path: device.path) { chown(device.path, device.uid ?? 0, device.gid ?? 0) }
+        }
     }
 
     /// On a cgroup v2 host, as docker does with a private cgroup namespace: the container's own

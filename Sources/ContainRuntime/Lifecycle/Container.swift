@@ -100,7 +100,8 @@ public final class Container {
         timings.mark("parse")
         Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
         timings.mark("reclaim")
-        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: id, limits: limits)
+        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: id, limits: limits,
+                                  devices: config.linux.deviceCgroupRules)
 
         // The host paths resolved: the root, and the sources of bind mounts.
         config.root.path = rootfs
@@ -109,10 +110,13 @@ public final class Container {
         var info = ContainerInfo(id: id, name: contain.name, command: config.process.args, created: time(nil), rootfs: rootfs,
                                  network: contain.networkMode.description, keep: contain.detached && !contain.removeWhenDone)
         info.environment = config.process.env
+        info.capabilities = config.process.capabilities?.effective ?? []
+        info.seccomp = contain.seccompProfile
+        info.privileged = contain.privileged
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
-        let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info,
-                                                cgroupDirectories: plan.containerDirectories, startFIFO: createOnly)
+        let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
+                                                configuration: config, startFIFO: createOnly)
         self.record = record
         if contain.detached { try redirectStandardStreams(to: record.directory + "/output") }
         let overlay = contain.copyOnWrite ? try makeOverlayDirectories(record.directory, rootfs: rootfs) : nil
@@ -121,6 +125,10 @@ public final class Container {
         self.cgroup = cgroup
         timings.mark("cgroup")
 
+        // The filter compiled once per configuration, then loaded from the cache.
+        let seccompProgram = try config.linux.seccomp.map {
+            try SeccompProgram.compiled($0, cacheDirectory: context.stateRoot + "/seccomp")
+        }
         let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
         self.signals = signals
         let channel = try SyncChannel.pair()
@@ -162,7 +170,7 @@ public final class Container {
         try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
             rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly))))
+            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram))))
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(id.prefix(12))"
                                     : "applying cgroup limits: \(limits.summary)")
         try cgroup.add(pid: child.pid)

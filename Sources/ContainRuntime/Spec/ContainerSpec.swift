@@ -35,6 +35,8 @@ public struct ContainerSpec: Sendable {
     public var detached = false
     /// `--rm`: remove the record when the container ends (always so for foreground runs).
     public var removeWhenDone = false
+    /// Capabilities, seccomp, no_new_privs, devices: docker's defaults unless asked.
+    public var security = SecurityOptions()
     /// `contain create`: stop after create until `contain start` (implies `detached`).
     public var createOnly = false
     /// The id, when the caller chose it (the detaching `contain run` does, to print it).

@@ -16,6 +16,11 @@ public struct ContainerInfo: Equatable, Sendable {
     public var keep: Bool
     /// The command's environment; `exec` starts from it.
     public var environment: [String] = []
+    /// What the container runs with, for `ps`: its root's capabilities, its seccomp profile
+    /// (`default`, `unconfined` or a file), whether it is privileged.
+    public var capabilities: [String] = []
+    public var seccomp = "default"
+    public var privileged = false
 
     public init(id: String, name: String?, command: [String], created: Int, rootfs: String, network: String, keep: Bool) {
         self.id = id
@@ -92,12 +97,15 @@ extension ContainerInfo {
         if let name { text += "name=\(RecordFormat.escape(name))\n" }
         for arg in command { text += "arg=\(RecordFormat.escape(arg))\n" }
         for entry in environment { text += "env=\(RecordFormat.escape(entry))\n" }
+        for cap in capabilities { text += "cap=\(cap)\n" }
+        text += "seccomp=\(RecordFormat.escape(seccomp))\nprivileged=\(privileged)\n"
         text += "created=\(created)\nrootfs=\(RecordFormat.escape(rootfs))\nnetwork=\(RecordFormat.escape(network))\nkeep=\(keep)\n"
         return text
     }
 
     public init?(parsing text: String) {
         var id: String?, name: String?, args: [String] = [], env: [String] = [], created = 0, rootfs = "", network = "none", keep = false
+        var caps: [String] = [], seccomp = "default", privileged = false
         for (k, v) in RecordFormat.pairs(text) {
             switch k {
             case "id": id = v
@@ -108,12 +116,18 @@ extension ContainerInfo {
             case "rootfs": rootfs = v
             case "network": network = v
             case "keep": keep = v == "true"
+            case "cap": caps.append(v)
+            case "seccomp": seccomp = v
+            case "privileged": privileged = v == "true"
             default: break
             }
         }
         guard let id else { return nil }
         self.init(id: id, name: name, command: args, created: created, rootfs: rootfs, network: network, keep: keep)
         environment = env
+        capabilities = caps
+        self.seccomp = seccomp
+        self.privileged = privileged
     }
 }
 

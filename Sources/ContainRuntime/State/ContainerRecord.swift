@@ -8,7 +8,8 @@ import Glibc
 ///     <state root>/containers/<id>/
 ///         lock      flock(LOCK_EX) held by the supervising `contain` for as long as it lives
 ///         cgroups   the container's cgroup directories, written before any is created
-///         config    what the container is (ContainerInfo)
+///         config    what the container is, for listing (ContainerInfo)
+///         spec      its ContainerConfig, tagged encoding (exec starts from its process part)
 ///         state     where it is in its life (ContainerStatus): its init's pid@starttime first
 ///         start     `contain create` only: the FIFO `contain start` writes to
 ///         exit      a symlink to the exit status, which needs no data block (a full disk
@@ -39,7 +40,7 @@ public final class ContainerRecord {
     static func namesDirectory(_ stateRoot: String) -> String { stateRoot + "/names" }
 
     public static func create(stateRoot: String, info: ContainerInfo, cgroupDirectories: [String],
-                              startFIFO: Bool = false) throws -> ContainerRecord {
+                              configuration: ContainerConfig? = nil, startFIFO: Bool = false) throws -> ContainerRecord {
         let id = info.id
         let parent = containersDirectory(stateRoot)
         try Files.makeDirectories(parent, mode: 0o711)
@@ -61,6 +62,7 @@ public final class ContainerRecord {
                 try sys("flock", path: staging + "/lock") { flock(fd, LOCK_EX | LOCK_NB) }
                 try Files.write(staging + "/cgroups", cgroupDirectories.map { $0 + "\n" }.joined(), create: true, mode: 0o600)
                 try Files.write(staging + "/config", info.serialized, create: true, mode: 0o600)
+                if let configuration { try Files.write(staging + "/spec", bytes: configuration.encoded(), mode: 0o600) }
                 if startFIFO { try sys("mkfifo", path: staging + "/start") { mkfifo(staging + "/start", 0o600) } }
                 try sys("rename", path: final) { rename(staging, final) }
             } catch {
@@ -201,6 +203,16 @@ public final class ContainerRecord {
             throw error
         }
         return StartFIFO(readFD: readFD, writeFD: writeFD)
+    }
+
+    /// The container's configuration as it was created (`spec`, the tagged encoding).
+    public static func configuration(of view: ContainerView) throws -> ContainerConfig {
+        let path = view.directory + "/spec"
+        do {
+            return try ContainerConfig(decoding: try Files.readBytes(path))
+        } catch let error as TaggedDecodingError {
+            throw RunFailure.runtime("container \(view.displayName): its configuration `\(path)` cannot be read: \(error)")
+        }
     }
 
     /// `contain start`: asks the supervisor of a created container to start it.

@@ -13,7 +13,7 @@
 /// | 5 | init → parent  | `execFailed(command, errno)` | the command could not be run; the init exits 126/127 |
 /// | 6 | init → parent  | `ready`                      | created: set up, the command found; waiting for 7    |
 /// | 7 | parent → init  | `start`                      | exec the command now                                 |
-/// | 1'| parent → helper| `exec(Process)`              | exec's helper: the configuration's process part,     |
+/// | 1'| parent → helper| `exec(ExecConfig)`           | exec's helper: the configuration's process part,     |
 /// |   |                |                              | instead of 1; then 2, and no 6/7                     |
 /// | – | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
 ///
@@ -29,8 +29,9 @@ public enum SyncMessage: Equatable, Sendable {
     case execFailed(command: String, errno: Int32)
     case ready
     case start
-    /// parent → exec helper: the process part of the configuration (instead of 1).
-    case exec(ContainerConfig.Process)
+    /// parent → exec helper: the process part of the configuration, and the container's
+    /// seccomp filter (instead of 1).
+    case exec(ExecConfig)
 
     var kind: UInt8 {
         switch self {
@@ -90,10 +91,12 @@ public struct InitPlan: Equatable, Sendable {
     /// `contain run`: exec right after reporting `ready`, without waiting for `start` (one
     /// round trip less on every start); `contain create` leaves it false.
     public var startAtOnce: Bool
+    /// The configuration's seccomp filter, compiled (and cached) by the runtime.
+    public var seccompProgram: SeccompProgram?
 
     public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
                 network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
-                startAtOnce: Bool = false) {
+                startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil) {
         self.rootfsDisplay = rootfsDisplay
         self.newCgroupNamespace = newCgroupNamespace
         self.mountCgroup2 = mountCgroup2
@@ -102,6 +105,29 @@ public struct InitPlan: Equatable, Sendable {
         self.bindFiles = bindFiles
         self.overlay = overlay
         self.startAtOnce = startAtOnce
+        self.seccompProgram = seccompProgram
+    }
+}
+
+/// What exec's helper runs: the process part of the configuration (the container's
+/// capabilities and no_new_privs in it) and the container's seccomp filter, compiled.
+public struct ExecConfig: Equatable, Sendable {
+    public var process: ContainerConfig.Process
+    public var seccompProgram: SeccompProgram?
+    public init(process: ContainerConfig.Process, seccompProgram: SeccompProgram? = nil) {
+        self.process = process
+        self.seccompProgram = seccompProgram
+    }
+}
+
+extension ExecConfig: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case process = 1, seccompProgram = 2 }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.process, process)
+        w.field(.seccompProgram, seccompProgram)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(process: try r.required(.process), seccompProgram: try r.optional(.seccompProgram))
     }
 }
 
@@ -150,7 +176,7 @@ extension InitConfig: TaggedMessage {
 extension InitPlan: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, network = 5, bindFiles = 6
-        case overlay = 7, startAtOnce = 8
+        case overlay = 7, startAtOnce = 8, seccompProgram = 9
     }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.rootfsDisplay, rootfsDisplay)
@@ -161,12 +187,13 @@ extension InitPlan: TaggedMessage {
         w.fields(.bindFiles, bindFiles)
         w.field(.overlay, overlay)
         w.field(.startAtOnce, startAtOnce)
+        w.field(.seccompProgram, seccompProgram)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
                   mountCgroup2: try r.required(.mountCgroup2), reportProgress: try r.required(.reportProgress),
                   network: try r.optional(.network), bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
-                  startAtOnce: try r.required(.startAtOnce))
+                  startAtOnce: try r.required(.startAtOnce), seccompProgram: try r.optional(.seccompProgram))
     }
 }
 
@@ -221,8 +248,8 @@ extension SyncMessage {
         switch self {
         case .config(let c):
             w.bytes += c.encoded()
-        case .exec(let process):
-            w.bytes += process.encoded()
+        case .exec(let exec):
+            w.bytes += exec.encoded()
         case .proceed, .ready, .start:
             break
         case .progress(let line):
@@ -258,7 +285,7 @@ extension SyncMessage {
         case 6: self = .ready
         case 7: self = .start
         case 8:
-            self = .exec(try Self.decodeTagged(bytes, as: ContainerConfig.Process.self))
+            self = .exec(try Self.decodeTagged(bytes, as: ExecConfig.self))
             return
         default: throw SyncDecodingError(description: "unknown sync message kind \(kind)")
         }

@@ -25,7 +25,9 @@ struct PsCommand: ParsableCommand {
                              ("exit_code", v.status.exitCode.map { .number(Int64($0)) } ?? .null),
                              ("created", .number(Int64(v.info.created))),
                              ("command", .array(v.info.command.map(JSON.string))),
-                             ("network", .string(v.info.network)), ("address", v.status.address.map(JSON.string) ?? .null)])
+                             ("network", .string(v.info.network)), ("address", v.status.address.map(JSON.string) ?? .null),
+                             ("capabilities", .array(v.info.capabilities.map(JSON.string))), ("seccomp", .string(v.info.seccomp)),
+                             ("privileged", .bool(v.info.privileged))])
             }).text)
             return
         }

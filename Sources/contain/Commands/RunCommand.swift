@@ -90,6 +90,21 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("supervise-id"), help: .hidden)
     var superviseID: String?
 
+    @Option(name: .customLong("cap-add"), help: ArgumentHelp("Add a Linux capability (repeatable; ALL for every one), e.g. NET_ADMIN.", valueName: "cap"))
+    var capAdd: [String] = []
+
+    @Option(name: .customLong("cap-drop"), help: ArgumentHelp("Drop a capability from docker's default 14 (repeatable; ALL for every one).", valueName: "cap"))
+    var capDrop: [String] = []
+
+    @Flag(help: "Give the container every capability, every device, a writable /sys, no seccomp filter and no masked paths.")
+    var privileged = false
+
+    @Option(name: .customLong("security-opt"), help: ArgumentHelp("seccomp=unconfined, seccomp=FILE.json (docker's profile format) or no-new-privileges (repeatable).", valueName: "opt"))
+    var securityOpt: [String] = []
+
+    @Option(name: .customLong("device"), help: ArgumentHelp("Give the container a host device: HOSTPATH[:CONTAINERPATH][:rwm] (repeatable).", valueName: "device"))
+    var device: [String] = []
+
     /// Set by `contain create`: stop after create until `contain start`.
     @Flag(name: .customLong("create-only"), help: .hidden)
     var createOnly = false
@@ -111,7 +126,8 @@ struct RunCommand: ParsableCommand {
                    name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
-                   superviseID: superviseID, createOnly: createOnly, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   superviseID: superviseID, createOnly: createOnly, capAdd: capAdd, capDrop: capDrop,
+                   privileged: privileged, securityOpt: securityOpt, device: device, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     func run() throws {

@@ -41,6 +41,11 @@ struct RunOptions: Equatable {
     var superviseID: String?
     /// `contain create`: the supervisor stops after create until `contain start`.
     var createOnly = false
+    var capAdd: [String] = []
+    var capDrop: [String] = []
+    var privileged = false
+    var securityOpt: [String] = []
+    var device: [String] = []
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -66,6 +71,7 @@ struct RunOptions: Equatable {
             if argument == "-d" || argument == "--detach" { options.detach = true; i += 1; continue }
             if argument == "--rm" { options.removeWhenDone = true; i += 1; continue }
             if argument == "--create-only" { options.createOnly = true; i += 1; continue }
+            if argument == "--privileged" { options.privileged = true; i += 1; continue }
             // --opt=value or --opt value
             var key = argument
             var value: String?
@@ -99,6 +105,10 @@ struct RunOptions: Equatable {
             case "-w", "--workdir": options.workdir = value
             case "-u", "--user": options.user = value
             case "--supervise-id": options.superviseID = value
+            case "--cap-add": options.capAdd.append(value)
+            case "--cap-drop": options.capDrop.append(value)
+            case "--security-opt": options.securityOpt.append(value)
+            case "--device": options.device.append(value)
             default: return nil
             }
             i += 1
@@ -128,6 +138,11 @@ struct RunOptions: Equatable {
         if removeWhenDone { a.append("--rm") }
         add("--supervise-id", superviseID)
         if createOnly { a.append("--create-only") }
+        for c in capAdd { a += ["--cap-add", c] }
+        for c in capDrop { a += ["--cap-drop", c] }
+        if privileged { a.append("--privileged") }
+        for o in securityOpt { a += ["--security-opt", o] }
+        for d in device { a += ["--device", d] }
         if quiet { a.append("--quiet") }
         if timings { a.append("--timings") }
         return a + ["--"] + command
@@ -190,6 +205,8 @@ struct RunOptions: Equatable {
             Progress.fd = dup(2)
         }
         spec.createOnly = createOnly
+        spec.security = try SecurityOptions(capAdd: capAdd, capDrop: capDrop, privileged: privileged,
+                                            securityOpt: securityOpt, devices: device)
         let state = StateOptions.resolve(root: root)
         let context = RuntimeContext(stateRoot: state.stateRoot, networkDirectory: state.networkDirectory,
                                      imageCache: state.imageCache, progress: Progress(quiet: quiet),

@@ -23,7 +23,7 @@ import Testing
         spec.removeWhenDone = true
 
         let config = ContainerConfig(spec: spec, id: Self.id, rootfs: "/home/me/rootfs", term: "xterm")
-        let expected = ContainerConfig(
+        var expected = ContainerConfig(
             process: .init(user: .init(username: "www", groupname: "staff"), args: ["/bin/httpd", "-f"],
                            env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=web",
                                  "TERM=xterm", "A=1", "HOME=/srv"],
@@ -41,6 +41,13 @@ import Testing
                            networkAttachments: [.init(network: "contain", address: "10.88.0.5",
                                                       ports: ["8080:80/tcp", "127.0.0.1:5353:53/udp"], dns: ["1.1.1.1"])],
                            name: "web-1", runInit: true, copyOnWrite: true, detached: false, removeWhenDone: true))
+        // docker's hardening, by default.
+        let caps = Capabilities.dockerDefault
+        expected.process.capabilities = .init(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: [])
+        expected.linux.deviceCgroupRules = DeviceRules.dockerDefault
+        expected.linux.maskedPaths = MaskedPaths.dockerMasked
+        expected.linux.readonlyPaths = MaskedPaths.dockerReadOnly
+        expected.linux.seccomp = SeccompProfile.dockerDefault(capabilities: Set(caps))
         #expect(config == expected)
         #expect(try ContainerConfig(decoding: config.encoded()) == config)
 

@@ -46,7 +46,8 @@ import Testing
         contain: .init(networkMode: .bridge(network: "backend"),
                        networkAttachments: [.init(network: "backend", address: "10.88.0.5", ports: ["8080:80/tcp", "127.0.0.1:53:53/udp"],
                                                   dns: ["1.1.1.1"])],
-                       name: "web-1", runInit: true, copyOnWrite: false, detached: true, removeWhenDone: true))
+                       name: "web-1", runInit: true, copyOnWrite: false, detached: true, removeWhenDone: true,
+                       privileged: true, seccompProfile: "/etc/profile.json"))
 
     static func hook(_ name: String, timeout: Int32 = 5) -> ContainerConfig.Hook {
         .init(path: "/usr/libexec/\(name)", args: [name, "--state"], env: ["HOOK=\(name)"], timeout: timeout)

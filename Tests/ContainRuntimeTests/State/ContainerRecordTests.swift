@@ -19,6 +19,9 @@ import Testing
     @Test func metadataRoundTrips() {
         var info = Self.info(String(repeating: "a", count: 64), name: "web")
         info.environment = ["PATH=/bin", "MULTI=line\none"]
+        info.capabilities = ["CAP_CHOWN", "CAP_KILL"]
+        info.seccomp = "/etc/my profile.json"
+        info.privileged = true
         #expect(ContainerInfo(parsing: info.serialized) == info)
         let status = ContainerStatus(pid: ProcessIdentity(pid: 42, startTime: 7), address: "10.88.0.2", exitCode: 137, finished: 5)
         #expect(ContainerStatus(parsing: status.serialized) == status)

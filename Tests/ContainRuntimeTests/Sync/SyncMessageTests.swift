@@ -15,7 +15,8 @@ import Testing
         network: InitNetwork(interface: "eth0", address: "10.88.0.2", prefix: 24, gateway: "10.88.0.1"),
         bindFiles: [BindFile(source: "/run/contain/containers/x/hosts", target: "/etc/hosts"),
                     BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")],
-        overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"), startAtOnce: true)
+        overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"), startAtOnce: true,
+        seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]))
 
     static let all: [SyncMessage] = [
         .config(config),
@@ -23,8 +24,11 @@ import Testing
         .config(InitConfig(container: ContainerConfig(process: .init(args: ["httpd"]), hostname: "web"), plan: fullPlan)),
         .config(InitConfig(container: ContainerConfig(process: .init(args: ["sh"])), plan: InitPlan(
             rootfsDisplay: "r", network: InitNetwork(interface: "eth0", address: "10.89.0.9", prefix: 16, gateway: nil)))),
-        .exec(ContainerConfig.Process(user: .init(username: "nobody", groupname: "nogroup"), args: ["ps", "-o", "pid"],
-                                      env: ["PATH=/bin"], cwd: "/tmp")),
+        .exec(ExecConfig(process: ContainerConfig.Process(user: .init(username: "nobody", groupname: "nogroup"),
+                                                          args: ["ps", "-o", "pid"], env: ["PATH=/bin"], cwd: "/tmp",
+                                                          capabilities: .init(bounding: ["CAP_KILL"], effective: ["CAP_KILL"]),
+                                                          noNewPrivileges: true),
+                         seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]))),
         .proceed, .ready, .start,
         .progress("pivoting root"),
         .failed(operation: "pivot_root", path: "./rootfs", errno: EINVAL),
