@@ -40,6 +40,14 @@ static void child_exec(const struct cshim_spawn_request *req, int err_fd) {
     if (req->pdeathsig != 0 && prctl(PR_SET_PDEATHSIG, req->pdeathsig, 0, 0, 0) != 0)
         write_errno_and_exit(err_fd, errno);
 
+    if (req->new_session && setsid() < 0) write_errno_and_exit(err_fd, errno);
+    // The standard streams the caller chose (pipes contain relays, /dev/null), before fd 3 is
+    // rearranged: their sources are all above 2.
+    int stdio[3] = {req->stdin_fd, req->stdout_fd, req->stderr_fd};
+    for (int i = 0; i < 3; i++) {
+        if (stdio[i] >= 0 && stdio[i] != i && dup2(stdio[i], i) < 0) write_errno_and_exit(err_fd, errno);
+    }
+
     // Keep the error pipe clear of fd 3 before moving the sync socket there.
     if (err_fd <= SYNC_FD_IN_CHILD) {
         int moved = fcntl(err_fd, F_DUPFD_CLOEXEC, SYNC_FD_IN_CHILD + 1);

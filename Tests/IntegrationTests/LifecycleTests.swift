@@ -188,7 +188,7 @@ import Testing
         let box = try Sandbox()
         _ = try detach(box, ["--name", "host-of-shell", "--hostname", "termbox"], ["sleep", "60"])
         let terminal = try TerminalSession(
-            "\(Harness.binary) exec --root \(box.stateRoot) host-of-shell -- /bin/sh; echo exec-exit=$?; sleep 60",
+            "\(Harness.binary) exec -it --root \(box.stateRoot) host-of-shell -- /bin/sh; echo exec-exit=$?; sleep 60",
             scratch: box.stateRoot)
         #expect(terminal.shows("/ #"), "prompt: \(terminal.screen)")
         try terminal.type("echo $(hostname)-$((6*7))")

@@ -57,12 +57,15 @@ import Testing
         try Harness.requireEnvironment()
         let box = try Sandbox()
         let terminal = try TerminalSession(
-            "\(Harness.binary) run -q --hostname ttybox --rootfs \(Harness.rootfs) --root \(box.stateRoot) " +
+            "\(Harness.binary) run -q -it --hostname ttybox --rootfs \(Harness.rootfs) --root \(box.stateRoot) " +
             "--cgroup-parent \(box.cgroupParent) -- /bin/sh; echo contain-exit=$?; sleep 60",
             scratch: box.stateRoot)
         #expect(terminal.shows("/ #"), "prompt: \(terminal.screen)")
-        try terminal.type("hostname")
+        try terminal.type("hostname; tty; stty size")
         #expect(terminal.shows("ttybox"), "\(terminal.screen)")
+        // A pty of the container's own devpts, with the caller's window size.
+        #expect(terminal.shows("/dev/pts/0"), "\(terminal.screen)")
+        #expect(terminal.shows("30 100"), "\(terminal.screen)")
         try terminal.type("sleep 50")
         usleep(300_000)
         try terminal.press("C-c")
@@ -70,6 +73,23 @@ import Testing
         #expect(terminal.shows("after-42"), "Ctrl-C ends the foreground job only: \(terminal.screen)")
         try terminal.type("exit 5")
         #expect(terminal.shows("contain-exit=5"), "\(terminal.screen)")
+        box.expectClean()
+    }
+
+    /// Without -t the caller's terminal never enters the container: stdin is /dev/null (so
+    /// TIOCSTI cannot push input into the caller's shell), stdout and stderr are pipes that
+    /// contain relays, and the terminal is usable afterwards.
+    @Test func withoutTtyTheCallersTerminalStaysOutside() throws {
+        try Harness.requireEnvironment()
+        let box = try Sandbox()
+        let terminal = try TerminalSession(
+            "\(Harness.binary) run -q --rootfs \(Harness.rootfs) --root \(box.stateRoot) " +
+            "--cgroup-parent \(box.cgroupParent) -- sh -c 'payload probe tiocsti; tty; ls -l /proc/self/fd/ | grep -c pts'; " +
+            "echo contain-exit=$?; sleep 60",
+            scratch: box.stateRoot)
+        #expect(terminal.shows("contain-exit=1"), "\(terminal.screen)")
+        #expect(terminal.shows("tiocsti errno=ENOTTY"), "\(terminal.screen)")
+        #expect(terminal.shows("not a tty"), "\(terminal.screen)")
         box.expectClean()
     }
 }

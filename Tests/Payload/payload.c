@@ -26,7 +26,7 @@
  *                             Probes (see probe() below): mount umount fsopen open_tree
  *                             remount-sys remount-proc-sys kmsg init_module core_pattern
  *                             proc-keys paths keyctl unshare-user unshare-uts clone-user clone-uts
- *                             bpf perf_event_open userfaultfd io_uring_setup raw-socket mkdir
+ *                             bpf perf_event_open userfaultfd io_uring_setup raw-socket mkdir tiocsti
  *                             open_by_handle_at:DIR open-r:PATH open-w:PATH
  */
 #define _GNU_SOURCE
@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -448,6 +449,15 @@ static void probe_raw_socket(const char *name) {
     report_fd(name, fd, errno);
 }
 
+/// TIOCSTI on stdin: pushes one harmless character (a space) into whatever terminal stdin is.
+/// Without `-t` stdin is never the caller's terminal (ENOTTY); with `-t` it is the
+/// container's own pty.
+static void probe_tiocsti(const char *name) {
+    char c = ' ';
+    int rc = ioctl(0, TIOCSTI, &c);
+    report(name, rc, errno, NULL);
+}
+
 /// mkdir(2) itself (the raw system call, not mkdirat) of /tmp/probe-mkdir, removed again.
 static void probe_mkdir(const char *name) {
     rmdir("/tmp/probe-mkdir");
@@ -490,6 +500,7 @@ static int probe(int count, char **names) {
         else if (strcmp(name, "userfaultfd") == 0) probe_userfaultfd(name);
         else if (strcmp(name, "io_uring_setup") == 0) probe_io_uring_setup(name);
         else if (strcmp(name, "raw-socket") == 0) probe_raw_socket(name);
+        else if (strcmp(name, "tiocsti") == 0) probe_tiocsti(name);
         else if (strcmp(name, "mkdir") == 0) probe_mkdir(name);
         else if (strncmp(name, "open-r:", 7) == 0) probe_open(name, name + 7, O_RDONLY);
         else if (strncmp(name, "open-w:", 7) == 0) probe_open(name, name + 7, O_WRONLY);

@@ -37,6 +37,10 @@ struct cshim_spawn_request {
     int clone_flags;           /* CLONE_NEW* namespaces for the child */
     int sync_fd;               /* becomes fd 3 in the child (inherited across exec) */
     int pdeathsig;             /* signal the child gets when the parent dies, 0 for none */
+    int stdin_fd;              /* become fds 0, 1, 2 in the child; -1: inherit the parent's */
+    int stdout_fd;
+    int stderr_fd;
+    int new_session;           /* setsid(): a terminal's signals reach contain, not the child */
 };
 
 /// Clones a child into new namespaces and execs request->path there.
@@ -75,6 +79,20 @@ int cshim_cap_ambient_clear(void);
 int cshim_cap_ambient_raise(int cap);
 /// prctl(PR_SET_NO_NEW_PRIVS, 1).
 int cshim_set_no_new_privs(void);
+/// Terminals (terminal.c): ioctl(2) and sendmsg(2)'s control messages do not import.
+/// A new pty in the devpts at /dev/pts (the container's own): returns the master and stores the
+/// slave in *slave, both close-on-exec; -1 with errno.
+int cshim_pty_open(int *slave);
+/// setsid(), the slave as controlling terminal (TIOCSCTTY), and as fds 0, 1 and 2.
+int cshim_take_terminal(int slave);
+/// TIOCGWINSZ of `from` to TIOCSWINSZ of `to`.
+int cshim_copy_window_size(int from, int to);
+/// One datagram on `sock` with `fd` passed along (SCM_RIGHTS), or none when fd < 0.
+long cshim_send_with_fd(int sock, const void *buffer, unsigned long length, int fd);
+/// One datagram; *fd gets a passed descriptor (close-on-exec) or -1. MSG_PEEK|MSG_TRUNC in
+/// `flags` as recv(2) takes them.
+long cshim_receive_with_fd(int sock, void *buffer, unsigned long length, int flags, int *fd);
+
 /// seccomp(SECCOMP_SET_MODE_FILTER, 0, {count, instructions}): a program libseccomp compiled.
 int cshim_seccomp_set_filter(const void *instructions, unsigned int count);
 /// close_range(first, ~0U, CLOSE_RANGE_CLOEXEC): nothing but 0..first-1 survives the exec.

@@ -47,7 +47,7 @@ extension ContainerConfig {
             }
         }
         self.init(
-            process: Process(user: user, args: spec.command,
+            process: Process(terminal: spec.tty, user: user, args: spec.command,
                              env: spec.defaultEnvironment(hostname: hostname, term: term), cwd: spec.workdir ?? "/",
                              capabilities: Process.Capabilities(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
                              noNewPrivileges: security.noNewPrivileges),

@@ -31,11 +31,17 @@ public enum ContainerExec {
         public var environment: [String]
         public var workdir: String?
         public var user: UserSpec?
-        public init(command: [String], environment: [String], workdir: String?, user: UserSpec?) {
+        /// `-t`, `-i`: as for run.
+        public var tty: Bool
+        public var interactive: Bool
+        public init(command: [String], environment: [String], workdir: String?, user: UserSpec?,
+                    tty: Bool = false, interactive: Bool = false) {
             self.command = command
             self.environment = environment
             self.workdir = workdir
             self.user = user
+            self.tty = tty
+            self.interactive = interactive
         }
     }
 
@@ -60,8 +66,12 @@ public enum ContainerExec {
         let channel = try SyncChannel.pair()
         var helperEnvironment = ["CONTAIN_EXEC_PID=\(target.pid)"]
         if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS") { helperEnvironment.append("CONTAIN_TEST_EXEC_DELAY_MS=" + String(cString: delay)) }
+        let streams = try StreamRelay(terminal: request.tty, interactive: request.interactive)
         let helper = try ChildProcess.spawnHelper(path: "/proc/self/fd/\(copy)", argv: ["contain", argument],
-                                                  environment: helperEnvironment, syncFD: channel.child.fd)
+                                                  environment: helperEnvironment, syncFD: channel.child.fd,
+                                                  streams: streams.childStreams)
+        streams.childStarted()
+        defer { streams.restore() }
         channel.child.close()
         defer { helper.killAndReap() }
         // The container's pid must still be the process we looked at.
@@ -76,7 +86,7 @@ public enum ContainerExec {
         process.args = request.command
         process.env = environment
         process.cwd = request.workdir ?? "/"
-        process.terminal = false
+        process.terminal = request.tty
         if let user = request.user { process.user = ContainerConfig.Process.User(username: user.user, groupname: user.group) }
         // The state root is the record's grandparent (<root>/containers/<id>).
         let stateRoot = view.directory.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
@@ -84,8 +94,8 @@ public enum ContainerExec {
         try channel.parent.send(.exec(ExecConfig(process: process, seccompProgram: program)))
         try channel.parent.send(.proceed)
         let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))
-        try supervisor.awaitInit(helper, channel: channel.parent, signals: signals, until: .exec)
-        return try supervisor.supervise(helper, signals: signals).shellCode
+        try supervisor.awaitInit(helper, channel: channel.parent, signals: signals, until: .exec, relay: streams)
+        return try supervisor.supervise(helper, signals: signals, relay: streams).shellCode
     }
 
     // MARK: helper side (argv[1] == __contain_exec), already inside the namespaces
@@ -108,8 +118,10 @@ public enum ContainerExec {
             ContainerInit.reportAndExit(SystemError("join the container's \(name) namespace", errno: joined.error), channel: channel)
         }
         let process = exec.process
+        var terminal: Int32?
         do {
             try sys("chdir", path: process.cwd) { chdir(process.cwd) }
+            if process.terminal { terminal = try ContainerInit.openTerminal(channel) }
         } catch {
             ContainerInit.reportAndExit(error, channel: channel)
         }
@@ -118,7 +130,7 @@ public enum ContainerExec {
         let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS").flatMap { UInt32(String(cString: $0)) } ?? 0
         // Supervised: the command must be forked to land in the container's PID namespace.
         // Joined with the container's user, capabilities, no_new_privs and seccomp (Hardening).
-        ContainerInit.runCommand(process, seccomp: exec.seccompProgram, channel: channel, reportProgress: false, supervised: true,
+        ContainerInit.runCommand(process, seccomp: exec.seccompProgram, terminal: terminal, channel: channel, reportProgress: false, supervised: true,
                                  delayMilliseconds: delay)
     }
 }

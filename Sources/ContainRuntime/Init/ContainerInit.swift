@@ -17,12 +17,14 @@ public enum ContainerInit {
         let channel = SyncChannel(fd: syncFD)
         let config = receiveConfig(channel)
         let process = config.container.process
+        var terminal: Int32?
         do {
             try setUp(config, channel: channel)
+            if process.terminal { terminal = try openTerminal(channel) }
         } catch {
             reportAndExit(error, channel: channel)
         }
-        runCommand(process, seccomp: config.plan.seccompProgram, channel: channel, reportProgress: config.plan.reportProgress,
+        runCommand(process, seccomp: config.plan.seccompProgram, terminal: terminal, channel: channel, reportProgress: config.plan.reportProgress,
                    supervised: config.container.contain.runInit, awaitStart: !config.plan.startAtOnce, reportReady: true,
                    outlivesRuntime: config.container.contain.detached)
     }
@@ -94,6 +96,18 @@ public enum ContainerInit {
         if container.root.readonly { try Rootfs.makeRootReadOnly() }
     }
 
+    /// `-t`: a new pty in the container's own devpts. The master goes to the parent, which
+    /// relays it to the caller's terminal; the slave (returned) becomes the command's
+    /// controlling terminal and standard streams just before exec. The caller's own terminal
+    /// never enters the container.
+    static func openTerminal(_ channel: SyncChannel) throws -> Int32 {
+        var slave: Int32 = -1
+        let master = try sys("open /dev/ptmx", path: "/dev/pts") { cshim_pty_open(&slave) }
+        defer { close(master) }
+        try channel.send(.terminal, passing: master)
+        return slave
+    }
+
     /// `-u`: drops to the user (names looked up in the container's own files).
     static func switchUser(_ user: UserSpec) throws {
         let ids = try user.resolve(passwd: (try? Files.read("/etc/passwd")) ?? "", group: (try? Files.read("/etc/group")) ?? "")
@@ -123,7 +137,7 @@ public enum ContainerInit {
     /// socket closes on exec and the parent sees end of file; failures are sent over it.
     /// `reportReady` (the container's init): once the command is found, report `ready`, and with
     /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
-    static func runCommand(_ process: ContainerConfig.Process, seccomp: SeccompProgram?, channel: SyncChannel,
+    static func runCommand(_ process: ContainerConfig.Process, seccomp: SeccompProgram?, terminal: Int32? = nil, channel: SyncChannel,
                            reportProgress: Bool, supervised: Bool,
                            awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
                            delayMilliseconds: UInt32 = 0) -> Never {
@@ -152,8 +166,14 @@ public enum ContainerInit {
             }
         }
         if reportProgress { try? channel.send(.progress("running: \(path)")) }
-        // The last step before the command: user, capabilities, no_new_privs, seccomp.
-        do { try Hardening.finalize(process: process, seccomp: seccomp) } catch { reportAndExit(error, channel: channel) }
+        // The last steps before the command: its terminal, then user, capabilities,
+        // no_new_privs, seccomp.
+        do {
+            if let terminal { try sys("take the terminal", path: "/dev/pts") { cshim_take_terminal(terminal) } }
+            try Hardening.finalize(process: process, seccomp: seccomp)
+        } catch {
+            reportAndExit(error, channel: channel)
+        }
         _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
 
         let argv = process.args.map { strdup($0) } + [nil]

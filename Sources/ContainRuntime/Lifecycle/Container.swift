@@ -60,12 +60,15 @@ public final class Container {
     private var child: ChildProcess?
     private var channel: SyncChannel?
     private var signals: SignalFD?
+    private var streams: StreamRelay?
+    private let interactive: Bool
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
 
-    private init(config: ContainerConfig, id: String, createOnly: Bool, context: RuntimeContext) throws {
+    private init(config: ContainerConfig, id: String, createOnly: Bool, interactive: Bool, context: RuntimeContext) throws {
         self.config = config
+        self.interactive = interactive
         self.context = context
         self.id = id
         self.createOnly = createOnly
@@ -81,11 +84,12 @@ public final class Container {
 
     /// Makes the container `config` describes up to the point where only exec is left. On
     /// failure everything made so far is undone before the error is thrown.
-    public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false,
+    /// `interactive` (`-i`): the caller's stdin is relayed to the container.
+    public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, interactive: Bool = false,
                               context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
-        let container = try Container(config: config, id: id, createOnly: createOnly, context: context)
+        let container = try Container(config: config, id: id, createOnly: createOnly, interactive: interactive, context: context)
         do {
             try container.createSteps()
         } catch {
@@ -134,7 +138,11 @@ public final class Container {
         let channel = try SyncChannel.pair()
         let namespaces = Namespaces(config.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
-        let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit)
+        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive)
+        self.streams = streams
+        let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
+                                               streams: streams.childStreams)
+        streams.childStarted()
         channel.child.close()
         self.child = child
         self.channel = channel.parent
@@ -176,7 +184,7 @@ public final class Container {
         try cgroup.add(pid: child.pid)
         try channel.parent.send(.proceed)
         timings.mark("join")
-        try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready)
+        try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready, relay: streams)
         status.phase = .created
         // A run goes on to start at once, which records `running`: one state write less.
         if createOnly { record.writeStatus(status) }
@@ -216,7 +224,7 @@ public final class Container {
         guard let child, let channel, let signals else { throw RunFailure.runtime("container \(id.prefix(12)) was not created") }
         // A run's init did not wait (its plan said start at once): it is exec'ing already.
         if createOnly { try channel.send(.start) }
-        try supervisor.awaitInit(child, channel: channel, signals: signals, until: .exec)
+        try supervisor.awaitInit(child, channel: channel, signals: signals, until: .exec, relay: streams)
         timings.mark("exec")
         status.phase = .running
         record?.writeStatus(status)
@@ -248,7 +256,7 @@ public final class Container {
     /// Forwards signals until the init ends, and returns how it ended.
     public func wait() throws -> WaitStatus {
         guard let child, let signals else { throw RunFailure.runtime("container \(id.prefix(12)) was not created") }
-        return try supervisor.supervise(child, signals: signals)
+        return try supervisor.supervise(child, signals: signals, relay: streams)
     }
 
     public func usage() -> CgroupUsage? { cgroup?.usage() }
@@ -263,6 +271,8 @@ public final class Container {
         var failures: [String] = []
         child?.killAndReap()
         child = nil
+        streams?.restore()
+        streams = nil
         channel?.close()
         channel = nil
         if let endpoint {

@@ -15,7 +15,8 @@ struct ChildSupervisor {
     /// Relays the child's progress until it reaches `milestone`: `ready` (the init is set up
     /// and waits for `start`) or `exec` (its end of the socket closed on exec). Throws how setup
     /// failed otherwise (the child is then reaped by the caller).
-    func awaitInit(_ child: ChildProcess, channel: SyncChannel, signals: SignalFD, until milestone: Milestone) throws {
+    func awaitInit(_ child: ChildProcess, channel: SyncChannel, signals: SignalFD, until milestone: Milestone,
+                   relay: StreamRelay? = nil) throws {
         var failure: RunFailure?
         while true {
             let ready = try poll([channel.fd, signals.fd])
@@ -41,6 +42,15 @@ struct ChildSupervisor {
                     throw RunFailure.runtime("sync: expected progress, failed or exec-failed from the init, got ready")
                 }
                 return
+            case .terminal?:
+                let master = channel.takeReceivedFD()
+                guard let relay, master >= 0 else {
+                    if master >= 0 { close(master) }
+                    failure = failure ?? .runtime("sync: a terminal nobody asked for")
+                    child.kill(SIGKILL)
+                    continue
+                }
+                relay.attach(master: master)
             case .progress(let line)?:
                 progress.say(line)
                 // Each line announces the phase that begins: time the one that ended.
@@ -60,18 +70,27 @@ struct ChildSupervisor {
         }
     }
 
-    /// Forwards signals until the container's init ends, and returns how it ended.
-    func supervise(_ child: ChildProcess, signals: SignalFD) throws -> WaitStatus {
+    /// Forwards signals (a window change: to the container's terminal) and relays the
+    /// container's streams until its init ends; returns how it ended. The container has a
+    /// session of its own, so what the caller's terminal sends reaches only `contain`, and is
+    /// passed on from here.
+    func supervise(_ child: ChildProcess, signals: SignalFD, relay: StreamRelay? = nil) throws -> WaitStatus {
         while child.status == nil {
-            _ = try poll([signals.fd])
+            let ready = try poll([signals.fd] + (relay?.pollFDs ?? []))
+            relay?.pump(ready)
+            guard ready.contains(signals.fd) else { continue }
             while let received = try signals.next() {
                 if received.signal == SIGCHLD {
                     child.reapIfExited()
-                } else if !(received.fromKernel && ContainerRunner.terminalSignals.contains(received.signal)) {
+                } else if received.signal == SIGWINCH, let relay, relay.handlesWindowChanges {
+                    relay.resize()
+                } else {
                     child.kill(received.signal)
                 }
             }
         }
+        relay?.drain()
+        relay?.restore()
         return child.status!
     }
 

@@ -10,9 +10,6 @@ public struct ContainerRunner {
     static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
     /// Signals that abort the start while the container is still being set up.
     static let abortingSignals: Set<Int32> = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
-    /// Signals a terminal sends to its whole foreground process group: the container, which
-    /// shares ours, already got them, so they are not sent a second time.
-    static let terminalSignals: Set<Int32> = [SIGINT, SIGQUIT, SIGWINCH, SIGHUP]
 
     /// The line a detached supervisor prints once its container runs (or, for `create`, waits).
     public static let startedMarker = "[contain] started "
@@ -31,7 +28,8 @@ public struct ContainerRunner {
         // The flags compile into the one configuration; the container is made from it alone.
         let id = try spec.id ?? Identifiers.randomHex()
         let config = ContainerConfig(spec: spec, id: id, term: getenv("TERM").map { String(cString: $0) })
-        let container = try Container.create(config, id: id, createOnly: spec.createOnly, context: context)
+        let container = try Container.create(config, id: id, createOnly: spec.createOnly, interactive: spec.interactive,
+                                             context: context)
         if spec.createOnly {
             // `contain create`: tell the waiting `contain create` the id, then wait for `start`.
             guard let record = container.record else { return 125 }

@@ -35,6 +35,9 @@ public struct ContainerSpec: Sendable {
     public var detached = false
     /// `--rm`: remove the record when the container ends (always so for foreground runs).
     public var removeWhenDone = false
+    /// `-t`: a terminal of the container's own; `-i`: the caller's stdin relayed to it.
+    public var tty = false
+    public var interactive = false
     /// Capabilities, seccomp, no_new_privs, devices: docker's defaults unless asked.
     public var security = SecurityOptions()
     /// `contain create`: stop after create until `contain start` (implies `detached`).

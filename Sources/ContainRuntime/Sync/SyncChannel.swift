@@ -1,3 +1,4 @@
+import CContainShim
 import ContainSystem
 #if canImport(Glibc)
 import Glibc
@@ -17,10 +18,21 @@ public final class SyncChannel {
         return (SyncChannel(fd: fds[0]), SyncChannel(fd: fds[1]))
     }
 
-    public func send(_ message: SyncMessage) throws {
+    /// A descriptor that came with the last message received (`terminal`'s pty master), for
+    /// the caller to take; -1 when none did.
+    public private(set) var receivedFD: Int32 = -1
+
+    /// Takes the descriptor that came with the last message.
+    public func takeReceivedFD() -> Int32 {
+        defer { receivedFD = -1 }
+        return receivedFD
+    }
+
+    /// Sends `message`, with `passing` (a descriptor) alongside it when given.
+    public func send(_ message: SyncMessage, passing passed: Int32 = -1) throws {
         let bytes = message.encoded()
         let n = try sys("send sync message \(message.name)") {
-            bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            bytes.withUnsafeBytes { Int(cshim_send_with_fd(fd, $0.baseAddress, UInt($0.count), passed)) }
         }
         if n != bytes.count { throw SystemError("send sync message \(message.name)", errno: EMSGSIZE) }
     }
@@ -37,7 +49,14 @@ public final class SyncChannel {
             throw SyncDecodingError(description: "empty sync message")
         }
         var buffer = [UInt8](repeating: 0, count: size)
-        let n = try sys("receive sync message") { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+        var passed: Int32 = -1
+        let n = try sys("receive sync message") {
+            buffer.withUnsafeMutableBytes { Int(cshim_receive_with_fd(fd, $0.baseAddress, UInt($0.count), 0, &passed)) }
+        }
+        if passed >= 0 {
+            if receivedFD >= 0 { Glibc.close(receivedFD) }
+            receivedFD = passed
+        }
         return try SyncMessage(decoding: Array(buffer[0..<n]))
     }
 
@@ -56,5 +75,8 @@ public final class SyncChannel {
         if open { Glibc.close(fd); open = false }
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        if receivedFD >= 0 { Glibc.close(receivedFD) }
+    }
 }

@@ -15,6 +15,7 @@
 /// | 7 | parent → init  | `start`                      | exec the command now                                 |
 /// | 1'| parent → helper| `exec(ExecConfig)`           | exec's helper: the configuration's process part,     |
 /// |   |                |                              | instead of 1; then 2, and no 6/7                     |
+/// | 9 | init → parent  | `terminal` + pty master fd   | `-t`: the container's terminal, before 6 (or exec)   |
 /// | – | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
 ///
 /// The init waits for 1, 2 and (after 6) 7, and treats anything else (or EOF: the parent died)
@@ -32,6 +33,8 @@ public enum SyncMessage: Equatable, Sendable {
     /// parent → exec helper: the process part of the configuration, and the container's
     /// seccomp filter (instead of 1).
     case exec(ExecConfig)
+    /// init → parent (`-t`): the pty master of the container's terminal comes with it.
+    case terminal
 
     var kind: UInt8 {
         switch self {
@@ -43,6 +46,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .ready: return 6
         case .start: return 7
         case .exec: return 8
+        case .terminal: return 9
         }
     }
 
@@ -56,6 +60,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .ready: return "ready"
         case .start: return "start"
         case .exec: return "exec"
+        case .terminal: return "terminal"
         }
     }
 }
@@ -250,7 +255,7 @@ extension SyncMessage {
             w.bytes += c.encoded()
         case .exec(let exec):
             w.bytes += exec.encoded()
-        case .proceed, .ready, .start:
+        case .proceed, .ready, .start, .terminal:
             break
         case .progress(let line):
             w.string(line)
@@ -284,6 +289,7 @@ extension SyncMessage {
         case 5: self = .execFailed(command: try r.string(), errno: try r.int32())
         case 6: self = .ready
         case 7: self = .start
+        case 9: self = .terminal
         case 8:
             self = .exec(try Self.decodeTagged(bytes, as: ExecConfig.self))
             return

@@ -18,6 +18,10 @@ struct ExecCommand: ParsableCommand {
     var workdir: String?
     @Option(name: [.customShort("u"), .customLong("user")], help: ArgumentHelp("Run as UID[:GID] or NAME[:GROUP].", valueName: "user"))
     var user: String?
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the command a terminal of its own (a pty), relayed to this one.")
+    var tty = false
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and relay it to the command.")
+    var interactive = false
     @Argument(help: "Container name or id.") var container: String
     @Argument(parsing: .remaining, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
     var command: [String] = []
@@ -30,7 +34,8 @@ struct ExecCommand: ParsableCommand {
         if let workdir, !workdir.hasPrefix("/") { throw SpecError("invalid -w `\(workdir)`: must be an absolute path") }
         let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
         let request = ContainerExec.Request(command: argv, environment: environment, workdir: workdir,
-                                            user: try user.map { text throws(SpecError) in try UserSpec(parsing: text) })
+                                            user: try user.map { text throws(SpecError) in try UserSpec(parsing: text) },
+                                            tty: tty, interactive: interactive)
         // Like docker exec, no progress lines: the command's own output is all there is.
         throw ExitCode(try ContainerExec.run(view, request, progress: Progress(quiet: true)))
     }

@@ -105,6 +105,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("device"), help: ArgumentHelp("Give the container a host device: HOSTPATH[:CONTAINERPATH][:rwm] (repeatable).", valueName: "device"))
     var device: [String] = []
 
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the container a terminal of its own (a pty), relayed to this one.")
+    var tty = false
+
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and relay it to the container.")
+    var interactive = false
+
     /// Set by `contain create`: stop after create until `contain start`.
     @Flag(name: .customLong("create-only"), help: .hidden)
     var createOnly = false
@@ -127,7 +133,7 @@ struct RunCommand: ParsableCommand {
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
                    superviseID: superviseID, createOnly: createOnly, capAdd: capAdd, capDrop: capDrop,
-                   privileged: privileged, securityOpt: securityOpt, device: device, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     func run() throws {

@@ -46,6 +46,8 @@ struct RunOptions: Equatable {
     var privileged = false
     var securityOpt: [String] = []
     var device: [String] = []
+    var tty = false
+    var interactive = false
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -72,6 +74,9 @@ struct RunOptions: Equatable {
             if argument == "--rm" { options.removeWhenDone = true; i += 1; continue }
             if argument == "--create-only" { options.createOnly = true; i += 1; continue }
             if argument == "--privileged" { options.privileged = true; i += 1; continue }
+            if argument == "-t" || argument == "--tty" { options.tty = true; i += 1; continue }
+            if argument == "-i" || argument == "--interactive" { options.interactive = true; i += 1; continue }
+            if argument == "-it" || argument == "-ti" { options.tty = true; options.interactive = true; i += 1; continue }
             // --opt=value or --opt value
             var key = argument
             var value: String?
@@ -143,6 +148,8 @@ struct RunOptions: Equatable {
         if privileged { a.append("--privileged") }
         for o in securityOpt { a += ["--security-opt", o] }
         for d in device { a += ["--device", d] }
+        if tty { a.append("--tty") }
+        if interactive { a.append("--interactive") }
         if quiet { a.append("--quiet") }
         if timings { a.append("--timings") }
         return a + ["--"] + command
@@ -205,6 +212,8 @@ struct RunOptions: Equatable {
             Progress.fd = dup(2)
         }
         spec.createOnly = createOnly
+        spec.tty = tty
+        spec.interactive = interactive
         spec.security = try SecurityOptions(capAdd: capAdd, capDrop: capDrop, privileged: privileged,
                                             securityOpt: securityOpt, devices: device)
         let state = StateOptions.resolve(root: root)
