@@ -29,7 +29,7 @@ import Testing
                                                           capabilities: .init(bounding: ["CAP_KILL"], effective: ["CAP_KILL"]),
                                                           noNewPrivileges: true),
                          seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]))),
-        .proceed, .ready, .start,
+        .proceed, .ready, .start, .terminal,
         .progress("pivoting root"),
         .failed(operation: "pivot_root", path: "./rootfs", errno: EINVAL),
         .failed(operation: "sethostname", path: nil, errno: EPERM),
@@ -66,6 +66,25 @@ import Testing
         #expect("\(error!)".contains("newCgroupNamespace"), "the missing field is named: \(error!)")
     }
 
+    /// `terminal` carries the pty master: a descriptor passed with SCM_RIGHTS arrives as a new
+    /// descriptor of the same open file.
+    @Test func aDescriptorTravelsWithTheTerminalMessage() throws {
+        let (parent, child) = try SyncChannel.pair()
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        try child.send(.terminal, passing: fds[1])
+        #expect(try parent.receive() == .terminal)
+        let received = parent.takeReceivedFD()
+        #expect(received >= 0 && received != fds[1])
+        defer { close(received) }
+        var byte: UInt8 = 42
+        #expect(write(received, &byte, 1) == 1)
+        byte = 0
+        #expect(read(fds[0], &byte, 1) == 1 && byte == 42)
+        #expect(parent.takeReceivedFD() == -1, "taken once")
+    }
+
     @Test func endOfFileWhenThePeerCloses() throws {
         let (parent, child) = try SyncChannel.pair()
         try parent.send(.proceed)
@@ -88,7 +107,7 @@ import Testing
         #expect(SyncMessage.failed(operation: "x", path: nil, errno: -1).encoded() == [4, 1, 0, 0, 0, 0x78, 0, 255, 255, 255, 255])
     }
 
-    @Test(arguments: [[], [9], [3, 5, 0, 0, 0, 0x61], [2, 0], [5, 255, 255, 255, 255], [1, 0, 0, 0]] as [[UInt8]])
+    @Test(arguments: [[], [10], [3, 5, 0, 0, 0, 0x61], [2, 0], [5, 255, 255, 255, 255], [1, 0, 0, 0]] as [[UInt8]])
     func rejectsMalformedBytes(bytes: [UInt8]) {
         #expect(throws: SyncDecodingError.self) { try SyncMessage(decoding: bytes) }
     }
