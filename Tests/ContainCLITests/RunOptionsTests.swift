@@ -18,6 +18,11 @@ import Testing
         ["--rootfs", "r", "--user=nobody", "--workdir=/srv", "--", "pwd"],
         ["--rootfs", "r", "-d", "--rm", "--name", "bg", "--", "sleep", "60"],
         ["--rootfs", "r", "--detach", "--supervise-id", "abc", "--", "sleep", "60"],
+        // As docker takes the command after the image: the first word that is not an option.
+        ["--rootfs", "r", "true"],
+        ["--rootfs", "r", "-q", "sh", "-c", "echo x", "--", "-y"],
+        ["--rootfs", "r", "--network", "lab", "-it", "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--privileged",
+         "--security-opt", "no-new-privileges", "--device", "/dev/null", "sh"],
     ]
 
     @Test(arguments: accepted)
@@ -36,7 +41,7 @@ import Testing
 
     static let declined: [[String]] = [
         ["--help"], ["-h"], ["--rootfs", "r"], ["--rootfs", "r", "--"], ["--", "true"],
-        ["--rootfs", "r", "true"], ["--rootfs", "r", "--bogus", "x", "--", "true"], ["--rootfs", "r", "--hostname"],
+        ["true"], ["--rootfs", "r", "--bogus", "x", "--", "true"], ["--rootfs", "r", "--hostname"],
         ["--rootfs", "r", "--hostname", "-x", "--", "true"], ["--rootfs", "r", "-qx", "--", "true"],
     ]
 

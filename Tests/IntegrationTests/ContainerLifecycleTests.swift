@@ -87,7 +87,9 @@ import Testing
         let contain = Self.contain(box)
         defer { _ = try? contain(["rm", "-f", "job"]) }
         let id = try Self.create(contain, cgroupParent: box.cgroupParent, ["--name", "job"],
-                                 ["sh", "-c", Self.waitForFile("/tmp/go") + "; echo released; exit 3"])
+                                 // A moment after the file appears: the exec that made it has ended (PID 1's
+                                 // end would otherwise SIGKILL it).
+                                 ["sh", "-c", Self.waitForFile("/tmp/go") + "; sleep 0.5; echo released; exit 3"])
 
         let created = try #require(try Self.listed(contain, "job"), "ps lists a created container")
         #expect(created["id"] as? String == id)

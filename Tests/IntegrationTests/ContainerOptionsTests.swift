@@ -32,8 +32,13 @@ import Testing
         let lines = Set(r.stdout.split(separator: "\n").map(String.init))
         #expect(lines.isSuperset(of: ["GREETING=hello", "PATH=/bin", "FROM_FILE=yes", "SPACED=a b c", "HOME=/root"]), "\(lines)")
         #expect(!r.stdout.contains("CONTAIN_HOST_ONLY_SECRET"), "the host's environment leaked")
-        let bad = try box.run(["-e", "NOEQUALS"], ["true"])
-        #expect(bad.status == 125 && bad.errors == ["[contain] error: invalid -e `NOEQUALS`: expected KEY=VALUE"], "\(bad)")
+        // A bare name takes the caller's value (docker's -e KEY), and an unset one is left out.
+        let bare = try box.start(["run", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent] + box.commonArguments
+                                 + ["-q", "-e", "FROM_CALLER", "-e", "UNSET_IN_CALLER", "--", "/usr/bin/env"],
+                                 environment: ["FROM_CALLER": "passed"]).wait()
+        #expect(bare.status == 0 && bare.stdout.contains("FROM_CALLER=passed\n") && !bare.stdout.contains("UNSET_IN_CALLER"), "\(bare)")
+        let bad = try box.run(["-e", "=oops"], ["true"])
+        #expect(bad.status == 125 && bad.errors == ["[contain] error: invalid -e `=oops`: expected KEY=VALUE or KEY"], "\(bad)")
         box.expectClean()
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ContainSystem
 
 /// `-v HOSTPATH:CTRPATH[:ro]`: a host path bound into the container.
@@ -41,9 +44,26 @@ public struct VolumeSpec: Equatable, Sendable, CustomStringConvertible {
 
 /// `-e KEY=VALUE` and `--env-file FILE` entries.
 public enum EnvironmentEntries {
+    /// The caller's environment, looked up by name (`-e KEY` takes the value from it).
+    public typealias Lookup = (String) -> String?
+    public static func callersEnvironment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
+    /// `KEY=VALUE` as it is; a bare `KEY` takes its value from the caller's environment, and is
+    /// left out when the caller has none (docker's rule). nil: left out.
+    public static func resolve(_ entry: String, origin: String = "-e",
+                               lookup: Lookup = callersEnvironment) throws(SpecError) -> String? {
+        if !entry.contains("=") {
+            guard !entry.isEmpty, entry.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+                throw SpecError("invalid \(origin) `\(entry)`: expected KEY=VALUE or KEY")
+            }
+            return lookup(entry).map { entry + "=" + $0 }
+        }
+        return try validate(entry, origin: origin)
+    }
+
     public static func validate(_ entry: String, origin: String = "-e") throws(SpecError) -> String {
         guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
-            throw SpecError("invalid \(origin) `\(entry)`: expected KEY=VALUE")
+            throw SpecError("invalid \(origin) `\(entry)`: expected KEY=VALUE or KEY")
         }
         let key = entry[..<eq]
         guard key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
@@ -52,15 +72,18 @@ public enum EnvironmentEntries {
         return entry
     }
 
-    /// docker's env-file format: one KEY=VALUE per line; blank lines and `#` comments skipped.
-    public static func parseFile(_ text: String, path: String) throws(SpecError) -> [String] {
+    /// docker's env-file format: one KEY=VALUE (or bare KEY, from the caller's environment)
+    /// per line; blank lines and `#` comments skipped.
+    public static func parseFile(_ text: String, path: String, lookup: Lookup = callersEnvironment) throws(SpecError) -> [String] {
         var entries: [String] = []
         // "\r\n" is one Character in Swift: split on both.
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (number, line) in lines.enumerated() {
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            entries.append(try validate(String(trimmed), origin: "--env-file \(path) line \(number + 1)"))
+            if let entry = try resolve(String(trimmed), origin: "--env-file \(path) line \(number + 1)", lookup: lookup) {
+                entries.append(entry)
+            }
         }
         return entries
     }

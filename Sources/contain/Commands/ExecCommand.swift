@@ -30,7 +30,7 @@ struct ExecCommand: ParsableCommand {
         try state.prepare()
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
         guard !argv.isEmpty else { throw RunFailure.runtime("no command given: contain exec NAME -- CMD [ARGS...]") }
-        let environment = try env.map { entry throws(SpecError) in try EnvironmentEntries.validate(entry) }
+        let environment = try env.compactMap { entry throws(SpecError) in try EnvironmentEntries.resolve(entry) }
         if let workdir, !workdir.hasPrefix("/") { throw SpecError("invalid -w `\(workdir)`: must be an absolute path") }
         let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
         let request = ContainerExec.Request(command: argv, environment: environment, workdir: workdir,

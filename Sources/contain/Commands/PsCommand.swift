@@ -7,16 +7,21 @@ import Glibc
 #endif
 
 struct PsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.", aliases: ["list"])
 
     @OptionGroup var state: StateOptions
     @Flag(name: [.short, .customLong("all")], help: "Also show containers that have exited.") var all = false
     @Flag(help: "Print JSON.") var json = false
+    @Flag(name: .short, help: "Print only the ids.") var q = false
 
     func run() throws {
         try state.prepare()
         let now = time(nil)
         let views = ContainerRecord.list(stateRoot: state.stateRoot).filter { all || $0.isAlive }
+        if q {
+            for v in views { print(v.shortID) }
+            return
+        }
         if json {
             print(JSON.array(views.map { v in
                 JSON.object([("id", .string(v.info.id)), ("name", v.info.name.map(JSON.string) ?? .null),

@@ -35,7 +35,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The container's hostname (default: its short id).", valueName: "name"))
     var hostname: String?
 
-    @Option(help: ArgumentHelp("Network: none (own namespace, only lo), host, bridge (the default network `contain`) or a network's name.", valueName: "mode"))
+    @Option(name: [.customLong("net"), .customLong("network")],
+            help: ArgumentHelp("Network: none (own namespace, only lo), host, bridge (the default network `contain`) or a network's name.", valueName: "mode"))
     var net: String = "none"
 
     @Option(help: ArgumentHelp("The container's name, resolvable by the others on its network.", valueName: "name"))
@@ -123,7 +124,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print how long each phase of the start took (parse, cgroup, network, clone, veth, init, pivot, mounts, exec).")
     var timings = false
 
-    @Argument(parsing: .remaining, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
+    @Argument(parsing: .captureForPassthrough,
+              help: ArgumentHelp("The command to run: after the options (or after --), as docker takes it after the image.", valueName: "command"))
     var command: [String] = []
 
     /// What was parsed, as plain values (the fast path produces the same, see RunOptions).
@@ -134,6 +136,14 @@ struct RunCommand: ParsableCommand {
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
                    superviseID: superviseID, createOnly: createOnly, capAdd: capAdd, capDrop: capDrop,
                    privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+    }
+
+    /// The command begins at the first word that is not an option (as docker's at the image);
+    /// an option this command does not know is an error, not the start of a command.
+    func validate() throws {
+        if let first = command.first, first.hasPrefix("-"), first != "--" {
+            throw ValidationError("Unknown option '\(first)'")
+        }
     }
 
     func run() throws {

@@ -65,6 +65,13 @@ struct RunOptions: Equatable {
                 options.rootfs = rootfs
                 return options
             }
+            if !argument.hasPrefix("-") {
+                // As docker stops at the image: the first word that is not an option starts the command.
+                options.command = Array(arguments[i...])
+                guard let rootfs else { return nil }
+                options.rootfs = rootfs
+                return options
+            }
             if argument == "-q" || argument == "--quiet" { options.quiet = true; i += 1; continue }
             if argument == "--timings" { options.timings = true; i += 1; continue }
             if argument == "--init" { options.runInit = true; i += 1; continue }
@@ -97,7 +104,7 @@ struct RunOptions: Equatable {
             case "--cpus": options.cpus = value
             case "--pids": options.pids = value
             case "--hostname": options.hostname = value
-            case "--net": options.net = value
+            case "--net", "--network": options.net = value
             case "--name": options.name = value
             case "--ip": options.ip = value
             case "--dns": options.dns.append(value)
@@ -189,7 +196,7 @@ struct RunOptions: Equatable {
         if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
             throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
         }
-        var environment = try env.map { entry throws(SpecError) in try EnvironmentEntries.validate(entry) }
+        var environment = try env.compactMap { entry throws(SpecError) in try EnvironmentEntries.resolve(entry) }
         for path in envFile {
             guard let text = try? Files.read(path) else { throw SpecError("--env-file `\(path)`: cannot be read") }
             environment += try EnvironmentEntries.parseFile(text, path: path)

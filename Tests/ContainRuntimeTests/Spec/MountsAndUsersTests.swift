@@ -17,13 +17,17 @@ import Testing
         #expect(try EnvironmentEntries.validate("A=1") == "A=1")
         #expect(try EnvironmentEntries.validate("EMPTY=") == "EMPTY=")
         #expect(try EnvironmentEntries.validate("X=a=b") == "X=a=b")
-        for bad in ["NOEQUALS", "=value", "HAS SPACE=1"] {
-            #expect(throws: SpecError.self) { try EnvironmentEntries.validate(bad) }
+        for bad in ["=value", "HAS SPACE=1", "HAS SPACE", ""] {
+            #expect(throws: SpecError.self) { try EnvironmentEntries.resolve(bad) }
         }
-        let file = "# comment\n\n  A=1\r\nB=two words\n"
-        #expect(try EnvironmentEntries.parseFile(file, path: "f") == ["A=1", "B=two words"])
-        #expect(throws: SpecError("invalid --env-file f line 2 `oops`: expected KEY=VALUE")) {
-            try EnvironmentEntries.parseFile("A=1\noops\n", path: "f")
+        // A bare KEY takes the caller's value, and is left out when the caller has none (docker).
+        let caller: EnvironmentEntries.Lookup = { $0 == "FROM_CALLER" ? "yes" : nil }
+        #expect(try EnvironmentEntries.resolve("FROM_CALLER", lookup: caller) == "FROM_CALLER=yes")
+        #expect(try EnvironmentEntries.resolve("UNSET_HERE", lookup: caller) == nil)
+        let file = "# comment\n\n  A=1\r\nB=two words\nFROM_CALLER\nUNSET_HERE\n"
+        #expect(try EnvironmentEntries.parseFile(file, path: "f", lookup: caller) == ["A=1", "B=two words", "FROM_CALLER=yes"])
+        #expect(throws: SpecError("invalid --env-file f line 2 `=oops`: expected KEY=VALUE or KEY")) {
+            try EnvironmentEntries.parseFile("A=1\n=oops\n", path: "f")
         }
     }
 
