@@ -403,4 +403,34 @@ import Testing
         #expect(again.status == 0, "\(again)")
         try lab.expectClean()
     }
+    // MARK: inspect
+
+    /// docker's field names: state while it runs and after it ended (exit code, OOM kill), its
+    /// configuration, and --format with a field path.
+    @Test func inspectShowsStateConfigurationAndOOMKills() throws {
+        let box = try Sandbox()
+        let contain = Self.contain(box)
+        defer { _ = try? contain(["rm", "-f", "insp"]); _ = try? contain(["rm", "-f", "oom"]) }
+        _ = try Self.detach(contain, cgroupParent: box.cgroupParent, ["--name", "insp", "--hostname", "inspected", "-e", "K=v"],
+                            ["sleep", "60"])
+        let running = try contain(["inspect", "--format", "{{.State.Status}} {{.Config.Hostname}} {{.State.Running}}", "insp"])
+        #expect(running.status == 0 && running.stdout == "running inspected true\n", "\(running)")
+        let json = try contain(["inspect", "insp"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        let document = try #require(parsed?.first, "\(json)")
+        #expect(((document["Config"] as? [String: Any])?["Env"] as? [String] ?? []).contains("K=v"), "\(document)")
+        #expect(((document["HostConfig"] as? [String: Any])?["Capabilities"] as? [String])?.count == 14, "\(document)")
+        #expect(try contain(["stop", "-t", "0", "insp"]).status == 0)
+        let ended = try contain(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}", "insp"])
+        #expect(ended.stdout == "exited 137 false\n", "\(ended)")
+        // A container the OOM killer ended says so.
+        _ = try Self.detach(contain, cgroupParent: box.cgroupParent, ["--name", "oom", "--memory", "16M"], ["payload", "alloc", "64"])
+        #expect(eventually { (try? contain(["inspect", "-f", "{{.State.Status}}", "oom"]))?.stdout == "exited\n" })
+        let oom = try contain(["inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", "oom"])
+        #expect(oom.stdout == "137 true\n", "\(oom)")
+        let bad = try contain(["inspect", "-f", "{{.State.Nope}}", "oom"])
+        #expect(bad.status == 125 && bad.errors.count == 1, "\(bad)")
+        #expect(try contain(["rm", "insp", "oom"]).status == 0)
+        box.expectClean()
+    }
 }

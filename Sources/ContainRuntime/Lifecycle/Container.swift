@@ -227,6 +227,7 @@ public final class Container {
         try supervisor.awaitInit(child, channel: channel, signals: signals, until: .exec, relay: streams)
         timings.mark("exec")
         status.phase = .running
+        status.started = time(nil)
         record?.writeStatus(status)
     }
 
@@ -259,7 +260,12 @@ public final class Container {
         return try supervisor.supervise(child, signals: signals, relay: streams)
     }
 
-    public func usage() -> CgroupUsage? { cgroup?.usage() }
+    /// The cgroup's counters; an OOM kill among them is kept in the record (inspect's OOMKilled).
+    public func usage() -> CgroupUsage? {
+        let usage = cgroup?.usage()
+        if let usage, usage.oomKills > 0 { status.oomKilled = true }
+        return usage
+    }
 
     // MARK: delete
 

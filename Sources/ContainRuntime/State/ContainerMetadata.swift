@@ -44,6 +44,9 @@ public struct ContainerStatus: Equatable, Sendable {
     public var phase: Phase?
     /// Why it ended without running its command (a created container that failed to start).
     public var error: String?
+    /// When its command started (seconds since the epoch), and whether the OOM killer struck.
+    public var started: Int?
+    public var oomKilled = false
 
     public enum Phase: String, Sendable { case created, running }
 
@@ -140,6 +143,8 @@ extension ContainerStatus {
         if let finished { text += "finished=\(finished)\n" }
         if let phase { text += "phase=\(phase.rawValue)\n" }
         if let error { text += "error=\(RecordFormat.escape(error))\n" }
+        if let started { text += "started=\(started)\n" }
+        if oomKilled { text += "oom=true\n" }
         return text
     }
 
@@ -155,6 +160,8 @@ extension ContainerStatus {
             case "finished": finished = Int(v)
             case "phase": phase = Phase(rawValue: v)
             case "error": error = v
+            case "started": started = Int(v)
+            case "oom": oomKilled = v == "true"
             default: break
             }
         }
