@@ -22,7 +22,7 @@ import Testing
         ["--rootfs", "r", "true"],
         ["--rootfs", "r", "-q", "sh", "-c", "echo x", "--", "-y"],
         ["--rootfs", "r", "--network", "lab", "-it", "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--privileged",
-         "--security-opt", "no-new-privileges", "--device", "/dev/null", "sh"],
+         "--security-opt", "no-new-privileges", "--device", "/dev/null", "--tmpfs", "/run:size=1m", "--ulimit", "nofile=64", "sh"],
     ]
 
     @Test(arguments: accepted)

@@ -229,4 +229,19 @@ import Testing
         #expect(cache.filter { $0.hasPrefix(".new-") }.isEmpty, "\(cache)")
         box.expectClean()
     }
+
+    /// --tmpfs: a fresh tmpfs with docker's default flags and the options given; --ulimit: the
+    /// command's limits.
+    @Test func tmpfsAndUlimitReachTheCommand() throws {
+        let box = try Sandbox()
+        let r = try box.run(["-q", "--tmpfs", "/scratch:size=1m,mode=1777", "--ulimit", "nofile=256:512"],
+                            ["sh", "-c", "grep ' /scratch ' /proc/mounts; stat -c %a /scratch; ulimit -n; ulimit -Hn"])
+        #expect(r.status == 0, "\(r)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("tmpfs /scratch tmpfs rw,nosuid,nodev,noexec") == true && lines.first?.contains("size=1024k") == true, "\(r)")
+        #expect(Array(lines.dropFirst()) == ["1777", "256", "512"], "\(r)")
+        let bad = try box.run(["--ulimit", "bogus=1"], ["true"])
+        #expect(bad.status == 125 && bad.errors.count == 1, "\(bad)")
+        box.expectClean()
+    }
 }

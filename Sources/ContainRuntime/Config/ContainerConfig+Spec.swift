@@ -50,13 +50,13 @@ extension ContainerConfig {
             process: Process(terminal: spec.tty, user: user, args: spec.command,
                              env: spec.defaultEnvironment(hostname: hostname, term: term), cwd: spec.workdir ?? "/",
                              capabilities: Process.Capabilities(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
-                             noNewPrivileges: security.noNewPrivileges),
+                             rlimits: spec.ulimits, noNewPrivileges: security.noNewPrivileges),
             root: Root(path: rootfs ?? spec.rootfsArgument, readonly: spec.readOnlyRoot),
             hostname: hostname,
             mounts: spec.volumes.map { volume in
                 Mount(destination: volume.target, type: "bind", source: volume.source,
                       options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
-            },
+            } + spec.tmpfs.map { Mount(destination: $0.target, type: "tmpfs", source: "tmpfs", options: $0.options) },
             linux: Linux(namespaces: namespaces, resources: Linux.Resources(limits: spec.limits),
                          cgroupsPath: spec.cgroupParent + "/" + id, devices: devices, deviceCgroupRules: deviceRules,
                          maskedPaths: security.privileged ? [] : MaskedPaths.dockerMasked,

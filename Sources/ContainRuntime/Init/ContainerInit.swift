@@ -78,8 +78,9 @@ public enum ContainerInit {
             try configure(network)
         }
         progress("setting up rootfs: \(plan.rootfsDisplay)")
-        try Rootfs.prepare(rootfs: container.root.path, overlay: plan.overlay, volumes: try container.mounts.map(VolumeSpec.init(mount:)),
-                           bindFiles: plan.bindFiles)
+        try Rootfs.prepare(rootfs: container.root.path, overlay: plan.overlay,
+                           volumes: try container.mounts.filter { $0.type != "tmpfs" }.map(VolumeSpec.init(mount:)),
+                           tmpfs: container.mounts.filter { $0.type == "tmpfs" }, bindFiles: plan.bindFiles)
         progress("pivoting root")
         try Rootfs.pivot(rootfsDisplay: plan.rootfsDisplay)
         progress("mounting /proc")

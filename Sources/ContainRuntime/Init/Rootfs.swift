@@ -35,7 +35,7 @@ enum Rootfs {
     /// generated files bound in, /dev populated. Returns the new root's path.
     @discardableResult
     static func prepare(rootfs: String, overlay: OverlayDirectories? = nil, volumes: [VolumeSpec] = [],
-                        bindFiles: [BindFile] = []) throws -> String {
+                        tmpfs: [ContainerConfig.Mount] = [], bindFiles: [BindFile] = []) throws -> String {
         try mount("none", "/", nil, UInt(MS_REC | MS_PRIVATE))
         let root: String
         if let overlay {
@@ -49,6 +49,7 @@ enum Rootfs {
             root = rootfs
         }
         for volume in volumes { try bind(volume, root: root) }
+        for mount in tmpfs { try mountTmpfs(mount, root: root) }
         for file in bindFiles { try bind(file, rootfs: root) }
         try sys("chdir", path: root) { chdir(root) }
         for dir in ["proc", "sys", "dev"] { try ensureMountPoint(dir) }
@@ -79,6 +80,19 @@ enum Rootfs {
             try sys("remount read-only", path: volume.target) {
                 Glibc.mount(nil, "/proc/self/fd/\(mountedFD)", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil)
             }
+        }
+    }
+
+    /// `--tmpfs`: a fresh tmpfs on a directory resolved inside the root (created if missing).
+    static func mountTmpfs(_ mount: ContainerConfig.Mount, root: String) throws {
+        let rootFD = try sys("open", path: root) { open(root, CSHIM_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(rootFD) }
+        try ensureInRoot(rootFD, mount.destination, directory: true)
+        let targetFD = try sys("tmpfs target", path: mount.destination) { cshim_open_in_root(rootFD, mount.destination, CSHIM_O_PATH) }
+        defer { close(targetFD) }
+        let (flags, data) = TmpfsSpec.mountArguments(mount.options)
+        try sys("mount tmpfs", path: mount.destination) {
+            Glibc.mount("tmpfs", "/proc/self/fd/\(targetFD)", "tmpfs", flags, data.isEmpty ? nil : data)
         }
     }
 

@@ -354,7 +354,7 @@ public final class Container {
 
     /// A bind mount's source must exist on the host; it is taken as its canonical path.
     private func resolveMount(_ mount: ContainerConfig.Mount) throws -> ContainerConfig.Mount {
-        guard let source = mount.source else { return mount }
+        guard mount.type != "tmpfs", let source = mount.source else { return mount }
         guard Files.exists(source) else {
             throw RunFailure.runtime("volume `\(source):\(mount.destination)`: the host path `\(source)` does not exist")
         }

@@ -10,7 +10,7 @@ import Glibc
 /// | # | step | why here |
 /// |---|---|---|
 /// | 1 | every descriptor from 3 up close-on-exec | the command starts with 0, 1 and 2 only |
-/// | 2 | bounding set limited | needs CAP_SETPCAP, which only root still has |
+/// | 2 | bounding set limited; rlimits | needs CAP_SETPCAP (and CAP_SYS_RESOURCE to raise a hard limit), which only root still has |
 /// | 3 | seccomp, when no_new_privs is not asked | loading a filter without no_new_privs needs CAP_SYS_ADMIN, still held here |
 /// | 4 | user and groups | setuid away from 0 clears the permitted and effective sets |
 /// | 5 | effective, permitted, inheritable, ambient | a non-root user gets none (docker's rule) |
@@ -22,6 +22,8 @@ public enum Hardening {
     static func finalize(process: ContainerConfig.Process, seccomp: SeccompProgram?) throws {
         try sys("close_range", path: "3..") { cshim_cloexec_from(3) }
         if let caps = process.capabilities { try Capabilities.limitBoundingSet(to: caps.bounding) }
+        // Resource limits while a hard limit may still be raised (CAP_SYS_RESOURCE is still effective).
+        try Ulimits.apply(process.rlimits)
         if let seccomp, !process.noNewPrivileges { try seccomp.load() }
         if let user = process.user.switchTo { try ContainerInit.switchUser(user) }
         if var caps = process.capabilities {

@@ -35,6 +35,10 @@ public struct ContainerSpec: Sendable {
     public var detached = false
     /// `--rm`: remove the record when the container ends (always so for foreground runs).
     public var removeWhenDone = false
+    /// `--tmpfs PATH[:OPTIONS]`: a fresh tmpfs at PATH (docker's default options: noexec, nosuid, nodev).
+    public var tmpfs: [TmpfsSpec] = []
+    /// `--ulimit NAME=SOFT[:HARD]`
+    public var ulimits: [ContainerConfig.Process.Rlimit] = []
     /// `-t`: a terminal of the container's own; `-i`: the caller's stdin relayed to it.
     public var tty = false
     public var interactive = false

@@ -137,3 +137,88 @@ public struct UserSpec: Equatable, Sendable, CustomStringConvertible {
         return (uid, gid ?? uid)
     }
 }
+
+/// `--tmpfs PATH[:OPTIONS]`: OPTIONS as mount(8) spells them (`size=64m,mode=1777,exec`).
+public struct TmpfsSpec: Equatable, Sendable {
+    public var target: String
+    public var options: [String]
+
+    public init(parsing text: String) throws(SpecError) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let target = parts.first, target.hasPrefix("/"), target != "/" else {
+            throw SpecError("invalid --tmpfs `\(text)`: expected an absolute container path, e.g. /run:size=64m")
+        }
+        self.target = target
+        options = parts.count == 2 ? parts[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init) : []
+        for option in options where option.isEmpty || option.contains(" ") {
+            throw SpecError("invalid --tmpfs `\(text)`: bad option `\(option)`")
+        }
+    }
+
+    /// mount(2)'s flags and data for these options: docker's defaults (noexec, nosuid, nodev)
+    /// unless an option says otherwise; anything not a flag (size=, mode=, nr_inodes=) is data.
+    public static func mountArguments(_ options: [String]) -> (flags: UInt, data: String) {
+        var noexec = true, nosuid = true, nodev = true, readOnly = false
+        var data: [String] = []
+        for option in options {
+            switch option {
+            case "exec": noexec = false
+            case "noexec": noexec = true
+            case "suid": nosuid = false
+            case "nosuid": nosuid = true
+            case "dev": nodev = false
+            case "nodev": nodev = true
+            case "ro": readOnly = true
+            case "rw": readOnly = false
+            case "tmpfs": break
+            default: data.append(option)
+            }
+        }
+        var flags: UInt = 0
+        if noexec { flags |= UInt(MS_NOEXEC) }
+        if nosuid { flags |= UInt(MS_NOSUID) }
+        if nodev { flags |= UInt(MS_NODEV) }
+        if readOnly { flags |= UInt(MS_RDONLY) }
+        return (flags, data.joined(separator: ","))
+    }
+}
+
+/// `--ulimit NAME=SOFT[:HARD]` as docker takes it (`nofile=1024:2048`, `core=0`, `nproc=-1`).
+public enum Ulimits {
+    public static let names: [String: String] = [
+        "as": "RLIMIT_AS", "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
+        "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE",
+        "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
+        "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK",
+    ]
+    static let numbers: [String: Int32] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
+        "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
+        "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
+
+    public static func parse(_ text: String) throws(SpecError) -> ContainerConfig.Process.Rlimit {
+        func fail() -> SpecError { SpecError("invalid --ulimit `\(text)`: expected NAME=SOFT[:HARD], e.g. nofile=1024:2048") }
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let type = names[parts[0]] else { throw fail() }
+        func value(_ v: Substring) throws(SpecError) -> UInt64 {
+            if v == "-1" || v == "unlimited" { return UInt64.max }
+            guard let n = UInt64(v) else { throw fail() }
+            return n
+        }
+        let values = parts[1].split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(values.count) else { throw fail() }
+        let soft = try value(values[0]), hard = values.count == 2 ? try value(values[1]) : soft
+        guard soft <= hard else { throw SpecError("invalid --ulimit `\(text)`: the soft limit is above the hard one") }
+        return ContainerConfig.Process.Rlimit(type: type, hard: hard, soft: soft)
+    }
+
+    /// setrlimit(2) of each, while the init may still raise a hard limit (CAP_SYS_RESOURCE).
+    static func apply(_ limits: [ContainerConfig.Process.Rlimit]) throws {
+        for limit in limits {
+            guard let resource = numbers[limit.type] else { throw SpecError("rlimit `\(limit.type)`: unknown") }
+            var value = rlimit(rlim_cur: rlim_t(limit.soft), rlim_max: rlim_t(limit.hard))
+            try sys("setrlimit", path: limit.type) { setrlimit(__rlimit_resource_t(UInt32(resource)), &value) }
+        }
+    }
+}

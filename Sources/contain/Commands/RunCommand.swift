@@ -106,6 +106,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("device"), help: ArgumentHelp("Give the container a host device: HOSTPATH[:CONTAINERPATH][:rwm] (repeatable).", valueName: "device"))
     var device: [String] = []
 
+    @Option(name: .customLong("tmpfs"), help: ArgumentHelp("Mount a fresh tmpfs: PATH[:OPTIONS], e.g. /run:size=64m (repeatable).", valueName: "mount"))
+    var tmpfs: [String] = []
+
+    @Option(name: .customLong("ulimit"), help: ArgumentHelp("A resource limit: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (repeatable).", valueName: "limit"))
+    var ulimit: [String] = []
+
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the container a terminal of its own (a pty), relayed to this one.")
     var tty = false
 
@@ -135,7 +141,7 @@ struct RunCommand: ParsableCommand {
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
                    superviseID: superviseID, createOnly: createOnly, capAdd: capAdd, capDrop: capDrop,
-                   privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, tmpfs: tmpfs, ulimit: ulimit, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     /// The command begins at the first word that is not an option (as docker's at the image);

@@ -48,6 +48,8 @@ struct RunOptions: Equatable {
     var device: [String] = []
     var tty = false
     var interactive = false
+    var tmpfs: [String] = []
+    var ulimit: [String] = []
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -121,6 +123,8 @@ struct RunOptions: Equatable {
             case "--cap-drop": options.capDrop.append(value)
             case "--security-opt": options.securityOpt.append(value)
             case "--device": options.device.append(value)
+            case "--tmpfs": options.tmpfs.append(value)
+            case "--ulimit": options.ulimit.append(value)
             default: return nil
             }
             i += 1
@@ -155,6 +159,8 @@ struct RunOptions: Equatable {
         if privileged { a.append("--privileged") }
         for o in securityOpt { a += ["--security-opt", o] }
         for d in device { a += ["--device", d] }
+        for t in tmpfs { a += ["--tmpfs", t] }
+        for u in ulimit { a += ["--ulimit", u] }
         if tty { a.append("--tty") }
         if interactive { a.append("--interactive") }
         if quiet { a.append("--quiet") }
@@ -220,6 +226,8 @@ struct RunOptions: Equatable {
         }
         spec.createOnly = createOnly
         spec.tty = tty
+        spec.tmpfs = try tmpfs.map { text throws(SpecError) in try TmpfsSpec(parsing: text) }
+        spec.ulimits = try ulimit.map { text throws(SpecError) in try Ulimits.parse(text) }
         spec.interactive = interactive
         spec.security = try SecurityOptions(capAdd: capAdd, capDrop: capDrop, privileged: privileged,
                                             securityOpt: securityOpt, devices: device)

@@ -87,4 +87,25 @@ import Testing
         }
         #expect(whole.finalize() == pieces.finalize())
     }
+
+    @Test func tmpfsOptionsAreDockersWithFlagsAndData() throws {
+        let spec = try TmpfsSpec(parsing: "/run:size=64m,mode=1777,exec")
+        #expect(spec.target == "/run" && spec.options == ["size=64m", "mode=1777", "exec"])
+        let (flags, data) = TmpfsSpec.mountArguments(spec.options)
+        #expect(flags == UInt(MS_NOSUID | MS_NODEV) && data == "size=64m,mode=1777")
+        #expect(TmpfsSpec.mountArguments([]).flags == UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        #expect(TmpfsSpec.mountArguments(["ro"]).flags & UInt(MS_RDONLY) != 0)
+        for bad in ["relative", "/", "/x:a,,b"] {
+            #expect(throws: SpecError.self) { try TmpfsSpec(parsing: bad) }
+        }
+    }
+
+    @Test func ulimitsAreDockersSpelling() throws {
+        #expect(try Ulimits.parse("nofile=1024:2048") == .init(type: "RLIMIT_NOFILE", hard: 2048, soft: 1024))
+        #expect(try Ulimits.parse("core=0") == .init(type: "RLIMIT_CORE", hard: 0, soft: 0))
+        #expect(try Ulimits.parse("nproc=-1") == .init(type: "RLIMIT_NPROC", hard: UInt64.max, soft: UInt64.max))
+        for bad in ["bogus=1", "nofile", "nofile=2:1", "nofile=a", "nofile=1:2:3"] {
+            #expect(throws: SpecError.self) { try Ulimits.parse(bad) }
+        }
+    }
 }
