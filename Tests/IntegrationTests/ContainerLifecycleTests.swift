@@ -433,4 +433,35 @@ import Testing
         #expect(try contain(["rm", "insp", "oom"]).status == 0)
         box.expectClean()
     }
+    // MARK: docker's everyday flags
+
+    /// --label with ps --filter, --stop-signal/--stop-timeout used by stop, port, top.
+    @Test func labelsFiltersStopSignalPortAndTop() throws {
+        let lab = try NetworkLab()
+        let contain = Self.contain(lab)
+        defer { _ = try? contain(["rm", "-f", "web", "other"]) }
+        _ = try Self.detach(contain, cgroupParent: lab.sandbox.cgroupParent,
+                            ["--name", "web", "--label", "tier=front", "--stop-signal", "USR1", "--stop-timeout", "30",
+                             "--net", "bridge", "-p", "8089:80"],
+                            ["sh", "-c", "trap 'echo got-usr1; exit 7' USR1; while :; do sleep 0.1; done"])
+        _ = try Self.detach(contain, cgroupParent: lab.sandbox.cgroupParent, ["--name", "other"], ["sleep", "60"])
+        #expect(try contain(["ps", "-q", "--filter", "label=tier=front"]).stdout.split(separator: "\n").count == 1)
+        #expect(try contain(["ps", "-q", "--filter", "label=tier"]).stdout.split(separator: "\n").count == 1)
+        #expect(try contain(["ps", "-q", "--filter", "name=oth"]).stdout.split(separator: "\n").count == 1)
+        #expect(try contain(["ps", "-q"]).stdout.split(separator: "\n").count == 2)
+        #expect(try contain(["port", "web"]).stdout == "80/tcp -> 0.0.0.0:8089\n")
+        let top = try contain(["top", "web"])
+        #expect(top.status == 0 && top.stdout.contains("trap"), "\(top)")
+        // stop sends the container's own stop signal, which its trap answers at once (not after 30 s).
+        let started = Date()
+        #expect(try contain(["stop", "web"]).status == 0)
+        #expect(Date().timeIntervalSince(started) < 20 * Harness.timeScale)
+        #expect(try contain(["logs", "web"]).stdout == "got-usr1\n")
+        let ended = try contain(["ps", "-a", "--filter", "status=exited"])
+        #expect(ended.stdout.contains("exited 7"), "\(ended)")
+        let bad = try contain(["ps", "--filter", "colour=red"])
+        #expect(bad.status == 125 && bad.errors.count == 1, "\(bad)")
+        #expect(try contain(["rm", "-f", "web", "other"]).status == 0)
+        try lab.expectClean()
+    }
 }

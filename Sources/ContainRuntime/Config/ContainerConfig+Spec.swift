@@ -57,6 +57,10 @@ extension ContainerConfig {
                 Mount(destination: volume.target, type: "bind", source: volume.source,
                       options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
             } + spec.tmpfs.map { Mount(destination: $0.target, type: "tmpfs", source: "tmpfs", options: $0.options) },
+            annotations: Dictionary(spec.labels.map { label in
+                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count == 2 ? parts[1] : "")
+            }, uniquingKeysWith: { _, last in last }),
             linux: Linux(namespaces: namespaces, resources: Linux.Resources(limits: spec.limits),
                          cgroupsPath: spec.cgroupParent + "/" + id, devices: devices, deviceCgroupRules: deviceRules,
                          maskedPaths: security.privileged ? [] : MaskedPaths.dockerMasked,

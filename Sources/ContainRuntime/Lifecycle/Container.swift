@@ -62,6 +62,8 @@ public final class Container {
     private var signals: SignalFD?
     private var streams: StreamRelay?
     private let interactive: Bool
+    private var stopSignal = SIGTERM
+    private var stopTimeout = 10
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
@@ -84,12 +86,16 @@ public final class Container {
 
     /// Makes the container `config` describes up to the point where only exec is left. On
     /// failure everything made so far is undone before the error is thrown.
-    /// `interactive` (`-i`): the caller's stdin is relayed to the container.
+    /// `interactive` (`-i`): the caller's stdin is relayed to the container. `stopSignal` and
+    /// `stopTimeout`: what `contain stop` does to it (kept in its record).
     public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, interactive: Bool = false,
+                              stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10,
                               context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
         let container = try Container(config: config, id: id, createOnly: createOnly, interactive: interactive, context: context)
+        container.stopSignal = stopSignal
+        container.stopTimeout = stopTimeout
         do {
             try container.createSteps()
         } catch {
@@ -117,6 +123,9 @@ public final class Container {
         info.capabilities = config.process.capabilities?.effective ?? []
         info.seccomp = contain.seccompProfile
         info.privileged = contain.privileged
+        info.labels = config.annotations.keys.sorted().map { $0 + "=" + config.annotations[$0]! }
+        info.stopSignal = stopSignal
+        info.stopTimeout = stopTimeout
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
         let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,

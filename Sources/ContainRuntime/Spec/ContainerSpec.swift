@@ -1,4 +1,7 @@
 import ContainNetwork
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything `contain run` was asked to do, validated.
 public struct ContainerSpec: Sendable {
@@ -37,6 +40,10 @@ public struct ContainerSpec: Sendable {
     public var removeWhenDone = false
     /// `--tmpfs PATH[:OPTIONS]`: a fresh tmpfs at PATH (docker's default options: noexec, nosuid, nodev).
     public var tmpfs: [TmpfsSpec] = []
+    /// `--label KEY=VALUE` (the configuration's annotations), `--stop-signal`, `--stop-timeout`.
+    public var labels: [String] = []
+    public var stopSignal: Int32 = SIGTERM
+    public var stopTimeout = 10
     /// `--ulimit NAME=SOFT[:HARD]`
     public var ulimits: [ContainerConfig.Process.Rlimit] = []
     /// `-t`: a terminal of the container's own; `-i`: the caller's stdin relayed to it.

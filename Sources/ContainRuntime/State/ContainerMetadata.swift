@@ -21,6 +21,11 @@ public struct ContainerInfo: Equatable, Sendable {
     public var capabilities: [String] = []
     public var seccomp = "default"
     public var privileged = false
+    /// `--label KEY=VALUE`, in order.
+    public var labels: [String] = []
+    /// `--stop-signal`, `--stop-timeout`: what `contain stop` sends first, and how long it waits.
+    public var stopSignal: Int32 = SIGTERM
+    public var stopTimeout = 10
 
     public init(id: String, name: String?, command: [String], created: Int, rootfs: String, network: String, keep: Bool) {
         self.id = id
@@ -102,13 +107,16 @@ extension ContainerInfo {
         for entry in environment { text += "env=\(RecordFormat.escape(entry))\n" }
         for cap in capabilities { text += "cap=\(cap)\n" }
         text += "seccomp=\(RecordFormat.escape(seccomp))\nprivileged=\(privileged)\n"
+        for label in labels { text += "label=\(RecordFormat.escape(label))\n" }
+        text += "stopsignal=\(stopSignal)\nstoptimeout=\(stopTimeout)\n"
         text += "created=\(created)\nrootfs=\(RecordFormat.escape(rootfs))\nnetwork=\(RecordFormat.escape(network))\nkeep=\(keep)\n"
         return text
     }
 
     public init?(parsing text: String) {
         var id: String?, name: String?, args: [String] = [], env: [String] = [], created = 0, rootfs = "", network = "none", keep = false
-        var caps: [String] = [], seccomp = "default", privileged = false
+        var caps: [String] = [], seccomp = "default", privileged = false, labels: [String] = []
+        var stopSignal = SIGTERM, stopTimeout = 10
         for (k, v) in RecordFormat.pairs(text) {
             switch k {
             case "id": id = v
@@ -122,6 +130,9 @@ extension ContainerInfo {
             case "cap": caps.append(v)
             case "seccomp": seccomp = v
             case "privileged": privileged = v == "true"
+            case "label": labels.append(v)
+            case "stopsignal": stopSignal = Int32(v) ?? SIGTERM
+            case "stoptimeout": stopTimeout = Int(v) ?? 10
             default: break
             }
         }
@@ -131,6 +142,9 @@ extension ContainerInfo {
         capabilities = caps
         self.seccomp = seccomp
         self.privileged = privileged
+        self.labels = labels
+        self.stopSignal = stopSignal
+        self.stopTimeout = stopTimeout
     }
 }
 

@@ -109,6 +109,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("tmpfs"), help: ArgumentHelp("Mount a fresh tmpfs: PATH[:OPTIONS], e.g. /run:size=64m (repeatable).", valueName: "mount"))
     var tmpfs: [String] = []
 
+    @Option(name: [.customShort("l"), .customLong("label")], help: ArgumentHelp("Attach a label: KEY=VALUE (repeatable; ps --filter label=KEY).", valueName: "label"))
+    var label: [String] = []
+
+    @Option(name: .customLong("stop-signal"), help: ArgumentHelp("The signal contain stop sends first (default SIGTERM).", valueName: "signal"))
+    var stopSignal: String?
+
+    @Option(name: .customLong("stop-timeout"), help: ArgumentHelp("Seconds contain stop waits before SIGKILL (default 10).", valueName: "seconds"))
+    var stopTimeout: String?
+
     @Option(name: .customLong("ulimit"), help: ArgumentHelp("A resource limit: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (repeatable).", valueName: "limit"))
     var ulimit: [String] = []
 
@@ -141,7 +150,8 @@ struct RunCommand: ParsableCommand {
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
                    superviseID: superviseID, createOnly: createOnly, capAdd: capAdd, capDrop: capDrop,
-                   privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, tmpfs: tmpfs, ulimit: ulimit, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+                   privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, tmpfs: tmpfs, ulimit: ulimit, label: label, stopSignal: stopSignal,
+                   stopTimeout: stopTimeout, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
     }
 
     /// The command begins at the first word that is not an option (as docker's at the image);

@@ -50,6 +50,9 @@ struct RunOptions: Equatable {
     var interactive = false
     var tmpfs: [String] = []
     var ulimit: [String] = []
+    var label: [String] = []
+    var stopSignal: String?
+    var stopTimeout: String?
     var quiet = false
     var timings = false
     var command: [String] = []
@@ -125,6 +128,9 @@ struct RunOptions: Equatable {
             case "--device": options.device.append(value)
             case "--tmpfs": options.tmpfs.append(value)
             case "--ulimit": options.ulimit.append(value)
+            case "-l", "--label": options.label.append(value)
+            case "--stop-signal": options.stopSignal = value
+            case "--stop-timeout": options.stopTimeout = value
             default: return nil
             }
             i += 1
@@ -161,6 +167,8 @@ struct RunOptions: Equatable {
         for d in device { a += ["--device", d] }
         for t in tmpfs { a += ["--tmpfs", t] }
         for u in ulimit { a += ["--ulimit", u] }
+        for l in label { a += ["--label", l] }
+        add("--stop-signal", stopSignal); add("--stop-timeout", stopTimeout)
         if tty { a.append("--tty") }
         if interactive { a.append("--interactive") }
         if quiet { a.append("--quiet") }
@@ -228,6 +236,22 @@ struct RunOptions: Equatable {
         spec.tty = tty
         spec.tmpfs = try tmpfs.map { text throws(SpecError) in try TmpfsSpec(parsing: text) }
         spec.ulimits = try ulimit.map { text throws(SpecError) in try Ulimits.parse(text) }
+        spec.labels = try label.map { text throws(SpecError) in
+            guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+                throw SpecError("invalid --label `\(text)`: expected KEY=VALUE")
+            }
+            return text
+        }
+        if let stopSignal {
+            guard let number = Signals.parse(stopSignal) else { throw SpecError("invalid --stop-signal `\(stopSignal)`: no such signal") }
+            spec.stopSignal = number
+        }
+        if let stopTimeout {
+            guard let seconds = Int(stopTimeout), seconds >= 0 else {
+                throw SpecError("invalid --stop-timeout `\(stopTimeout)`: expected whole seconds, 0 or more")
+            }
+            spec.stopTimeout = seconds
+        }
         spec.interactive = interactive
         spec.security = try SecurityOptions(capAdd: capAdd, capDrop: capDrop, privileged: privileged,
                                             securityOpt: securityOpt, devices: device)

@@ -10,21 +10,21 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop containers: SIGTERM, then SIGKILL after a timeout.")
 
     @OptionGroup var state: StateOptions
-    @Option(name: [.short, .customLong("time")], help: ArgumentHelp("Seconds to wait before SIGKILL.", valueName: "seconds"))
-    var time = 10
+    @Option(name: [.short, .customLong("time")], help: ArgumentHelp("Seconds to wait before SIGKILL (default: the container's --stop-timeout, 10).", valueName: "seconds"))
+    var time: Int?
     @Argument(help: "Container names or ids.") var containers: [String]
 
     func run() throws {
         try state.prepare()
-        guard time >= 0 else { throw RunFailure.runtime("invalid -t \(time): must be 0 or more") }
+        if let time, time < 0 { throw RunFailure.runtime("invalid -t \(time): must be 0 or more") }
         for reference in containers {
             let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
             if view.state == .created {
                 try? signalContainer(view, SIGKILL)
                 _ = waitUntilEnded(view, timeout: 10)
             } else if view.isRunning {
-                try? signalContainer(view, SIGTERM)
-                if !waitUntilEnded(view, timeout: Double(time)) {
+                try? signalContainer(view, view.info.stopSignal)
+                if !waitUntilEnded(view, timeout: Double(time ?? view.info.stopTimeout)) {
                     try? signalContainer(view, SIGKILL)
                     _ = waitUntilEnded(view, timeout: 10)
                 }
