@@ -8,6 +8,7 @@
 #include <linux/if_addr.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <linux/if.h>   /* after <net/if.h>: its libc-compat guards keep only what glibc lacks (IF_OPER_*) */
 
 // MNL_SOCKET_BUFFER_SIZE is a function-like macro expression and does not import.
 static inline unsigned long cmnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }

@@ -12,8 +12,12 @@ public struct LinkInfo: Equatable, Sendable {
     public var mtu: UInt32?
     public var mac: [UInt8]
     public var stats: LinkStats?
+    /// IFLA_OPERSTATE (RFC 2863): IF_OPER_UP once the kernel has processed the carrier, which is
+    /// also when a bridge starts forwarding for the port.
+    public var operState: UInt8?
 
     public var isUp: Bool { flags & UInt32(IFF_UP) != 0 }
+    public var isOperationallyUp: Bool { operState == UInt8(IF_OPER_UP) }
 }
 
 public struct LinkStats: Equatable, Sendable {
@@ -42,6 +46,7 @@ public enum Replies {
                 case Int(IFLA_MASTER): info.master = payload.count >= 4 ? payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : nil
                 case Int(IFLA_MTU): info.mtu = payload.count >= 4 ? payload.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : nil
                 case Int(IFLA_ADDRESS): info.mac = payload
+                case Int(IFLA_OPERSTATE): info.operState = payload.first
                 case Int(IFLA_STATS64) where payload.count >= 32:
                     let s = payload.withUnsafeBytes { r in (0..<4).map { r.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
                     info.stats = LinkStats(rxPackets: s[0], txPackets: s[1], rxBytes: s[2], txBytes: s[3])

@@ -131,6 +131,13 @@ public enum ContainerInit {
             guard let gateway = IPv4Address(text) else { throw SpecError("eth0: invalid gateway `\(text)`") }
             try rt.addDefaultRoute(via: gateway)
         }
+        // A fresh veth forwards only once the kernel's link watcher has seen its carrier (it
+        // runs at most once a second when links change in a burst): until then the bridge drops
+        // what the command sends. Wait for it, boundedly, so the first packets arrive.
+        let deadline = StartTimings.now() + 3_000_000_000
+        while StartTimings.now() < deadline, try rt.link(named: network.interface)?.isOperationallyUp != true {
+            usleep(1000)
+        }
     }
 
     /// Looks the command up and execs it, or (`supervised`: --init, and exec's helper) forks it
