@@ -28,10 +28,18 @@ public struct Progress: Sendable {
         if logFD >= 0 {
             if fd != 2 { close(fd) }
             fd = logFD
+            // What was said before the start belongs to the container's log too: `run -d`
+            // itself prints only the id, as docker does.
+            if let kept = transcript { transcript = nil; emit(kept.joined()) }
         }
+        transcript = nil
     }
 
+    /// The detached supervisor keeps what it says before the start, for its runtime log.
+    nonisolated(unsafe) public static var transcript: [String]?
+
     public static func emit(_ text: String) {
+        transcript?.append(text)
         var text = text
         text.withUTF8 { buffer in _ = write(fd, buffer.baseAddress, buffer.count) }
     }

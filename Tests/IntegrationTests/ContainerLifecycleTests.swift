@@ -464,4 +464,20 @@ import Testing
         #expect(try contain(["rm", "-f", "web", "other"]).status == 0)
         try lab.expectClean()
     }
+    /// `run -d` prints only the id, as docker does; its progress is in the record's runtime.log.
+    @Test func detachPrintsOnlyTheId() throws {
+        let box = try Sandbox()
+        let contain = Self.contain(box)
+        let r = try contain(["run", "-d", "--name", "quiet", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent,
+                             "sleep", "60"])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r)")
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64, "\(r)")
+        let log = (try? String(contentsOfFile: box.stateRoot + "/containers/\(id)/runtime.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("[contain] creating namespaces"), "progress kept in the runtime log: \(log)")
+        let full = try contain(["ps", "--no-trunc", "-q"])
+        #expect(full.stdout == id + "\n", "\(full)")
+        #expect(try contain(["rm", "-f", "quiet"]).status == 0)
+        box.expectClean()
+    }
 }

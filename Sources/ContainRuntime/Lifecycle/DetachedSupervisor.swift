@@ -37,11 +37,13 @@ public enum DetachedSupervisor {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let started = lines.contains { $0.hasPrefix(ContainerRunner.startedMarker) }
         let shown = lines.filter { !$0.isEmpty && !$0.hasPrefix(ContainerRunner.startedMarker) }
-        if !shown.isEmpty { Progress.emit(shown.joined(separator: "\n") + "\n") }
         if started {
+            // Only the id, as docker prints it; the progress lines are in the container's
+            // runtime.log (`contain logs` shows its output; the log is beside it in the record).
             print(id)
             return 0
         }
+        if !shown.isEmpty { Progress.emit(shown.joined(separator: "\n") + "\n") }
         // It failed before the container ran: its exit status is the answer.
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -13,6 +13,7 @@ struct PsCommand: ParsableCommand {
     @Flag(name: [.short, .customLong("all")], help: "Also show containers that have exited.") var all = false
     @Flag(help: "Print JSON.") var json = false
     @Flag(name: .short, help: "Print only the ids.") var q = false
+    @Flag(name: .customLong("no-trunc"), help: "Print whole ids and commands.") var noTrunc = false
     @Option(name: [.short, .customLong("filter")],
             help: ArgumentHelp("Only containers that match: name=NAME, status=created|running|exited|dead, label=KEY[=VALUE], network=NAME (repeatable: all must match).", valueName: "filter"))
     var filter: [String] = []
@@ -27,7 +28,7 @@ struct PsCommand: ParsableCommand {
             (showEnded || v.isAlive) && filters.allSatisfy { Self.matches(v, $0) }
         }
         if q {
-            for v in views { print(v.shortID) }
+            for v in views { print(noTrunc ? v.info.id : v.shortID) }
             return
         }
         if json {
@@ -47,9 +48,9 @@ struct PsCommand: ParsableCommand {
         var rows = [["ID", "NAME", "PID", "STATUS", "CREATED", "COMMAND", "NETWORK", "ADDRESS"]]
         for v in views {
             let command = v.info.command.joined(separator: " ")
-            rows.append([v.shortID, v.info.name ?? "-", v.isAlive ? v.status.pid.map { String($0.pid) } ?? "-" : "-",
+            rows.append([noTrunc ? v.info.id : v.shortID, v.info.name ?? "-", v.isAlive ? v.status.pid.map { String($0.pid) } ?? "-" : "-",
                          v.stateDescription, Self.ago(now - v.info.created),
-                         command.count > 30 ? String(command.prefix(29)) + "…" : command,
+                         command.count > 30 && !noTrunc ? String(command.prefix(29)) + "…" : command,
                          v.info.network, v.isAlive ? v.status.address ?? "-" : "-"])
         }
         print(Table.render(rows), terminator: "")

@@ -231,6 +231,7 @@ struct RunOptions: Equatable {
             spec.detached = true
             spec.id = superviseID
             Progress.fd = dup(2)
+            Progress.transcript = []
         }
         spec.createOnly = createOnly
         spec.tty = tty
