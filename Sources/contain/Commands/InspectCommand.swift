@@ -47,10 +47,7 @@ struct InspectCommand: ParsableCommand {
             ("Tty", .bool(process?.terminal ?? false)), ("Env", .array(v.info.environment.map(JSON.string))),
             ("Cmd", .array(v.info.command.map(JSON.string))), ("WorkingDir", .string(process?.cwd ?? "/")),
             ("Rootfs", .string(v.info.rootfs)),
-            ("Labels", .object(v.info.labels.map { label in
-                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-                return (parts[0], JSON.string(parts.count == 2 ? parts[1] : ""))
-            })),
+            ("Labels", .object((config?.annotations ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
             ("StopSignal", .string(Signals.name(v.info.stopSignal))), ("StopTimeout", .number(Int64(v.info.stopTimeout))),
         ]
         let caps = config?.process.capabilities?.effective ?? v.info.capabilities
