@@ -37,11 +37,14 @@ public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
 
     /// SigPnd (the thread's) or ShdPnd (the process's) of /proc/PID/status has SIGKILL.
     public static func hasKillPending(status: String) -> Bool {
-        for line in status.split(separator: "\n") where line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:") {
-            let hex = line.split(separator: "\t").last.map { $0.trimmingPrefix(while: { $0 == " " }) } ?? ""
-            if let mask = UInt64(hex, radix: 16), mask & (1 << (UInt64(SIGKILL) - 1)) != 0 { return true }
-        }
-        return false
+        let kill = UInt64(1) << (UInt64(SIGKILL) - 1)
+        return ["SigPnd", "ShdPnd"].contains { (mask($0, status: status) ?? 0) & kill != 0 }
+    }
+
+    /// A hexadecimal mask of /proc/PID/status (`CapBnd:\t000001ffffffffff`), nil when absent.
+    public static func mask(_ field: String, status: String) -> UInt64? {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
+        return UInt64(line.dropFirst(field.count + 1).trimmingPrefix(while: { $0 == "\t" || $0 == " " }), radix: 16)
     }
 
     /// Field 3 of /proc/PID/stat: Z (zombie) or X (dead).

@@ -88,9 +88,7 @@ public enum ContainerExec {
         process.cwd = request.workdir ?? "/"
         process.terminal = request.tty
         if let user = request.user { process.user = ContainerConfig.Process.User(username: user.user, groupname: user.group) }
-        // The state root is the record's grandparent (<root>/containers/<id>).
-        let stateRoot = view.directory.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
-        let program = try container.linux.seccomp.map { try SeccompProgram.compiled($0, cacheDirectory: stateRoot + "/seccomp") }
+        let program = try container.linux.seccomp.map { try SeccompProgram.compiled($0, stateRoot: view.stateRoot) }
         try channel.parent.send(.exec(ExecConfig(process: process, seccompProgram: program)))
         try channel.parent.send(.proceed)
         let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))

@@ -140,7 +140,7 @@ public final class Container {
 
         // The filter compiled once per configuration, then loaded from the cache.
         let seccompProgram = try config.linux.seccomp.map {
-            try SeccompProgram.compiled($0, cacheDirectory: context.stateRoot + "/seccomp")
+            try SeccompProgram.compiled($0, stateRoot: context.stateRoot)
         }
         let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
         self.signals = signals

@@ -56,9 +56,7 @@ public enum Capabilities {
     /// The capabilities this process may still hold (CapBnd of /proc/self/status): what
     /// `--privileged` and `--cap-add ALL` mean on a host whose own bounding set is smaller.
     public static var hostBounding: [String] {
-        guard let status = try? Files.read("/proc/self/status"),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
-              let mask = UInt64(line.dropFirst("CapBnd:".count).trimmingPrefix(while: { $0 == "\t" || $0 == " " }), radix: 16) else {
+        guard let status = try? Files.read("/proc/self/status"), let mask = ProcessIdentity.mask("CapBnd", status: status) else {
             return all
         }
         return all.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(\.element)

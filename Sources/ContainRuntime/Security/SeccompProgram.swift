@@ -17,8 +17,10 @@ public struct SeccompProgram: Equatable, Sendable {
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
-    /// The program for `seccomp`, from the cache in `directory` or compiled and stored there.
-    public static func compiled(_ seccomp: ContainerConfig.Linux.Seccomp, cacheDirectory directory: String) throws -> SeccompProgram {
+    /// The program for `seccomp`, from the state root's cache (`<root>/seccomp/`) or compiled
+    /// and stored there.
+    public static func compiled(_ seccomp: ContainerConfig.Linux.Seccomp, stateRoot: String) throws -> SeccompProgram {
+        let directory = stateRoot + "/seccomp"
         var hash = SHA256()
         hash.update(seccomp.encoded())
         let path = directory + "/" + SHA256.hex(hash.finalize()) + ".bpf"

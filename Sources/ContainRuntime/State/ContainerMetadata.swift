@@ -204,6 +204,10 @@ public struct ContainerView: Sendable {
     /// Running or created: its init is alive.
     public var isAlive: Bool { state == .running || state == .created }
     public var outputFile: String { directory + "/output" }
+    /// The state root the record lives under (`<root>/containers/<id>`).
+    public var stateRoot: String {
+        directory.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+    }
 
     public var stateDescription: String {
         switch state {
