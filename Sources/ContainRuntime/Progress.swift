@@ -12,6 +12,12 @@ public struct Progress: Sendable {
         if !quiet { Self.emit("[contain] " + line + "\n") }
     }
 
+    /// Something asked for that this host cannot do, run anyway (docker's `WARNING:` lines).
+    /// Never silenced.
+    public static func warning(_ message: String) {
+        emit("[contain] warning: " + message + "\n")
+    }
+
     public static func error(_ message: String) {
         emit("[contain] error: " + message + "\n")
     }

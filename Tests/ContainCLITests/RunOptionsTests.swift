@@ -23,6 +23,10 @@ import Testing
         ["--rootfs", "r", "-q", "sh", "-c", "echo x", "--", "-y"],
         ["--rootfs", "r", "--network", "lab", "-it", "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--privileged",
          "--security-opt", "no-new-privileges", "--device", "/dev/null", "--tmpfs", "/run:size=1m", "--ulimit", "nofile=64", "sh"],
+        ["--rootfs", "r", "--memory", "64m", "--memory-swap", "-1", "--memory-reservation", "32m", "-c", "512",
+         "--cpuset-cpus", "0", "--cpuset-mems=0", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmax=1024",
+         "--shm-size", "128m", "--oom-score-adj", "-500", "--group-add", "wheel", "--group-add", "44",
+         "--entrypoint", "/bin/echo", "--pid", "host", "--ipc=host", "--uts", "host", "hello"],
     ]
 
     @Test(arguments: accepted)

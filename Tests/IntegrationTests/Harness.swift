@@ -24,11 +24,11 @@ enum Harness {
         ?? packageRoot + "/.build/release/contain"
     static let rootfs = ProcessInfo.processInfo.environment["CONTAIN_TEST_ROOTFS"] ?? packageRoot + "/.rootfs/test"
     /// The cgroup layout the tests check directly; the hierarchies of the machines here (v1:
-    /// those contain uses, the devices controller among them) or /sys/fs/cgroup itself (v2).
+    /// those contain uses, devices, freezer and cpuset among them) or /sys/fs/cgroup itself (v2).
     static let cgroupRoots: [String] = {
         let fm = FileManager.default
         if fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") { return ["/sys/fs/cgroup"] }
-        return ["memory", "cpu", "cpuacct", "pids", "devices"].map { "/sys/fs/cgroup/" + $0 }
+        return ["memory", "cpu", "cpuacct", "pids", "devices", "freezer", "cpuset"].map { "/sys/fs/cgroup/" + $0 }
             .filter { fm.fileExists(atPath: $0 + "/cgroup.procs") }
     }()
     static var isCgroupV2: Bool { cgroupRoots == ["/sys/fs/cgroup"] }

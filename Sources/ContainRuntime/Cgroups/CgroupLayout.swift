@@ -17,9 +17,10 @@ public enum CgroupLayout: Equatable, Sendable {
         return false
     }
 
-    /// The v1 controllers contain uses: limits (memory, cpu, pids) and accounting (cpuacct).
-    /// The `devices` hierarchy joins them when the container has device rules (CgroupPlan).
-    public static let v1Controllers = ["memory", "cpu", "cpuacct", "pids"]
+    /// The v1 controllers contain uses: limits (memory, cpu, pids), accounting (cpuacct) and
+    /// the freezer (`contain pause`). The `devices` hierarchy joins them when the container has
+    /// device rules, `cpuset` when it asks for CPUs or memory nodes (CgroupPlan).
+    public static let v1Controllers = ["memory", "cpu", "cpuacct", "pids", "freezer"]
 
     private static let knownV1Controllers: Set<String> = [
         "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls",

@@ -4,10 +4,15 @@
 /// |                | cgroup v2 (`<root>/<parent>/<id>`) | cgroup v1 (`<root>/<controller>/<parent>/<id>`) |
 /// |----------------|------------------------------------|--------------------------------------------------|
 /// | memory         | `memory.max`                       | `memory.limit_in_bytes`                          |
+/// | memory-swap    | `memory.swap.max` (swap alone)     | `memory.memsw.limit_in_bytes` (if swap accounting) |
+/// | reservation    | `memory.low`                       | `memory.soft_limit_in_bytes`                     |
 /// | cpu            | `cpu.max` = `"50000 100000"`       | `cpu.cfs_period_us`, `cpu.cfs_quota_us`          |
+/// | cpu-shares     | `cpu.weight` (runc's conversion)   | `cpu.shares`                                     |
+/// | cpuset         | `cpuset.cpus`, `cpuset.mems`       | the same, in the cpuset hierarchy (joined only when asked; new parents inherit their parent's sets) |
 /// | pids           | `pids.max`                         | `pids.max`                                       |
+/// | freezer        | `cgroup.freeze` (always there)     | the freezer hierarchy, always joined (pause)     |
 /// | join           | `cgroup.procs`                     | `cgroup.procs` in every hierarchy                |
-/// | controllers on | `+memory +cpu +pids` in ancestors' `cgroup.subtree_control` | (always on)             |
+/// | controllers on | `+memory +cpu +pids` (`+cpuset` when asked) in ancestors' `cgroup.subtree_control` | (always on) |
 /// | devices        | an eBPF program attached to the directory (`deviceProgram`) | `a` to `devices.deny`, then one rule per write to `devices.allow` |
 ///
 /// The device rules default to docker's (`DeviceRules.dockerDefault`); nil means no device
@@ -16,6 +21,8 @@ public struct CgroupPlan: Equatable, Sendable {
     public struct Write: Equatable, Sendable {
         public let path: String
         public let value: String
+        /// Skipped when the kernel has no such file (v1's swap accounting is a boot option).
+        public var optional = false
     }
 
     public let layout: CgroupLayout
@@ -24,6 +31,9 @@ public struct CgroupPlan: Equatable, Sendable {
     /// The container's own directories, one per hierarchy; created new, removed at the end.
     public let containerDirectories: [String]
     public let writes: [Write]
+    /// cgroup v1's cpuset: directories, outermost first, whose empty `cpuset.cpus` and
+    /// `cpuset.mems` are filled from their parent's before anything joins (v1 starts them empty).
+    public let cpusetInherit: [String]
     /// What the device rules came to; nil when every device is allowed.
     public let devices: DeviceFilter?
     /// cgroup v2: the device filter to attach to the container's directory once it exists.
@@ -43,12 +53,15 @@ public struct CgroupPlan: Equatable, Sendable {
         var parents: [String] = []
         var dirs: [String] = []
         var writes: [Write] = []
+        var inherit: [String] = []
+        let cpuset = limits.cpusetCPUs != nil || limits.cpusetMems != nil
+        let needed = [("memory", limits.memory != nil || limits.memorySwap != nil || limits.memoryReservation != nil),
+                      ("cpu", limits.cpu != nil || limits.cpuShares != nil), ("pids", limits.pids != nil), ("cpuset", cpuset)]
 
         switch layout {
         case .unified(let root, let available):
-            var wanted = ["memory", "cpu", "pids"].filter { available.contains($0) }
-            for (controller, needed) in [("memory", limits.memory != nil), ("cpu", limits.cpu != nil), ("pids", limits.pids != nil)]
-            where needed && !available.contains(controller) {
+            var wanted = ["memory", "cpu", "pids"].filter { available.contains($0) } + (cpuset ? ["cpuset"] : [])
+            for (controller, needed) in needed where needed && !available.contains(controller) {
                 throw SpecError("cgroup controller `\(controller)` is not available on this host (cgroup v2 at \(root))")
             }
             wanted.sort()
@@ -65,25 +78,41 @@ public struct CgroupPlan: Equatable, Sendable {
             if let memory = limits.memory { writes.append(Write(path: dir + "/memory.max", value: "\(memory.bytes)")) }
             if let cpu = limits.cpu { writes.append(Write(path: dir + "/cpu.max", value: cpu.cpuMax)) }
             if let pids = limits.pids { writes.append(Write(path: dir + "/pids.max", value: "\(pids)")) }
+            if let swap = limits.memorySwap {
+                // v2 limits swap alone; docker's value counts memory too.
+                let value: String
+                switch swap {
+                case .unlimited: value = "max"
+                case .total(let total): value = "\(total.bytes - (limits.memory?.bytes ?? 0))"
+                }
+                writes.append(Write(path: dir + "/memory.swap.max", value: value))
+            }
+            if let reservation = limits.memoryReservation { writes.append(Write(path: dir + "/memory.low", value: "\(reservation.bytes)")) }
+            if let shares = limits.cpuShares {
+                writes.append(Write(path: dir + "/cpu.weight", value: "\(ResourceLimits.cpuWeight(shares: shares))"))
+            }
+            if let cpus = limits.cpusetCPUs { writes.append(Write(path: dir + "/cpuset.cpus", value: cpus)) }
+            if let mems = limits.cpusetMems { writes.append(Write(path: dir + "/cpuset.mems", value: mems)) }
             program = filter.map(DeviceFilterProgram.init)
 
         case .legacy(let controllers):
-            for (controller, needed) in [("memory", limits.memory != nil), ("cpu", limits.cpu != nil), ("pids", limits.pids != nil)]
-            where needed && controllers[controller] == nil {
+            for (controller, needed) in needed where needed && controllers[controller] == nil {
                 throw SpecError("cgroup controller `\(controller)` is not available on this host (no v1 hierarchy mounted)")
             }
             if filter != nil && controllers["devices"] == nil {
                 throw SpecError("cgroup controller `devices` is not available on this host (no v1 hierarchy mounted), so the device rules cannot be enforced")
             }
             var seen = Set<String>()
-            for controller in CgroupLayout.v1Controllers + (filter != nil ? ["devices"] : []) {
+            for controller in CgroupLayout.v1Controllers + (filter != nil ? ["devices"] : []) + (cpuset ? ["cpuset"] : []) {
                 guard let mountPoint = controllers[controller], seen.insert(mountPoint).inserted else { continue }
                 var level = mountPoint
                 for component in parentComponents {
                     level += "/" + component
                     parents.append(level)
+                    if controller == "cpuset" { inherit.append(level) }
                 }
                 dirs.append(level + "/" + id)
+                if controller == "cpuset" { inherit.append(level + "/" + id) }
             }
             func dir(_ controller: String) -> String? {
                 controllers[controller].map { $0 + "/" + parent + "/" + id }
@@ -98,6 +127,24 @@ public struct CgroupPlan: Equatable, Sendable {
             if let pids = limits.pids, let d = dir("pids") {
                 writes.append(Write(path: d + "/pids.max", value: "\(pids)"))
             }
+            if let d = dir("memory") {
+                if let swap = limits.memorySwap {
+                    let value: String
+                    switch swap {
+                    case .unlimited: value = "-1"
+                    case .total(let total): value = "\(total.bytes)"
+                    }
+                    writes.append(Write(path: d + "/memory.memsw.limit_in_bytes", value: value, optional: true))
+                }
+                if let reservation = limits.memoryReservation {
+                    writes.append(Write(path: d + "/memory.soft_limit_in_bytes", value: "\(reservation.bytes)"))
+                }
+            }
+            if let shares = limits.cpuShares, let d = dir("cpu") { writes.append(Write(path: d + "/cpu.shares", value: "\(shares)")) }
+            if let d = dir("cpuset") {
+                if let cpus = limits.cpusetCPUs { writes.append(Write(path: d + "/cpuset.cpus", value: cpus)) }
+                if let mems = limits.cpusetMems { writes.append(Write(path: d + "/cpuset.mems", value: mems)) }
+            }
             if let filter, let d = dir("devices") {
                 for (file, line) in filter.v1Lines { writes.append(Write(path: d + "/" + file, value: line)) }
             }
@@ -105,6 +152,7 @@ public struct CgroupPlan: Equatable, Sendable {
         parentDirectories = parents
         containerDirectories = dirs
         self.writes = writes
+        cpusetInherit = inherit
         deviceProgram = program
     }
 

@@ -27,20 +27,43 @@ public final class ContainerCgroup {
     /// Makes the directories, writes the limits and the v1 device rules, and attaches the v2
     /// device filter: all before anything joins. On failure removes what it made and throws.
     /// The v2 program lives as long as the cgroup: removing the directory detaches and frees it.
-    public func create() throws {
+    /// Returns the optional writes the kernel has no file for (v1 without swap accounting).
+    @discardableResult
+    public func create() throws -> [CgroupPlan.Write] {
+        var skipped: [CgroupPlan.Write] = []
         do {
             for dir in plan.parentDirectories { try Files.makeDirectory(dir, existingOK: true) }
             for dir in plan.containerDirectories {
                 try Files.makeDirectory(dir)
                 created.append(dir)
             }
-            for write in plan.writes { try Files.write(write.path, write.value, create: createsControlFiles) }
+            for dir in plan.cpusetInherit { try Self.inheritCpuset(dir) }
+            for write in plan.writes {
+                if write.optional && !createsControlFiles && !Files.exists(write.path) {
+                    skipped.append(write)
+                    continue
+                }
+                try Files.write(write.path, write.value, create: createsControlFiles)
+            }
             if let program = plan.deviceProgram, let dir = plan.containerDirectories.first {
                 try attachDeviceProgram(program, dir)
             }
         } catch {
             try? destroy()
             throw error
+        }
+        return skipped
+    }
+
+    /// cgroup v1 starts a cpuset cgroup with no CPUs and no memory nodes, and nothing can join
+    /// it so: an empty set is filled from the parent's.
+    static func inheritCpuset(_ dir: String) throws {
+        let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let own = (try? Files.read(dir + "/" + file)) ?? ""
+            guard own.allSatisfy({ $0 == "\n" || $0 == " " }) else { continue }
+            let inherited = try Files.read(parent + "/" + file)
+            try Files.write(dir + "/" + file, inherited.split(separator: "\n").first.map(String.init) ?? "")
         }
     }
 

@@ -60,7 +60,7 @@ extension ContainerConfig.Process: TaggedMessage {
 }
 
 extension ContainerConfig.Process.User: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case uid = 1, gid = 2, additionalGids = 3, username = 4, groupname = 5 }
+    public enum Tag: UInt16, FieldTag { case uid = 1, gid = 2, additionalGids = 3, username = 4, groupname = 5, additionalGroupNames = 6 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.uid, uid)
@@ -68,11 +68,13 @@ extension ContainerConfig.Process.User: TaggedMessage {
         w.fields(.additionalGids, additionalGids)
         w.field(.username, username)
         w.field(.groupname, groupname)
+        w.fields(.additionalGroupNames, additionalGroupNames)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(uid: try r.required(.uid), gid: try r.required(.gid), additionalGids: try r.repeated(.additionalGids),
-                  username: try r.optional(.username), groupname: try r.optional(.groupname))
+                  username: try r.optional(.username), groupname: try r.optional(.groupname),
+                  additionalGroupNames: try r.repeated(.additionalGroupNames))
     }
 }
 
@@ -234,31 +236,33 @@ extension ContainerConfig.Linux.Resources: TaggedMessage {
 }
 
 extension ContainerConfig.Linux.Resources.Memory: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case limit = 1, swap = 2 }
+    public enum Tag: UInt16, FieldTag { case limit = 1, swap = 2, reservation = 3 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.limit, limit)
         w.field(.swap, swap)
+        w.field(.reservation, reservation)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
-        self.init(limit: try r.optional(.limit), swap: try r.optional(.swap))
+        self.init(limit: try r.optional(.limit), swap: try r.optional(.swap), reservation: try r.optional(.reservation))
     }
 }
 
 extension ContainerConfig.Linux.Resources.CPU: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case quota = 1, period = 2, shares = 3, cpus = 4 }
+    public enum Tag: UInt16, FieldTag { case quota = 1, period = 2, shares = 3, cpus = 4, mems = 5 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.quota, quota)
         w.field(.period, period)
         w.field(.shares, shares)
         w.field(.cpus, cpus)
+        w.field(.mems, mems)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(quota: try r.optional(.quota), period: try r.optional(.period), shares: try r.optional(.shares),
-                  cpus: try r.optional(.cpus))
+                  cpus: try r.optional(.cpus), mems: try r.optional(.mems))
     }
 }
 
@@ -362,7 +366,7 @@ extension ContainerConfig.Linux.Seccomp.Arg: TaggedMessage {
 extension ContainerConfig.ContainExtensions: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case networkMode = 1, networkAttachments = 2, name = 3, runInit = 4, copyOnWrite = 5, detached = 6
-        case removeWhenDone = 7, privileged = 8, seccompProfile = 9
+        case removeWhenDone = 7, privileged = 8, seccompProfile = 9, shmSize = 10
     }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
@@ -375,13 +379,15 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
         w.field(.removeWhenDone, removeWhenDone)
         w.field(.privileged, privileged)
         w.field(.seccompProfile, seccompProfile)
+        w.field(.shmSize, shmSize)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(networkMode: try r.required(.networkMode), networkAttachments: try r.repeated(.networkAttachments),
                   name: try r.optional(.name), runInit: try r.required(.runInit), copyOnWrite: try r.required(.copyOnWrite),
                   detached: try r.required(.detached), removeWhenDone: try r.required(.removeWhenDone),
-                  privileged: try r.required(.privileged), seccompProfile: try r.required(.seccompProfile))
+                  privileged: try r.required(.privileged), seccompProfile: try r.required(.seccompProfile),
+                  shmSize: try r.optional(.shmSize))
     }
 }
 

@@ -14,7 +14,9 @@ extension ContainerConfig {
     ///     nil: the argument as the user gave it.
     ///   - term: the caller's `TERM`, passed on to the command's environment.
     public init(spec: ContainerSpec, id: String, rootfs: String? = nil, term: String? = nil) {
-        let hostname = spec.hostname ?? String(id.prefix(12))
+        // `--uts host`: the host's name, which the container must not set.
+        let utsHost = spec.hostNamespaces.contains(.uts)
+        let hostname = utsHost ? Hostname.current() : spec.hostname ?? String(id.prefix(12))
         var user = Process.User()
         if let requested = spec.user {
             // Only a fully numeric UID:GID is known now; anything else is looked up in the
@@ -27,8 +29,15 @@ extension ContainerConfig {
                 user.groupname = requested.group
             }
         }
-        var namespaces = Self.defaultNamespaces.map { Linux.Namespace(type: $0) }
-        if spec.network.ownsNamespace { namespaces.append(Linux.Namespace(type: .network)) }
+        for group in spec.groupAdd {
+            if let gid = UInt32(group) { user.additionalGids.append(gid) } else { user.additionalGroupNames.append(group) }
+        }
+        var namespaces = Self.defaultNamespaces.filter { !spec.hostNamespaces.contains($0) }.map { Linux.Namespace(type: $0) }
+        var sysctl = spec.sysctls
+        if spec.network.ownsNamespace {
+            namespaces.append(Linux.Namespace(type: .network))
+            for (key, value) in Sysctls.networkDefaults where sysctl[key] == nil { sysctl[key] = value }
+        }
         var attachments: [NetworkAttachment] = []
         if case .bridge(let network) = spec.network {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
@@ -50,9 +59,9 @@ extension ContainerConfig {
             process: Process(terminal: spec.tty, user: user, args: spec.command,
                              env: spec.defaultEnvironment(hostname: hostname, term: term), cwd: spec.workdir ?? "/",
                              capabilities: Process.Capabilities(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
-                             rlimits: spec.ulimits, noNewPrivileges: security.noNewPrivileges),
+                             rlimits: spec.ulimits, noNewPrivileges: security.noNewPrivileges, oomScoreAdj: spec.oomScoreAdj),
             root: Root(path: rootfs ?? spec.rootfsArgument, readonly: spec.readOnlyRoot),
-            hostname: hostname,
+            hostname: utsHost ? nil : hostname,
             mounts: spec.volumes.map { volume in
                 Mount(destination: volume.target, type: "bind", source: volume.source,
                       options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
@@ -65,21 +74,36 @@ extension ContainerConfig {
                          cgroupsPath: spec.cgroupParent + "/" + id, devices: devices, deviceCgroupRules: deviceRules,
                          maskedPaths: security.privileged ? [] : MaskedPaths.dockerMasked,
                          readonlyPaths: security.privileged ? [] : MaskedPaths.dockerReadOnly,
-                         seccomp: security.seccompFilter),
+                         seccomp: security.seccompFilter, sysctl: sysctl),
             contain: ContainExtensions(networkMode: spec.network, networkAttachments: attachments, name: spec.name,
                                        runInit: spec.runInit, copyOnWrite: !spec.writableRootfs, detached: spec.detached,
                                        removeWhenDone: spec.removeWhenDone, privileged: security.privileged,
-                                       seccompProfile: security.seccompDescription))
+                                       seccompProfile: security.seccompDescription, shmSize: spec.shmSize?.bytes))
     }
 }
 
 extension ContainerConfig.Linux.Resources {
-    /// `--memory`, `--cpu`/`--cpus` (a quota per 100 ms period), `--pids`; nil when none is set.
+    /// `--memory`, `--memory-swap`, `--memory-reservation`, `--cpu`/`--cpus` (a quota per
+    /// 100 ms period), `--cpu-shares`, `--cpuset-*`, `--pids`; nil when none is set.
     public init?(limits: ResourceLimits) {
         guard !limits.isEmpty else { return nil }
-        self.init(memory: limits.memory.map { Memory(limit: Int64(clamping: $0.bytes)) },
-                  cpu: limits.cpu.map { CPU(quota: Int64($0.quota), period: UInt64($0.period)) },
-                  pids: limits.pids.map { Pids(limit: Int64($0)) })
+        var memory: Memory?
+        if limits.memory != nil || limits.memorySwap != nil || limits.memoryReservation != nil {
+            var swap: Int64?
+            switch limits.memorySwap {
+            case .total(let size)?: swap = Int64(clamping: size.bytes)
+            case .unlimited?: swap = -1
+            case nil: swap = nil
+            }
+            memory = Memory(limit: limits.memory.map { Int64(clamping: $0.bytes) }, swap: swap,
+                            reservation: limits.memoryReservation.map { Int64(clamping: $0.bytes) })
+        }
+        var cpu: CPU?
+        if limits.cpu != nil || limits.cpuShares != nil || limits.cpusetCPUs != nil || limits.cpusetMems != nil {
+            cpu = CPU(quota: limits.cpu.map { Int64($0.quota) }, period: limits.cpu.map { UInt64($0.period) },
+                      shares: limits.cpuShares, cpus: limits.cpusetCPUs, mems: limits.cpusetMems)
+        }
+        self.init(memory: memory, cpu: cpu, pids: limits.pids.map { Pids(limit: Int64($0) ) })
     }
 }
 
@@ -99,6 +123,13 @@ extension ResourceLimits {
             }
         }
         if let limit = resources?.pids?.limit, limit > 0 { pids = Int(limit) }
+        if let swap = resources?.memory?.swap {
+            memorySwap = swap < 0 ? .unlimited : .total(ByteSize(bytes: UInt64(swap)))
+        }
+        if let reservation = resources?.memory?.reservation, reservation > 0 { memoryReservation = ByteSize(bytes: UInt64(reservation)) }
+        if let shares = resources?.cpu?.shares, shares > 0 { cpuShares = min(max(shares, 2), 262_144) }
+        cpusetCPUs = resources?.cpu?.cpus
+        cpusetMems = resources?.cpu?.mems
     }
 }
 

@@ -94,14 +94,17 @@ extension ContainerConfig {
             public var username: String?
             /// Not OCI: a group name still to be resolved.
             public var groupname: String?
+            /// Not OCI: `--group-add` names, looked up in the container's /etc/group.
+            public var additionalGroupNames: [String]
 
             public init(uid: UInt32 = 0, gid: UInt32 = 0, additionalGids: [UInt32] = [],
-                        username: String? = nil, groupname: String? = nil) {
+                        username: String? = nil, groupname: String? = nil, additionalGroupNames: [String] = []) {
                 self.uid = uid
                 self.gid = gid
                 self.additionalGids = additionalGids
                 self.username = username
                 self.groupname = groupname
+                self.additionalGroupNames = additionalGroupNames
             }
         }
 
@@ -308,10 +311,13 @@ extension ContainerConfig {
                 public var limit: Int64?
                 /// `linux.resources.memory.swap`: memory plus swap.
                 public var swap: Int64?
+                /// `linux.resources.memory.reservation`: a soft limit.
+                public var reservation: Int64?
 
-                public init(limit: Int64? = nil, swap: Int64? = nil) {
+                public init(limit: Int64? = nil, swap: Int64? = nil, reservation: Int64? = nil) {
                     self.limit = limit
                     self.swap = swap
+                    self.reservation = reservation
                 }
             }
 
@@ -325,12 +331,16 @@ extension ContainerConfig {
                 public var shares: UInt64?
                 /// `linux.resources.cpu.cpus`: a cpuset list such as `0-3,6`.
                 public var cpus: String?
+                /// `linux.resources.cpu.mems`: memory nodes, a list like `cpus`.
+                public var mems: String?
 
-                public init(quota: Int64? = nil, period: UInt64? = nil, shares: UInt64? = nil, cpus: String? = nil) {
+                public init(quota: Int64? = nil, period: UInt64? = nil, shares: UInt64? = nil, cpus: String? = nil,
+                            mems: String? = nil) {
                     self.quota = quota
                     self.period = period
                     self.shares = shares
                     self.cpus = cpus
+                    self.mems = mems
                 }
             }
 
@@ -477,10 +487,14 @@ extension ContainerConfig {
         public var privileged: Bool
         /// Where `linux.seccomp` came from, for `ps`: `default`, `unconfined`, or the profile's path.
         public var seccompProfile: String
+        /// `--shm-size`: /dev/shm's size in bytes (nil: docker's 64 MiB). Without an IPC namespace
+        /// of its own the container gets the host's /dev/shm instead.
+        public var shmSize: UInt64?
 
         public init(networkMode: NetworkMode = .none, networkAttachments: [NetworkAttachment] = [], name: String? = nil,
                     runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false,
-                    privileged: Bool = false, seccompProfile: String = "default") {
+                    privileged: Bool = false, seccompProfile: String = "default", shmSize: UInt64? = nil) {
+            self.shmSize = shmSize
             self.networkMode = networkMode
             self.networkAttachments = networkAttachments
             self.name = name

@@ -64,11 +64,13 @@ public enum ContainerInit {
             // Now that the parent put us in our cgroup, it becomes the namespace's root.
             try sys("unshare cgroup namespace") { cshim_unshare(Int32(CLONE_NEWCGROUP)) }
         }
-        if let hostname = container.hostname {
+        let own = Set(container.linux.namespaces.filter { $0.path == nil }.map(\.type))
+        // Never without a UTS namespace of its own: that name would be the host's.
+        if let hostname = container.hostname, own.contains(.uts) {
             progress("setting hostname: \(hostname)")
             try sys("sethostname", path: hostname) { sethostname(hostname, hostname.utf8.count) }
         }
-        if container.linux.namespaces.contains(where: { $0.type == .network && $0.path == nil }) {
+        if own.contains(.network) {
             // A network namespace of its own: lo up.
             try Rtnetlink(transport: try MnlSocket()).setUp(index: Rtnetlink.loopbackIndex)
         }
@@ -80,13 +82,19 @@ public enum ContainerInit {
         progress("setting up rootfs: \(plan.rootfsDisplay)")
         try Rootfs.prepare(rootfs: container.root.path, overlay: plan.overlay,
                            volumes: try container.mounts.filter { $0.type != "tmpfs" }.map(VolumeSpec.init(mount:)),
-                           tmpfs: container.mounts.filter { $0.type == "tmpfs" }, bindFiles: plan.bindFiles)
+                           tmpfs: container.mounts.filter { $0.type == "tmpfs" }, bindFiles: plan.bindFiles,
+                           shm: own.contains(.ipc) ? .size(container.contain.shmSize ?? Rootfs.defaultShmSize) : .host)
         progress("pivoting root")
         try Rootfs.pivot(rootfsDisplay: plan.rootfsDisplay)
         progress("mounting /proc")
         try Rootfs.mountProc()
         try Rootfs.mountSys(readOnly: !container.contain.privileged)
         if plan.mountCgroup2 { try Rootfs.mountCgroup2() }
+        // Namespaced kernel parameters (checked when the configuration was made), through this
+        // namespace's own /proc, before /proc/sys becomes read-only.
+        for key in container.linux.sysctl.keys.sorted() {
+            try Files.write(Sysctls.path(of: key), container.linux.sysctl[key]!)
+        }
         // Hidden and read-only paths, while this process may still mount (it drops that right
         // in Hardening.finalize, right before the command).
         try MaskedPaths.apply(masked: container.linux.maskedPaths, readOnly: container.linux.readonlyPaths)
@@ -107,14 +115,6 @@ public enum ContainerInit {
         defer { close(master) }
         try channel.send(.terminal, passing: master)
         return slave
-    }
-
-    /// `-u`: drops to the user (names looked up in the container's own files).
-    static func switchUser(_ user: UserSpec) throws {
-        let ids = try user.resolve(passwd: (try? Files.read("/etc/passwd")) ?? "", group: (try? Files.read("/etc/group")) ?? "")
-        try sys("setgroups") { setgroups(0, nil) }
-        try sys("setgid", path: String(ids.gid)) { setgid(ids.gid) }
-        try sys("setuid", path: String(ids.uid)) { setuid(ids.uid) }
     }
 
     /// The container's end of its veth, from inside its own namespace (the socket is opened
@@ -149,6 +149,16 @@ public enum ContainerInit {
                            reportProgress: Bool, supervised: Bool,
                            awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
                            delayMilliseconds: UInt32 = 0) -> Never {
+        var process = process
+        // The user, looked up in the container's own files; HOME from it unless given.
+        let identity: UserIdentity
+        do {
+            identity = try UserIdentity.resolve(process.user, passwd: (try? Files.read("/etc/passwd")) ?? "",
+                                                group: (try? Files.read("/etc/group")) ?? "")
+        } catch {
+            reportAndExit(error, channel: channel)
+        }
+        if !process.env.contains(where: { $0.hasPrefix("HOME=") }) { process.env.append("HOME=" + identity.home) }
         let command = process.args.first ?? ""
         let path: String
         switch CommandResolver.resolve(command, environment: process.env) {
@@ -178,7 +188,7 @@ public enum ContainerInit {
         // no_new_privs, seccomp.
         do {
             if let terminal { try sys("take the terminal", path: "/dev/pts") { cshim_take_terminal(terminal) } }
-            try Hardening.finalize(process: process, seccomp: seccomp)
+            try Hardening.finalize(process: process, identity: identity, seccomp: seccomp)
         } catch {
             reportAndExit(error, channel: channel)
         }
@@ -194,16 +204,6 @@ public enum ContainerInit {
         _ = fcntl(syncFD, F_SETFD, 0)
         try? channel.send(.execFailed(command: path, errno: err))
         exit(err == ENOENT ? 127 : 126)
-    }
-}
-
-extension ContainerConfig.Process.User {
-    /// Who to become, nil for root as the init already is: a name (looked up in the
-    /// container's own passwd and group files) or numeric ids.
-    var switchTo: UserSpec? {
-        if let username { return UserSpec(user: username, group: groupname) }
-        if uid == 0 && gid == 0 && additionalGids.isEmpty { return nil }
-        return UserSpec(user: String(uid), group: String(gid))
     }
 }
 

@@ -35,7 +35,8 @@ enum Rootfs {
     /// generated files bound in, /dev populated. Returns the new root's path.
     @discardableResult
     static func prepare(rootfs: String, overlay: OverlayDirectories? = nil, volumes: [VolumeSpec] = [],
-                        tmpfs: [ContainerConfig.Mount] = [], bindFiles: [BindFile] = []) throws -> String {
+                        tmpfs: [ContainerConfig.Mount] = [], bindFiles: [BindFile] = [],
+                        shm: Shm = .size(defaultShmSize)) throws -> String {
         try mount("none", "/", nil, UInt(MS_REC | MS_PRIVATE))
         let root: String
         if let overlay {
@@ -53,8 +54,17 @@ enum Rootfs {
         for file in bindFiles { try bind(file, rootfs: root) }
         try sys("chdir", path: root) { chdir(root) }
         for dir in ["proc", "sys", "dev"] { try ensureMountPoint(dir) }
-        try populateDev()
+        try populateDev(shm: shm)
         return root
+    }
+
+    /// docker's /dev/shm: 64 MiB.
+    static let defaultShmSize: UInt64 = 64 << 20
+
+    /// /dev/shm: a tmpfs of its own, or (`--ipc host`) the host's, bound in.
+    enum Shm {
+        case size(UInt64)
+        case host
     }
 
     /// `-v`: the target is resolved with openat2(RESOLVE_IN_ROOT) from the new root, so `..` and
@@ -209,7 +219,7 @@ enum Rootfs {
         try Files.makeDirectory(dir)
     }
 
-    private static func populateDev() throws {
+    private static func populateDev(shm: Shm) throws {
         try mount("tmpfs", "dev", "tmpfs", UInt(MS_NOSUID | MS_STRICTATIME), "mode=755,size=65536k")
         for device in devices {
             let path = "dev/" + device.name
@@ -219,7 +229,12 @@ enum Rootfs {
         try Files.makeDirectory("dev/pts")
         try mount("devpts", "dev/pts", "devpts", UInt(MS_NOSUID | MS_NOEXEC), "newinstance,ptmxmode=0666,mode=0620,gid=5")
         try Files.makeDirectory("dev/shm", mode: 0o1777)
-        try mount("shm", "dev/shm", "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=1777,size=65536k")
+        switch shm {
+        case .size(let bytes):
+            try mount("shm", "dev/shm", "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=1777,size=\(bytes)")
+        case .host:
+            try mount("/dev/shm", "dev/shm", nil, UInt(MS_BIND | MS_REC))
+        }
         for (name, target) in deviceLinks {
             try sys("symlink", path: "/dev/" + name) { symlink(target, "dev/" + name) }
         }

@@ -74,7 +74,8 @@ public final class Container {
         self.context = context
         self.id = id
         self.createOnly = createOnly
-        self.hostname = config.hostname ?? String(id.prefix(12))
+        let ownUTS = config.linux.namespaces.contains { $0.type == .uts && $0.path == nil }
+        self.hostname = config.hostname ?? (ownUTS ? String(id.prefix(12)) : Hostname.current())
         self.rootfsDisplay = config.root.path
         self.limits = ResourceLimits(config.linux.resources)
         self.cgroupParent = try config.cgroupParent(id: id)
@@ -134,7 +135,9 @@ public final class Container {
         if contain.detached { try redirectStandardStreams(to: record.directory + "/output") }
         let overlay = contain.copyOnWrite ? try makeOverlayDirectories(record.directory, rootfs: rootfs) : nil
         let cgroup = ContainerCgroup(plan: plan)
-        try cgroup.create()
+        if try !cgroup.create().isEmpty {
+            Progress.warning("this kernel has no swap accounting (memory.memsw.limit_in_bytes): memory is limited without swap")
+        }
         self.cgroup = cgroup
         timings.mark("cgroup")
 
@@ -391,23 +394,34 @@ public final class Container {
 /// The namespaces the init is cloned into, from the configuration's list. The cgroup namespace
 /// is entered by the init itself once it is inside its cgroup, so that cgroup becomes the
 /// namespace's root (and only where the kernel has cgroup namespaces).
+/// Without `pid`, `uts` or `ipc` in the list (`--pid host` ...) the init stays in the host's.
+/// A mount namespace is always new: the container's root is built in it.
 struct Namespaces {
+    let pid: Bool
+    let uts: Bool
+    let ipc: Bool
     let network: Bool
     let cgroup: Bool
 
     init(_ namespaces: [ContainerConfig.Linux.Namespace]) {
         func wanted(_ type: ContainerConfig.Linux.NamespaceType) -> Bool { namespaces.contains { $0.type == type && $0.path == nil } }
+        pid = wanted(.pid)
+        uts = wanted(.uts)
+        ipc = wanted(.ipc)
         network = wanted(.network)
         cgroup = wanted(.cgroup) && Files.exists("/proc/self/ns/cgroup")
     }
 
     var cloneFlags: Int32 {
-        var flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC
+        var flags = CLONE_NEWNS
+        if pid { flags |= CLONE_NEWPID }
+        if uts { flags |= CLONE_NEWUTS }
+        if ipc { flags |= CLONE_NEWIPC }
         if network { flags |= CLONE_NEWNET }
         return Int32(flags)
     }
 
     var names: [String] {
-        ["pid", "uts", "mnt", "ipc"] + (network ? ["net"] : []) + (cgroup ? ["cgroup"] : [])
+        (pid ? ["pid"] : []) + (uts ? ["uts"] : []) + ["mnt"] + (ipc ? ["ipc"] : []) + (network ? ["net"] : []) + (cgroup ? ["cgroup"] : [])
     }
 }

@@ -55,6 +55,16 @@ public struct ContainerSpec: Sendable {
     public var createOnly = false
     /// The id, when the caller chose it (the detaching `contain run` does, to print it).
     public var id: String?
+    /// `--sysctl KEY=VALUE`: namespaced kernel parameters, set inside the container's namespaces.
+    public var sysctls: [String: String] = [:]
+    /// `--shm-size`: the size of /dev/shm (docker's default 64 MiB).
+    public var shmSize: ByteSize?
+    /// `--oom-score-adj`: -1000 to 1000.
+    public var oomScoreAdj: Int32?
+    /// `--group-add`: supplementary groups, names (from the container's /etc/group) or numbers.
+    public var groupAdd: [String] = []
+    /// `--pid host`, `--ipc host`, `--uts host`: namespaces shared with the host instead of new.
+    public var hostNamespaces: Set<ContainerConfig.Linux.NamespaceType> = []
 
     public init(rootfs: String, command: [String], hostname: String? = nil, limits: ResourceLimits = .init(),
                 network: NetworkMode = .none, environment: [String] = [], cgroupParent: String = "contain") {
@@ -69,9 +79,9 @@ public struct ContainerSpec: Sendable {
 
     /// The environment the command starts with: a sane default, nothing of the host's but TERM.
     public func defaultEnvironment(hostname: String, term: String?) -> [String] {
+        // HOME is added by the init from the user's passwd entry when not given (runc's rule).
         var env = [
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME=/root",
             "HOSTNAME=\(hostname)",
         ]
         if let term { env.append("TERM=\(term)") }

@@ -1,6 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A hostname the kernel and resolvers accept: RFC 1123 labels joined by dots,
 /// at most 64 bytes (HOST_NAME_MAX).
 public enum Hostname {
+    /// This process's UTS namespace's name (the host's, for `--uts host`).
+    public static func current() -> String {
+        var buffer = [CChar](repeating: 0, count: maximumLength + 1)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static let maximumLength = 64
 
     public static func validate(_ name: String) throws(SpecError) -> String {

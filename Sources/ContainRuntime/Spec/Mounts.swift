@@ -106,36 +106,6 @@ public struct UserSpec: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { user + (group.map { ":" + $0 } ?? "") }
-
-    /// Resolves against passwd/group file contents: numbers as they are, names by lookup;
-    /// without a group, the user's primary group (or the uid for an unknown numeric user).
-    public func resolve(passwd: String, group groupFile: String) throws(SpecError) -> (uid: UInt32, gid: UInt32) {
-        func entries(_ text: String) -> [[Substring]] {
-            text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
-        }
-        var uid: UInt32
-        var gid: UInt32?
-        if let n = UInt32(user) {
-            uid = n
-            gid = entries(passwd).first { $0.count >= 4 && UInt32($0[2]) == n }.flatMap { UInt32($0[3]) }
-        } else {
-            guard let e = entries(passwd).first(where: { $0.count >= 4 && $0[0] == user }),
-                  let u = UInt32(e[2]), let g = UInt32(e[3]) else {
-                throw SpecError("-u \(self): no user `\(user)` in the container's /etc/passwd")
-            }
-            uid = u
-            gid = g
-        }
-        if let group {
-            if let n = UInt32(group) { gid = n } else {
-                guard let e = entries(groupFile).first(where: { $0.count >= 3 && $0[0] == group }), let g = UInt32(e[2]) else {
-                    throw SpecError("-u \(self): no group `\(group)` in the container's /etc/group")
-                }
-                gid = g
-            }
-        }
-        return (uid, gid ?? uid)
-    }
 }
 
 /// `--tmpfs PATH[:OPTIONS]`: OPTIONS as mount(8) spells them (`size=64m,mode=1777,exec`).

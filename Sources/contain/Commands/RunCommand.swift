@@ -127,6 +127,47 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open and relay it to the container.")
     var interactive = false
 
+    @Option(name: .customLong("memory-swap"), parsing: .unconditional,
+            help: ArgumentHelp("Memory plus swap, e.g. 1g (at least --memory); -1 for unlimited swap.", valueName: "size"))
+    var memorySwap: String?
+
+    @Option(name: .customLong("memory-reservation"), help: ArgumentHelp("A soft memory limit the kernel reclaims toward under pressure.", valueName: "size"))
+    var memoryReservation: String?
+
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: ArgumentHelp("Relative CPU weight (2-262144; 1024 is the default).", valueName: "n"))
+    var cpuShares: String?
+
+    @Option(name: .customLong("cpuset-cpus"), help: ArgumentHelp("CPUs the container may run on, e.g. 0-1,3.", valueName: "list"))
+    var cpusetCPUs: String?
+
+    @Option(name: .customLong("cpuset-mems"), help: ArgumentHelp("Memory nodes the container may use, e.g. 0.", valueName: "list"))
+    var cpusetMems: String?
+
+    @Option(name: .customLong("sysctl"), help: ArgumentHelp("A namespaced kernel parameter: KEY=VALUE, e.g. net.ipv4.ip_forward=1 (repeatable).", valueName: "key=value"))
+    var sysctl: [String] = []
+
+    @Option(name: .customLong("shm-size"), help: ArgumentHelp("Size of /dev/shm (default 64m).", valueName: "size"))
+    var shmSize: String?
+
+    @Option(name: .customLong("oom-score-adj"), parsing: .unconditional,
+            help: ArgumentHelp("The OOM killer's preference for the container's processes (-1000 to 1000).", valueName: "n"))
+    var oomScoreAdj: String?
+
+    @Option(name: .customLong("group-add"), help: ArgumentHelp("An additional group for the command: name or number (repeatable).", valueName: "group"))
+    var groupAdd: [String] = []
+
+    @Option(name: .customLong("entrypoint"), help: ArgumentHelp("A program to run with the command as its arguments.", valueName: "program"))
+    var entrypoint: String?
+
+    @Option(name: .customLong("pid"), help: ArgumentHelp("host: share the host's PID namespace.", valueName: "mode"))
+    var pid: String?
+
+    @Option(name: .customLong("ipc"), help: ArgumentHelp("host: share the host's IPC namespace and /dev/shm.", valueName: "mode"))
+    var ipc: String?
+
+    @Option(name: .customLong("uts"), help: ArgumentHelp("host: share the host's UTS namespace (its hostname).", valueName: "mode"))
+    var uts: String?
+
     /// Set by `contain create`: stop after create until `contain start`.
     @Flag(name: .customLong("create-only"), help: .hidden)
     var createOnly = false
@@ -145,13 +186,27 @@ struct RunCommand: ParsableCommand {
 
     /// What was parsed, as plain values (the fast path produces the same, see RunOptions).
     var options: RunOptions {
-        RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net,
+        var options = RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net,
                    name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
                    superviseID: superviseID, createOnly: createOnly, capAdd: capAdd, capDrop: capDrop,
                    privileged: privileged, securityOpt: securityOpt, device: device, tty: tty, interactive: interactive, tmpfs: tmpfs, ulimit: ulimit, label: label, stopSignal: stopSignal,
                    stopTimeout: stopTimeout, quiet: quiet, timings: timings, command: command.first == "--" ? Array(command.dropFirst()) : command)
+        options.memorySwap = memorySwap
+        options.memoryReservation = memoryReservation
+        options.cpuShares = cpuShares
+        options.cpusetCPUs = cpusetCPUs
+        options.cpusetMems = cpusetMems
+        options.sysctl = sysctl
+        options.shmSize = shmSize
+        options.oomScoreAdj = oomScoreAdj
+        options.groupAdd = groupAdd
+        options.entrypoint = entrypoint
+        options.pid = pid
+        options.ipc = ipc
+        options.uts = uts
+        return options
     }
 
     /// The command begins at the first word that is not an option (as docker's at the image);

@@ -56,6 +56,19 @@ struct RunOptions: Equatable {
     var quiet = false
     var timings = false
     var command: [String] = []
+    var memorySwap: String?
+    var memoryReservation: String?
+    var cpuShares: String?
+    var cpusetCPUs: String?
+    var cpusetMems: String?
+    var sysctl: [String] = []
+    var shmSize: String?
+    var oomScoreAdj: String?
+    var groupAdd: [String] = []
+    var entrypoint: String?
+    var pid: String?
+    var ipc: String?
+    var uts: String?
 
     /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
     static func fast(_ arguments: [String]) -> RunOptions? {
@@ -97,8 +110,9 @@ struct RunOptions: Equatable {
                 value = String(argument[argument.index(after: eq)...])
             } else if i + 1 < arguments.count {
                 value = arguments[i + 1]
-                // Only --memory takes a value that looks like an option (`--memory -1` is a bad size).
-                guard key == "--memory" || !(value!.hasPrefix("-")) else { return nil }
+                // Only these take a value that looks like an option (`--memory -1` is a bad size,
+                // `--memory-swap -1` unlimited swap, `--oom-score-adj -500` a lower score).
+                guard ["--memory", "--memory-swap", "--oom-score-adj"].contains(key) || !(value!.hasPrefix("-")) else { return nil }
                 i += 1
             }
             guard let value else { return nil }
@@ -131,6 +145,19 @@ struct RunOptions: Equatable {
             case "-l", "--label": options.label.append(value)
             case "--stop-signal": options.stopSignal = value
             case "--stop-timeout": options.stopTimeout = value
+            case "--memory-swap": options.memorySwap = value
+            case "--memory-reservation": options.memoryReservation = value
+            case "-c", "--cpu-shares": options.cpuShares = value
+            case "--cpuset-cpus": options.cpusetCPUs = value
+            case "--cpuset-mems": options.cpusetMems = value
+            case "--sysctl": options.sysctl.append(value)
+            case "--shm-size": options.shmSize = value
+            case "--oom-score-adj": options.oomScoreAdj = value
+            case "--group-add": options.groupAdd.append(value)
+            case "--entrypoint": options.entrypoint = value
+            case "--pid": options.pid = value
+            case "--ipc": options.ipc = value
+            case "--uts": options.uts = value
             default: return nil
             }
             i += 1
@@ -173,6 +200,12 @@ struct RunOptions: Equatable {
         if interactive { a.append("--interactive") }
         if quiet { a.append("--quiet") }
         if timings { a.append("--timings") }
+        add("--memory-swap", memorySwap); add("--memory-reservation", memoryReservation); add("--cpu-shares", cpuShares)
+        add("--cpuset-cpus", cpusetCPUs); add("--cpuset-mems", cpusetMems)
+        for s in sysctl { a += ["--sysctl", s] }
+        add("--shm-size", shmSize); add("--oom-score-adj", oomScoreAdj)
+        for g in groupAdd { a += ["--group-add", g] }
+        add("--entrypoint", entrypoint); add("--pid", pid); add("--ipc", ipc); add("--uts", uts)
         return a + ["--"] + command
     }
 
@@ -191,8 +224,33 @@ struct RunOptions: Equatable {
         if let cpu { limits.cpu = try CPUQuota(quotaText: cpu) }
         if let cpus { limits.cpu = try CPUQuota(cpusText: cpus, availableCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
         if let pids { limits.pids = try ResourceLimits.pids(pids) }
+        if let memorySwap { limits.memorySwap = try ResourceLimits.memorySwap(memorySwap, memory: limits.memory) }
+        if let memoryReservation { limits.memoryReservation = try ResourceLimits.memoryReservation(memoryReservation, memory: limits.memory) }
+        if let cpuShares { limits.cpuShares = try ResourceLimits.cpuShares(cpuShares) }
+        let onlineCPUs = Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
+        if let cpusetCPUs { limits.cpusetCPUs = try ResourceLimits.cpuset(cpusetCPUs, flag: "--cpuset-cpus", available: onlineCPUs) }
+        if let cpusetMems { limits.cpusetMems = try ResourceLimits.cpuset(cpusetMems, flag: "--cpuset-mems", available: 64) }
+        var hostNamespaces = Set<ContainerConfig.Linux.NamespaceType>()
+        for (flag, value, type) in [("--pid", pid, ContainerConfig.Linux.NamespaceType.pid), ("--ipc", ipc, .ipc), ("--uts", uts, .uts)] {
+            guard let value else { continue }
+            switch value {
+            case "host": hostNamespaces.insert(type)
+            case "private", "": break
+            default: throw SpecError("invalid \(flag) `\(value)`: expected host or private (sharing another container's namespace is not supported yet)")
+            }
+        }
+        if hostNamespaces.contains(.uts) && hostname != nil {
+            throw SpecError("--hostname and --uts host conflict: the container has the host's name")
+        }
 
         let network = try NetworkMode(parsing: net)
+        // --entrypoint: the program, with the command as its arguments (there is no image to
+        // take an entrypoint from, so only this one).
+        var command = command
+        if let entrypoint {
+            guard !entrypoint.isEmpty else { throw SpecError("invalid --entrypoint ``: name a program") }
+            command.insert(entrypoint, at: 0)
+        }
         var spec = ContainerSpec(
             rootfs: rootfs, command: command, hostname: try hostname.map(Hostname.validate),
             limits: limits, network: network,
@@ -254,6 +312,25 @@ struct RunOptions: Equatable {
             spec.stopTimeout = seconds
         }
         spec.interactive = interactive
+        spec.hostNamespaces = hostNamespaces
+        spec.sysctls = try Sysctls.parse(sysctl, ownNetwork: network.ownsNamespace, hostNamespaces: hostNamespaces)
+        if let shmSize {
+            guard let size = try? ByteSize(parsing: shmSize), size.bytes > 0 else {
+                throw SpecError("invalid --shm-size `\(shmSize)`: expected a size such as 64m or 1g")
+            }
+            if hostNamespaces.contains(.ipc) { throw SpecError("--shm-size and --ipc host conflict: the container uses the host's /dev/shm") }
+            spec.shmSize = size
+        }
+        if let oomScoreAdj {
+            guard let value = Int32(oomScoreAdj), (-1000...1000).contains(value) else {
+                throw SpecError("invalid --oom-score-adj `\(oomScoreAdj)`: the range is -1000 to 1000")
+            }
+            spec.oomScoreAdj = value
+        }
+        spec.groupAdd = try groupAdd.map { text throws(SpecError) in
+            guard !text.isEmpty, !text.contains(":"), !text.contains("/") else { throw SpecError("invalid --group-add `\(text)`: expected a group name or number") }
+            return text
+        }
         spec.security = try SecurityOptions(capAdd: capAdd, capDrop: capDrop, privileged: privileged,
                                             securityOpt: securityOpt, devices: device)
         let state = StateOptions.resolve(root: root)

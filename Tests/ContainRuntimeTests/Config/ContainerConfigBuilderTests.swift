@@ -36,7 +36,7 @@ import Testing
                                       .init(type: .cgroup), .init(type: .network)],
                          resources: .init(memory: .init(limit: 64 << 20), cpu: .init(quota: 50_000, period: 100_000),
                                           pids: .init(limit: 64)),
-                         cgroupsPath: "contain/tests/" + Self.id),
+                         cgroupsPath: "contain/tests/" + Self.id, sysctl: Sysctls.networkDefaults),
             contain: .init(networkMode: .bridge(network: "contain"),
                            networkAttachments: [.init(network: "contain", address: "10.88.0.5",
                                                       ports: ["8080:80/tcp", "127.0.0.1:5353:53/udp"], dns: ["1.1.1.1"])],

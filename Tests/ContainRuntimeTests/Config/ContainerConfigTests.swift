@@ -10,7 +10,8 @@ import Testing
         ociVersion: "1.1.0",
         process: .init(
             terminal: true,
-            user: .init(uid: 1000, gid: 100, additionalGids: [10, 4_000_000_000], username: "alice", groupname: "staff"),
+            user: .init(uid: 1000, gid: 100, additionalGids: [10, 4_000_000_000], username: "alice", groupname: "staff",
+                        additionalGroupNames: ["video"]),
             args: ["/bin/sh", "-c", "echo ünïcode; exit 3", ""],
             env: ["PATH=/bin", "EMPTY="],
             cwd: "/srv",
@@ -30,8 +31,8 @@ import Testing
         linux: .init(
             namespaces: [.init(type: .network, path: "/proc/1/ns/net")]
                 + Linux.NamespaceType.allCases.map { .init(type: $0) },
-            resources: .init(memory: .init(limit: 64 << 20, swap: -1),
-                             cpu: .init(quota: 50_000, period: 100_000, shares: 512, cpus: "0-3,6"),
+            resources: .init(memory: .init(limit: 64 << 20, swap: -1, reservation: 32 << 20),
+                             cpu: .init(quota: 50_000, period: 100_000, shares: 512, cpus: "0-3,6", mems: "0-1"),
                              pids: .init(limit: 64)),
             cgroupsPath: "contain/abc",
             devices: [.init(path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 1, gid: 2)],
@@ -47,7 +48,7 @@ import Testing
                        networkAttachments: [.init(network: "backend", address: "10.88.0.5", ports: ["8080:80/tcp", "127.0.0.1:53:53/udp"],
                                                   dns: ["1.1.1.1"])],
                        name: "web-1", runInit: true, copyOnWrite: false, detached: true, removeWhenDone: true,
-                       privileged: true, seccompProfile: "/etc/profile.json"))
+                       privileged: true, seccompProfile: "/etc/profile.json", shmSize: 128 << 20))
 
     static func hook(_ name: String, timeout: Int32 = 5) -> ContainerConfig.Hook {
         .init(path: "/usr/libexec/\(name)", args: [name, "--state"], env: ["HOOK=\(name)"], timeout: timeout)
