@@ -117,4 +117,35 @@ import Testing
         #expect(conflict.status == 125, "\(conflict)")
         box.expectClean()
     }
+
+    @Test func namedVolumesOutliveContainersAndMountTakesDockersLongForm() throws {
+        let box = try Sandbox()
+        let write = try box.run(["-q", "-v", "data:/data"], ["sh", "-c", "echo kept > /data/f"])
+        #expect(write.status == 0, "\(write)")
+        #expect(FileManager.default.fileExists(atPath: box.stateRoot + "/volumes/data/_data/f"))
+        let read = try box.run(["-q", "--mount", "type=volume,source=data,target=/v,readonly",
+                                "--mount", "type=tmpfs,target=/scratch,tmpfs-size=1m"],
+                               ["sh", "-c", "cat /v/f; touch /v/x 2>/dev/null || echo ro; grep ' /scratch ' /proc/mounts | grep -o 'size=[0-9]*k'"])
+        #expect(read.stdout == "kept\nro\nsize=1024k\n", "\(read)")
+        let listed = try box.contain(["volume", "ls", "-q"] + box.commonArguments)
+        #expect(listed.stdout == "data\n", "\(listed)")
+        // In use by a container (kept by -d), so not removed; then removed once it is gone.
+        let started = try box.contain(["run", "-d", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent] + box.commonArguments
+                                      + ["-v", "data:/data", "--", "sleep", "60"])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let refused = try box.contain(["volume", "rm", "data"] + box.commonArguments)
+        #expect(refused.status == 1 && refused.errors.first?.contains("in use by container \(id.prefix(12))") == true, "\(refused)")
+        _ = try box.contain(["rm", "-f", id] + box.commonArguments)
+        let removed = try box.contain(["volume", "rm", "data"] + box.commonArguments)
+        #expect(removed.status == 0 && !FileManager.default.fileExists(atPath: box.stateRoot + "/volumes/data"), "\(removed)")
+        let missing = try box.contain(["volume", "rm", "data"] + box.commonArguments)
+        #expect(missing.status == 1, "\(missing)")
+        // -v makes a missing host directory, as docker does; --mount type=bind refuses it.
+        let hostDir = box.stateRoot + "/made/by/v"
+        let made = try box.run(["-q", "-v", hostDir + ":/m"], ["sh", "-c", "echo hi > /m/f"])
+        #expect(made.status == 0 && FileManager.default.fileExists(atPath: hostDir + "/f"), "\(made)")
+        let strict = try box.run(["--mount", "type=bind,source=\(box.stateRoot)/absent,target=/m"], ["true"])
+        #expect(strict.status == 125 && !FileManager.default.fileExists(atPath: box.stateRoot + "/absent"), "\(strict)")
+        box.expectClean()
+    }
 }

@@ -63,7 +63,7 @@ extension ContainerConfig {
             root: Root(path: rootfs ?? spec.rootfsArgument, readonly: spec.readOnlyRoot),
             hostname: utsHost ? nil : hostname,
             mounts: spec.volumes.map { volume in
-                Mount(destination: volume.target, type: "bind", source: volume.source,
+                Mount(destination: volume.target, type: volume.named ? "volume" : "bind", source: volume.source,
                       options: volume.readOnly ? ["rbind", "ro"] : ["rbind"])
             } + spec.tmpfs.map { Mount(destination: $0.target, type: "tmpfs", source: "tmpfs", options: $0.options) },
             annotations: Dictionary(spec.labels.map { label in

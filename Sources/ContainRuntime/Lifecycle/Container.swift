@@ -11,12 +11,15 @@ public struct RuntimeContext {
     public var networkDirectory: String
     /// Where rootfs tarballs are unpacked, by content.
     public var imageCache: String
+    /// Where named volumes live (VolumeStore).
+    public var volumeDirectory: String
     public var progress: Progress
     public var timings: StartTimings
 
     public init(stateRoot: String = ContainerRecord.defaultStateRoot, networkDirectory: String = NetworkStore.defaultDirectory,
-                imageCache: String = TarballRootfs.defaultCache, progress: Progress,
-                timings: StartTimings = StartTimings(enabled: false)) {
+                imageCache: String = TarballRootfs.defaultCache, volumeDirectory: String = VolumeStore.defaultDirectory,
+                progress: Progress, timings: StartTimings = StartTimings(enabled: false)) {
+        self.volumeDirectory = volumeDirectory
         self.stateRoot = stateRoot
         self.networkDirectory = networkDirectory
         self.imageCache = imageCache
@@ -364,9 +367,15 @@ public final class Container {
         return dirs
     }
 
-    /// A bind mount's source must exist on the host; it is taken as its canonical path.
+    /// A bind mount's source must exist on the host; it is taken as its canonical path. A named
+    /// volume's is its directory, made on first use.
     private func resolveMount(_ mount: ContainerConfig.Mount) throws -> ContainerConfig.Mount {
         guard mount.type != "tmpfs", let source = mount.source else { return mount }
+        if mount.type == "volume" {
+            var resolved = mount
+            resolved.source = source.hasPrefix("/") ? source : try VolumeStore(directory: context.volumeDirectory).create(source).mountpoint
+            return resolved
+        }
         guard Files.exists(source) else {
             throw RunFailure.runtime("volume `\(source):\(mount.destination)`: the host path `\(source)` does not exist")
         }

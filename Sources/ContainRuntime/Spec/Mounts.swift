@@ -3,16 +3,36 @@ import Glibc
 #endif
 import ContainSystem
 
-/// `-v HOSTPATH:CTRPATH[:ro]`: a host path bound into the container.
+/// `-v HOSTPATH:CTRPATH[:ro]`: a host path bound into the container; `-v NAME:CTRPATH[:ro]`
+/// (a source without `/` that does not start with `.`): a named volume (VolumeStore).
 public struct VolumeSpec: Equatable, Sendable, CustomStringConvertible {
-    public var source: String      // absolute, on the host
+    public var source: String      // a host path, or a volume's name
     public var target: String      // absolute, inside the container
     public var readOnly: Bool
+    /// `source` names a volume.
+    public var named: Bool
+    /// A missing host directory is made (`-v`, as docker does), or is an error (`--mount`).
+    public var createMissingSource: Bool
 
-    public init(source: String, target: String, readOnly: Bool) {
+    public init(source: String, target: String, readOnly: Bool, named: Bool = false, createMissingSource: Bool = false) {
         self.source = source
         self.target = target
         self.readOnly = readOnly
+        self.named = named
+        self.createMissingSource = createMissingSource
+    }
+
+    /// Whether `-v`'s source names a volume rather than a host path.
+    static func isVolumeName(_ source: String) -> Bool { !source.contains("/") && !source.hasPrefix(".") }
+
+    /// Checks the container path: absolute, no `..`.
+    static func validateTarget(_ target: String, flag: String, text: String) throws(SpecError) {
+        guard target.hasPrefix("/") else {
+            throw SpecError("invalid \(flag) `\(text)`: the container path `\(target)` must be absolute")
+        }
+        guard target.split(separator: "/").allSatisfy({ $0 != ".." }) else {
+            throw SpecError("invalid \(flag) `\(text)`: the container path must not contain `..`")
+        }
     }
 
     /// Parses the flag; the host path's existence is checked by the runner.
@@ -30,16 +50,80 @@ public struct VolumeSpec: Equatable, Sendable, CustomStringConvertible {
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw SpecError("invalid -v `\(text)`: expected HOSTPATH:CTRPATH[:ro]")
         }
-        guard parts[1].hasPrefix("/") else {
-            throw SpecError("invalid -v `\(text)`: the container path `\(parts[1])` must be absolute")
-        }
-        guard parts[1].split(separator: "/").allSatisfy({ $0 != ".." }) else {
-            throw SpecError("invalid -v `\(text)`: the container path must not contain `..`")
-        }
-        self.init(source: parts[0], target: parts[1], readOnly: readOnly)
+        try Self.validateTarget(parts[1], flag: "-v", text: text)
+        let named = Self.isVolumeName(parts[0])
+        if named { _ = try VolumeStore.validateName(parts[0]) }
+        self.init(source: parts[0], target: parts[1], readOnly: readOnly, named: named, createMissingSource: !named)
     }
 
     public var description: String { "\(source):\(target)\(readOnly ? ":ro" : "")" }
+}
+
+/// `--mount type=bind|volume|tmpfs,source=...,target=...[,readonly]`, docker's long form.
+/// Keys: `type` (default volume), `source`/`src`, `target`/`destination`/`dst`,
+/// `readonly`/`ro` (alone or `=true|false|1|0`), `volume-nocopy` (accepted: contain never copies
+/// into a new volume), `bind-propagation=rprivate` (the only one contain makes),
+/// `tmpfs-size=BYTES`, `tmpfs-mode=OCTAL`. Unlike `-v`, a bind's missing source is an error.
+public enum MountFlag: Equatable, Sendable {
+    case volume(VolumeSpec)
+    case tmpfs(TmpfsSpec)
+
+    public init(parsing text: String) throws(SpecError) {
+        func fail(_ why: String) -> SpecError { SpecError("invalid --mount `\(text)`: \(why)") }
+        var type = "volume", source: String?, target: String?, readOnly = false
+        var tmpfsOptions: [String] = []
+        for field in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let key = kv.first, !key.isEmpty else { throw fail("empty field") }
+            let value = kv.count == 2 ? kv[1] : nil
+            switch key {
+            case "type":
+                guard let value, ["bind", "volume", "tmpfs"].contains(value) else { throw fail("type must be bind, volume or tmpfs") }
+                type = value
+            case "source", "src":
+                guard let value, !value.isEmpty else { throw fail("\(key) needs a value") }
+                source = value
+            case "target", "destination", "dst":
+                guard let value, !value.isEmpty else { throw fail("\(key) needs a value") }
+                target = value
+            case "readonly", "ro":
+                switch value {
+                case nil, "true", "1": readOnly = true
+                case "false", "0": readOnly = false
+                default: throw fail("\(key) is true or false")
+                }
+            case "volume-nocopy":
+                break
+            case "bind-propagation":
+                guard value == "rprivate" || value == "private" else { throw fail("only private bind propagation is supported") }
+            case "tmpfs-size":
+                guard let value, let size = try? ByteSize(parsing: value), size.bytes > 0 else { throw fail("tmpfs-size is a size such as 64m") }
+                tmpfsOptions.append("size=\(size.bytes)")
+            case "tmpfs-mode":
+                guard let value, let mode = UInt32(value, radix: 8), mode <= 0o7777 else { throw fail("tmpfs-mode is an octal mode such as 1777") }
+                tmpfsOptions.append("mode=" + String(mode, radix: 8))
+            default:
+                throw fail("unknown key `\(key)`")
+            }
+        }
+        guard let target else { throw fail("target is required") }
+        try VolumeSpec.validateTarget(target, flag: "--mount", text: text)
+        switch type {
+        case "tmpfs":
+            guard source == nil else { throw fail("a tmpfs has no source") }
+            guard target != "/" else { throw fail("a tmpfs cannot be the root") }
+            self = .tmpfs(TmpfsSpec(target: target, options: tmpfsOptions + (readOnly ? ["ro"] : [])))
+        case "bind":
+            guard let source else { throw fail("a bind mount needs a source") }
+            guard source.hasPrefix("/") else { throw fail("the bind source `\(source)` must be an absolute path") }
+            guard tmpfsOptions.isEmpty else { throw fail("tmpfs-* options need type=tmpfs") }
+            self = .volume(VolumeSpec(source: source, target: target, readOnly: readOnly))
+        default:
+            guard let source else { throw fail("a volume needs a name (source=NAME)") }
+            guard tmpfsOptions.isEmpty else { throw fail("tmpfs-* options need type=tmpfs") }
+            self = .volume(VolumeSpec(source: try VolumeStore.validateName(source), target: target, readOnly: readOnly, named: true))
+        }
+    }
 }
 
 /// `-e KEY=VALUE` and `--env-file FILE` entries.
@@ -112,6 +196,11 @@ public struct UserSpec: Equatable, Sendable, CustomStringConvertible {
 public struct TmpfsSpec: Equatable, Sendable {
     public var target: String
     public var options: [String]
+
+    public init(target: String, options: [String]) {
+        self.target = target
+        self.options = options
+    }
 
     public init(parsing text: String) throws(SpecError) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)

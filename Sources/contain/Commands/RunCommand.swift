@@ -159,6 +159,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("entrypoint"), help: ArgumentHelp("A program to run with the command as its arguments.", valueName: "program"))
     var entrypoint: String?
 
+    @Option(name: .customLong("mount"), help: ArgumentHelp("type=bind|volume|tmpfs,source=...,target=...[,readonly] (repeatable).", valueName: "mount"))
+    var mount: [String] = []
+
     @Option(name: .customLong("pid"), help: ArgumentHelp("host: share the host's PID namespace.", valueName: "mode"))
     var pid: String?
 
@@ -206,6 +209,7 @@ struct RunCommand: ParsableCommand {
         options.pid = pid
         options.ipc = ipc
         options.uts = uts
+        options.mount = mount
         return options
     }
 

@@ -69,6 +69,7 @@ struct RunOptions: Equatable {
     var pid: String?
     var ipc: String?
     var uts: String?
+    var mount: [String] = []
 
     /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
     static func fast(_ arguments: [String]) -> RunOptions? {
@@ -158,6 +159,7 @@ struct RunOptions: Equatable {
             case "--pid": options.pid = value
             case "--ipc": options.ipc = value
             case "--uts": options.uts = value
+            case "--mount": options.mount.append(value)
             default: return nil
             }
             i += 1
@@ -206,6 +208,7 @@ struct RunOptions: Equatable {
         add("--shm-size", shmSize); add("--oom-score-adj", oomScoreAdj)
         for g in groupAdd { a += ["--group-add", g] }
         add("--entrypoint", entrypoint); add("--pid", pid); add("--ipc", ipc); add("--uts", uts)
+        for m in mount { a += ["--mount", m] }
         return a + ["--"] + command
     }
 
@@ -275,6 +278,12 @@ struct RunOptions: Equatable {
         }
         spec.environment = environment
         spec.volumes = try volume.map { text throws(SpecError) in try VolumeSpec(parsing: text) }
+        for text in mount {
+            switch try MountFlag(parsing: text) {
+            case .volume(let volume): spec.volumes.append(volume)
+            case .tmpfs(let tmpfs): spec.tmpfs.append(tmpfs)
+            }
+        }
         if let workdir {
             guard workdir.hasPrefix("/") else { throw SpecError("invalid -w `\(workdir)`: must be an absolute path") }
             spec.workdir = workdir
@@ -293,7 +302,7 @@ struct RunOptions: Equatable {
         }
         spec.createOnly = createOnly
         spec.tty = tty
-        spec.tmpfs = try tmpfs.map { text throws(SpecError) in try TmpfsSpec(parsing: text) }
+        spec.tmpfs = try tmpfs.map { text throws(SpecError) in try TmpfsSpec(parsing: text) } + spec.tmpfs
         spec.ulimits = try ulimit.map { text throws(SpecError) in try Ulimits.parse(text) }
         spec.labels = try label.map { text throws(SpecError) in
             guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
@@ -333,9 +342,15 @@ struct RunOptions: Equatable {
         }
         spec.security = try SecurityOptions(capAdd: capAdd, capDrop: capDrop, privileged: privileged,
                                             securityOpt: securityOpt, devices: device)
+        // As docker: `-v`'s missing host directory is made (once everything else is known good).
+        for volume in spec.volumes where volume.createMissingSource && !Files.exists(volume.source) {
+            do { try Files.makeDirectories(volume.source) } catch {
+                throw SpecError("-v \(volume): cannot create the host directory `\(volume.source)`: \(error)")
+            }
+        }
         let state = StateOptions.resolve(root: root)
         let context = RuntimeContext(stateRoot: state.stateRoot, networkDirectory: state.networkDirectory,
-                                     imageCache: state.imageCache, progress: Progress(quiet: quiet),
+                                     imageCache: state.imageCache, volumeDirectory: state.volumes, progress: Progress(quiet: quiet),
                                      timings: StartTimings(enabled: timings))
         return try ContainerRunner(spec: spec, context: context).run()
     }

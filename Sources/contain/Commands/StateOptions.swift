@@ -15,11 +15,13 @@ struct StateOptions: ParsableArguments {
     var stateRoot: String { Self.resolve(root: root).stateRoot }
     var networkDirectory: String { Self.resolve(root: root).networkDirectory }
 
-    static func resolve(root: String?) -> (stateRoot: String, networkDirectory: String, imageCache: String) {
+    static func resolve(root: String?) -> (stateRoot: String, networkDirectory: String, imageCache: String, volumes: String) {
         let explicit = root ?? getenv("CONTAIN_ROOT").map { String(cString: $0) }
         return (explicit ?? ContainerRecord.defaultStateRoot, explicit.map { $0 + "/networks" } ?? NetworkStore.defaultDirectory,
-                explicit.map { $0 + "/rootfs" } ?? TarballRootfs.defaultCache)
+                explicit.map { $0 + "/rootfs" } ?? TarballRootfs.defaultCache, explicit.map { $0 + "/volumes" } ?? VolumeStore.defaultDirectory)
     }
+
+    var volumes: VolumeStore { VolumeStore(directory: Self.resolve(root: root).volumes) }
 
     /// What every command but `run` does first: it needs root, and it reclaims what containers
     /// that ended with nobody to clean up left (cgroups, records, leases, port rules).

@@ -5,8 +5,8 @@ import Testing
 
 @Suite struct MountsAndUsersTests {
     @Test func volumes() throws {
-        #expect(try VolumeSpec(parsing: "/data:/srv") == VolumeSpec(source: "/data", target: "/srv", readOnly: false))
-        #expect(try VolumeSpec(parsing: "rel/dir:/srv:ro") == VolumeSpec(source: "rel/dir", target: "/srv", readOnly: true))
+        #expect(try VolumeSpec(parsing: "/data:/srv") == VolumeSpec(source: "/data", target: "/srv", readOnly: false, createMissingSource: true))
+        #expect(try VolumeSpec(parsing: "rel/dir:/srv:ro") == VolumeSpec(source: "rel/dir", target: "/srv", readOnly: true, createMissingSource: true))
         #expect(try VolumeSpec(parsing: "/a:/b:rw").readOnly == false)
         for bad in ["/a", "/a:b", "/a:/b:rx", ":/b", "/a:", "/a:/b/../../etc", "/a:/b:ro:x"] {
             #expect(throws: SpecError.self) { try VolumeSpec(parsing: bad) }
