@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Column-aligned tables, as docker prints them.
 enum Table {
     static func render(_ rows: [[String]]) -> String {
@@ -47,5 +51,20 @@ indirect enum JSON {
             }
         }
         return out + "\""
+    }
+}
+
+/// Writes `text` to stdout at once and whole (one frame of a live display is never split, and
+/// never waits in a buffer when stdout is a pipe).
+func writeStandardOutput(_ text: String) {
+    var text = text
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 }
