@@ -15,8 +15,17 @@ struct ContainCommand: ParsableCommand {
         version: version,
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, WaitCommand.self, PsCommand.self, InspectCommand.self, PortCommand.self, TopCommand.self,
                       KillCommand.self, StopCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self,
-                      StatsCommand.self, GcCommand.self, NetCommand.self, VolumeCommand.self]
+                      StatsCommand.self, GcCommand.self, NetCommand.self, VolumeCommand.self, CompletionCommand.self, ManPageCommand.self]
     )
+}
+
+extension ContainCommand {
+    /// Whether `name` is a command (or an alias of one), hidden ones and `help` included.
+    static func knows(_ name: String) -> Bool {
+        name == "help" || configuration.subcommands.contains { command in
+            command.configuration.commandName == name || command.configuration.aliases.contains(name)
+        }
+    }
 }
 
 /// Parses, runs, and turns every way out into one line on stderr and the right exit code:
@@ -36,6 +45,10 @@ enum ContainCLI {
         do {
             if arguments.first == "run", let options = RunOptions.fast(Array(arguments.dropFirst())) {
                 exit(try options.run())
+            }
+            if let first = arguments.first, !first.hasPrefix("-"), !ContainCommand.knows(first) {
+                Progress.error("unknown command \"\(first)\" (see contain --help)")
+                exit(125)
             }
             var command = try ContainCommand.parseAsRoot(arguments)
             try command.run()
