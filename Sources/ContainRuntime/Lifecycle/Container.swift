@@ -67,6 +67,7 @@ public final class Container {
     private let interactive: Bool
     private var stopSignal = SIGTERM
     private var stopTimeout = 10
+    private var logOptions = LogOptions()
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
@@ -93,13 +94,14 @@ public final class Container {
     /// `interactive` (`-i`): the caller's stdin is relayed to the container. `stopSignal` and
     /// `stopTimeout`: what `contain stop` does to it (kept in its record).
     public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, interactive: Bool = false,
-                              stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10,
+                              stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10, logOptions: LogOptions = LogOptions(),
                               context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
         let container = try Container(config: config, id: id, createOnly: createOnly, interactive: interactive, context: context)
         container.stopSignal = stopSignal
         container.stopTimeout = stopTimeout
+        container.logOptions = logOptions
         do {
             try container.createSteps()
         } catch {
@@ -135,7 +137,8 @@ public final class Container {
         let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
                                                 configuration: config, startFIFO: createOnly)
         self.record = record
-        if contain.detached { try redirectStandardStreams(to: record.directory + "/output") }
+        // `--log-opt` (docker's `local` driver's defaults without it).
+        let log = contain.detached ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
         let overlay = contain.copyOnWrite ? try makeOverlayDirectories(record.directory, rootfs: rootfs) : nil
         let cgroup = ContainerCgroup(plan: plan)
         if try !cgroup.create().isEmpty {
@@ -153,7 +156,7 @@ public final class Container {
         let channel = try SyncChannel.pair()
         let namespaces = Namespaces(config.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
-        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive)
+        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, log: log)
         self.streams = streams
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
                                                streams: streams.childStreams)
@@ -349,12 +352,17 @@ public final class Container {
 
     private var supervisor: ChildSupervisor { ChildSupervisor(progress: progress, timings: timings) }
 
-    /// A detached container's stdout and stderr: its record's `output`, which `logs` reads.
-    private func redirectStandardStreams(to path: String) throws {
+    /// A detached container's stdout and stderr go through pipes into its record's log, which
+    /// `logs` reads (StreamRelay, ContainerLogWriter). The supervisor's own stdout and stderr
+    /// (a crash message) go to the record's `runtime.log`, never to the pipe `run -d` reads
+    /// until the start: once it has returned, a write there would raise SIGPIPE.
+    private func detachStandardStreams(_ directory: String, logOptions: LogOptions) throws -> ContainerLogWriter {
+        let path = directory + "/runtime.log"
         let fd = try sys("open", path: path) { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
         defer { close(fd) }
         try sys("dup2") { dup2(fd, 1) }
         try sys("dup2") { dup2(fd, 2) }
+        return try ContainerLogWriter(directory: directory, options: logOptions)
     }
 
     /// The copy-on-write layer lives in the container's record and goes with it.

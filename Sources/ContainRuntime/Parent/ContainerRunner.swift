@@ -29,7 +29,8 @@ public struct ContainerRunner {
         let id = try spec.id ?? Identifiers.randomHex()
         let config = ContainerConfig(spec: spec, id: id, term: getenv("TERM").map { String(cString: $0) })
         let container = try Container.create(config, id: id, createOnly: spec.createOnly, interactive: spec.interactive,
-                                             stopSignal: spec.stopSignal, stopTimeout: spec.stopTimeout, context: context)
+                                             stopSignal: spec.stopSignal, stopTimeout: spec.stopTimeout, logOptions: spec.logOptions,
+                                             context: context)
         if spec.createOnly {
             // `contain create`: tell the waiting `contain create` the id, then wait for `start`.
             guard let record = container.record else { return 125 }

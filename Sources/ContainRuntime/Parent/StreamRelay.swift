@@ -13,19 +13,39 @@ import Glibc
 ///   way out but SIGKILL) and whose window size it forwards.
 /// - otherwise: standard streams that are not terminals (files, pipes) are passed as they are;
 ///   a terminal is replaced by a pipe that `contain` relays, and stdin by /dev/null unless `-i`.
+/// - detached (`log`): no caller; stdin is /dev/null, stdout and stderr are pipes (with `-t`, the
+///   pty) whose output goes into the container's log, each line with its stream and time.
+///   The container's ends are opened read-write (through /proc/self/fd), so its stdout and
+///   stderr always have a reader: if the supervisor is killed, a write never fails with EPIPE
+///   or raises SIGPIPE; it blocks once the pipe is full, as docker's containers do while their
+///   daemon is down.
 final class StreamRelay {
+    /// Where a route's bytes go: one of our fds, or the container's log as one of its streams.
+    private enum Target: Equatable {
+        case fd(Int32, closeWhenDone: Bool)
+        case log(LogStream)
+
+        var descriptor: Int32? { if case .fd(let fd, _) = self { return fd } else { return nil } }
+        /// Output of the container's: to the caller's stdout or stderr, or to the log.
+        var isOutput: Bool { descriptor.map { $0 == 1 || $0 == 2 } ?? true }
+    }
+
     /// The child's fds 0, 1 and 2 (-1: inherit the caller's).
     private(set) var childStreams: [Int32] = [-1, -1, -1]
-    private var routes: [(from: Int32, to: Int32, closeTarget: Bool)] = []
+    private var routes: [(from: Int32, to: Target)] = []
     /// Our ends of pipes and the pty master: closed when done.
     private var owned: [Int32] = []
     private var saved: termios?
     private var master: Int32 = -1
     private let interactive: Bool
+    private let log: ContainerLogWriter?
+    private var buffer = [UInt8](repeating: 0, count: 65536)
 
-    /// Plans the streams before the child is started; `terminal`: the child will make a pty.
-    init(terminal: Bool, interactive: Bool) throws {
-        self.interactive = interactive
+    /// Plans the streams before the child is started; `terminal`: the child will make a pty;
+    /// `log`: a detached container's, whose output goes there.
+    init(terminal: Bool, interactive: Bool, log: ContainerLogWriter? = nil) throws {
+        self.interactive = interactive && log == nil
+        self.log = log
         let null = try sys("open", path: "/dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         owned.append(null)
         if terminal {
@@ -33,11 +53,22 @@ final class StreamRelay {
             childStreams = [null, null, null]
             return
         }
+        if log != nil {
+            childStreams[0] = null
+            for (fd, stream) in [(1, LogStream.stdout), (2, LogStream.stderr)] {
+                let (read, write) = try Self.pipe()
+                let shared = open("/proc/self/fd/\(write)", O_RDWR | O_CLOEXEC)
+                if shared >= 0 { close(write) }
+                childStreams[fd] = shared >= 0 ? shared : write
+                routes.append((read, .log(stream)))
+            }
+            return
+        }
         if isatty(0) == 1 {
             if interactive {
                 let (read, write) = try Self.pipe()
                 childStreams[0] = read
-                routes.append((0, write, true))
+                routes.append((0, .fd(write, closeWhenDone: true)))
             } else {
                 childStreams[0] = null
             }
@@ -45,24 +76,29 @@ final class StreamRelay {
         for fd: Int32 in [1, 2] where isatty(fd) == 1 {
             let (read, write) = try Self.pipe()
             childStreams[Int(fd)] = write
-            routes.append((read, fd, false))
+            routes.append((read, .fd(fd, closeWhenDone: false)))
         }
     }
 
     /// Once the child has them, our copies of its ends go (so EOF reaches the reader).
     func childStarted() {
-        for fd in childStreams where fd >= 0 && !routes.contains(where: { $0.from == fd || $0.to == fd }) && !owned.contains(fd) {
+        for fd in childStreams where fd >= 0 && !routes.contains(where: { $0.from == fd || $0.to.descriptor == fd }) && !owned.contains(fd) {
             close(fd)
         }
         childStreams = [-1, -1, -1]
     }
 
-    /// `-t`: the init's pty master arrived. The caller's terminal goes raw and takes its size.
+    /// `-t`: the init's pty master arrived. The caller's terminal goes raw and takes its size;
+    /// a detached container's terminal is its log's stdout.
     func attach(master fd: Int32) {
         master = fd
         owned.append(fd)
-        routes.append((fd, 1, false))
-        if interactive { routes.append((0, fd, false)) }
+        if log != nil {
+            routes.append((fd, .log(.stdout)))
+            return
+        }
+        routes.append((fd, .fd(1, closeWhenDone: false)))
+        if interactive { routes.append((0, .fd(fd, closeWhenDone: false))) }
         if isatty(0) == 1 {
             var attributes = termios()
             if tcgetattr(0, &attributes) == 0 {
@@ -91,33 +127,43 @@ final class StreamRelay {
     }
 
     /// After the child ended: what is still buffered, without waiting for writers that linger.
+    /// (Once a container's init has been reaped, its PID namespace is empty: every writer is gone.)
     func drain() {
-        for route in routes where route.to == 1 || route.to == 2 {
+        for route in routes where route.to.isOutput {
             let flags = fcntl(route.from, F_GETFL)
             _ = fcntl(route.from, F_SETFL, flags | O_NONBLOCK)
             while copy(from: route.from, to: route.to) {}
         }
     }
 
-    /// The caller's terminal as it was, and every descriptor of ours closed.
+    /// The caller's terminal as it was, the log's last partial lines written, and every
+    /// descriptor of ours closed.
     func restore() {
         if var attributes = saved { tcsetattr(0, TCSANOW, &attributes); saved = nil }
-        for route in routes where route.closeTarget { close(route.to) }
+        for route in routes { if case .fd(let fd, true) = route.to { close(fd) } }
         for route in routes where route.from > 2 && !owned.contains(route.from) { close(route.from) }
         routes.removeAll()
         for fd in owned { close(fd) }
         owned.removeAll()
         master = -1
+        log?.close()
     }
 
     deinit { restore() }
 
     /// One read and its write; false at end of file, on an error, or when nothing was there.
-    private func copy(from: Int32, to: Int32) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 16384)
+    private func copy(from: Int32, to target: Target) -> Bool {
         let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
         if n < 0 && errno == EINTR { return true }
         guard n > 0 else { return false }
+        let to: Int32
+        switch target {
+        case .log(let stream):
+            log?.append(buffer[0..<n], from: stream)
+            return true
+        case .fd(let fd, _):
+            to = fd
+        }
         var offset = 0
         while offset < n {
             let w = buffer[offset..<n].withUnsafeBytes { write(to, $0.baseAddress, $0.count) }
@@ -131,7 +177,11 @@ final class StreamRelay {
     private func finish(_ from: Int32) {
         guard let index = routes.firstIndex(where: { $0.from == from }) else { return }
         let route = routes.remove(at: index)
-        if route.closeTarget { close(route.to) }
+        switch route.to {
+        case .fd(let fd, closeWhenDone: true): close(fd)
+        case .log(let stream): log?.finish(stream)
+        case .fd: break
+        }
         if route.from > 2 && !owned.contains(route.from) { close(route.from) }
     }
 

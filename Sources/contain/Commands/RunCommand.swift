@@ -162,6 +162,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("mount"), help: ArgumentHelp("type=bind|volume|tmpfs,source=...,target=...[,readonly] (repeatable).", valueName: "mount"))
     var mount: [String] = []
 
+    @Option(name: .customLong("log-opt"), help: ArgumentHelp("A detached container's log: max-size=SIZE (default 20m, -1: no limit), max-file=N (default 5) (repeatable).", valueName: "opt"))
+    var logOpt: [String] = []
+
     @Option(name: .customLong("pid"), help: ArgumentHelp("host: share the host's PID namespace.", valueName: "mode"))
     var pid: String?
 
@@ -210,6 +213,7 @@ struct RunCommand: ParsableCommand {
         options.ipc = ipc
         options.uts = uts
         options.mount = mount
+        options.logOpt = logOpt
         return options
     }
 

@@ -70,6 +70,7 @@ struct RunOptions: Equatable {
     var ipc: String?
     var uts: String?
     var mount: [String] = []
+    var logOpt: [String] = []
 
     /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
     static func fast(_ arguments: [String]) -> RunOptions? {
@@ -160,6 +161,7 @@ struct RunOptions: Equatable {
             case "--ipc": options.ipc = value
             case "--uts": options.uts = value
             case "--mount": options.mount.append(value)
+            case "--log-opt": options.logOpt.append(value)
             default: return nil
             }
             i += 1
@@ -209,6 +211,7 @@ struct RunOptions: Equatable {
         for g in groupAdd { a += ["--group-add", g] }
         add("--entrypoint", entrypoint); add("--pid", pid); add("--ipc", ipc); add("--uts", uts)
         for m in mount { a += ["--mount", m] }
+        for o in logOpt { a += ["--log-opt", o] }
         return a + ["--"] + command
     }
 
@@ -322,6 +325,7 @@ struct RunOptions: Equatable {
         }
         spec.interactive = interactive
         spec.hostNamespaces = hostNamespaces
+        spec.logOptions = try LogOptions.parse(logOpt)
         spec.sysctls = try Sysctls.parse(sysctl, ownNetwork: network.ownsNamespace, hostNamespaces: hostNamespaces)
         if let shmSize {
             guard let size = try? ByteSize(parsing: shmSize), size.bytes > 0 else {
