@@ -148,4 +148,18 @@ import Testing
         #expect(strict.status == 125 && !FileManager.default.fileExists(atPath: box.stateRoot + "/absent"), "\(strict)")
         box.expectClean()
     }
+
+    /// As docker with a private cgroup namespace: the container finds its own limits where tools
+    /// look (v1: one read-only mount per hierarchy it joined; v2: the cgroup2 root).
+    @Test func theContainerSeesItsOwnCgroupsReadOnly() throws {
+        let box = try Sandbox()
+        let file = Harness.isCgroupV2 ? "/sys/fs/cgroup/memory.max" : "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+        let r = try box.run(["-q", "--memory", "64m", "--pids", "50"], ["sh", "-c", """
+            cat \(file)
+            cat /sys/fs/cgroup/\(Harness.isCgroupV2 ? "" : "pids/")pids.max
+            mkdir /sys/fs/cgroup/escape 2>/dev/null || echo read-only
+            """])
+        #expect(r.stdout == "67108864\n50\nread-only\n", "\(r)")
+        box.expectClean()
+    }
 }

@@ -156,6 +156,19 @@ public struct CgroupPlan: Equatable, Sendable {
         deviceProgram = program
     }
 
+    /// cgroup v1: each hierarchy the container joined as `NAME=CONTROLLERS`, NAME the
+    /// hierarchy's directory under the cgroup root (`cpu,cpuacct`) and CONTROLLERS its mount
+    /// options; empty on v2.
+    public var v1Hierarchies: [String] {
+        guard case .legacy(let controllers) = layout else { return [] }
+        return containerDirectories.compactMap { dir in
+            guard let mountPoint = Set(controllers.values).first(where: { dir.hasPrefix($0 + "/") }) else { return nil }
+            let name = String(mountPoint[mountPoint.index(after: mountPoint.lastIndex(of: "/")!)...])
+            let options = controllers.filter { $0.value == mountPoint }.keys.sorted().joined(separator: ",")
+            return name + "=" + options
+        }
+    }
+
     /// Where a control file lives: on v1 the hierarchy is picked by the file's controller prefix
     /// (`cpuacct.usage` → the cpuacct hierarchy), on v2 every file is in the one directory.
     public func path(of file: String) -> String? {

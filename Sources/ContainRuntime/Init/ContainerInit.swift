@@ -90,6 +90,7 @@ public enum ContainerInit {
         try Rootfs.mountProc()
         try Rootfs.mountSys(readOnly: !container.contain.privileged)
         if plan.mountCgroup2 { try Rootfs.mountCgroup2() }
+        if !plan.cgroupV1Hierarchies.isEmpty { try Rootfs.mountCgroupV1(plan.cgroupV1Hierarchies) }
         // Namespaced kernel parameters (checked when the configuration was made), through this
         // namespace's own /proc, before /proc/sys becomes read-only.
         for key in container.linux.sysctl.keys.sorted() {

@@ -196,6 +196,22 @@ enum Rootfs {
         try mount("cgroup2", "/sys/fs/cgroup", "cgroup2", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY))
     }
 
+    /// On a cgroup v1 host, as docker does with a private cgroup namespace: a tmpfs at
+    /// /sys/fs/cgroup holding each hierarchy the container joined, mounted read-only, each
+    /// showing the container's own cgroup as its root (so the JVM and Python find their limits).
+    static func mountCgroupV1(_ hierarchies: [String]) throws {
+        let flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        try mount("cgroup", "/sys/fs/cgroup", "tmpfs", flags, "mode=755,size=64k")
+        for entry in hierarchies {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].contains("/"), !parts[0].hasPrefix(".") else { continue }
+            let target = "/sys/fs/cgroup/" + parts[0]
+            try Files.makeDirectory(target)
+            try mount("cgroup", target, "cgroup", flags | UInt(MS_RDONLY), parts[1])
+        }
+        try mount("", "/sys/fs/cgroup", nil, flags | UInt(MS_REMOUNT | MS_RDONLY))
+    }
+
     /// Binds a generated file over the root's own (/etc/hosts, /etc/hostname, /etc/resolv.conf).
     /// A missing target (and /etc) is created first, as docker does: in the copy-on-write layer,
     /// or in the rootfs itself under --rootfs-rw, which asked for writes to go there. The path is

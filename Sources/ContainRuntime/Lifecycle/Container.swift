@@ -196,7 +196,8 @@ public final class Container {
         try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
             rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram))))
+            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
+            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : []))))
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(id.prefix(12))"
                                     : "applying cgroup limits: \(limits.summary)")
         try cgroup.add(pid: child.pid)

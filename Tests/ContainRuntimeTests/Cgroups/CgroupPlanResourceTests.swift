@@ -36,6 +36,10 @@ import Testing
         #expect(plain.containerDirectories == ["/cg/memory/contain/x", "/cg/cpu/contain/x", "/cg/cpuacct/contain/x",
                                                "/cg/pids/contain/x", "/cg/freezer/contain/x"])
         #expect(plain.cpusetInherit.isEmpty)
+        #expect(plain.v1Hierarchies == ["memory=memory", "cpu=cpu", "cpuacct=cpuacct", "pids=pids", "freezer=freezer"])
+        let shared = CgroupLayout.legacy(controllers: ["cpu": "/cg/cpu,cpuacct", "cpuacct": "/cg/cpu,cpuacct", "memory": "/cg/memory"])
+        #expect(try CgroupPlan(layout: shared, parent: "c", id: "x", limits: ResourceLimits(), devices: nil).v1Hierarchies
+                == ["memory=memory", "cpu,cpuacct=cpu,cpuacct"])
         let plan = try CgroupPlan(layout: layout, parent: "contain/t", id: "x", limits: limits, devices: nil)
         #expect(plan.containerDirectories.last == "/cg/cpuset/contain/t/x")
         #expect(plan.cpusetInherit == ["/cg/cpuset/contain", "/cg/cpuset/contain/t", "/cg/cpuset/contain/t/x"])

@@ -16,7 +16,8 @@ import Testing
         bindFiles: [BindFile(source: "/run/contain/containers/x/hosts", target: "/etc/hosts"),
                     BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")],
         overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"), startAtOnce: true,
-        seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]))
+        seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
+        cgroupV1Hierarchies: ["memory=memory", "cpu,cpuacct=cpu,cpuacct"])
 
     static let all: [SyncMessage] = [
         .config(config),
