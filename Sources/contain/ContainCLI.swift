@@ -15,7 +15,9 @@ struct ContainCommand: ParsableCommand {
         version: version,
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, WaitCommand.self, PsCommand.self, InspectCommand.self, PortCommand.self, TopCommand.self,
                       KillCommand.self, StopCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self,
-                      StatsCommand.self, GcCommand.self, NetCommand.self, VolumeCommand.self, CompletionCommand.self, ManPageCommand.self]
+                      StatsCommand.self, GcCommand.self, NetCommand.self,
+                      PauseCommand.self, UnpauseCommand.self, RenameCommand.self, CpCommand.self, ContainerCommand.self,
+                      VolumeCommand.self, CompletionCommand.self, ManPageCommand.self]
     )
 }
 

@@ -85,6 +85,8 @@ public final class ContainerCgroup {
 
     /// Also used to reclaim the cgroups of a container whose runtime died.
     public static func remove(directories: [String]) throws {
+        // A paused container's processes (cgroup v1 freezer) act on SIGKILL only once thawed.
+        for dir in directories where Files.exists(dir + "/freezer.state") { try? Files.write(dir + "/freezer.state", "THAWED") }
         var firstError: Error?
         for dir in directories.reversed() where Files.exists(dir) {
             do { try removeOne(dir) } catch { firstError = firstError ?? error }

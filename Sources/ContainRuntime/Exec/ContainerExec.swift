@@ -51,6 +51,10 @@ public enum ContainerExec {
         guard view.isRunning, let target = view.status.pid, target.isAlive else {
             throw RunFailure.runtime("container \(view.displayName) is not running")
         }
+        // Its helper would join the frozen cgroup and freeze with it.
+        guard !view.paused else {
+            throw RunFailure.runtime("container \(view.displayName) is paused, unpause the container before exec")
+        }
         let cgroups = ((try? Files.read(view.directory + "/cgroups")) ?? "").split(separator: "\n").map(String.init)
         // The container's own environment (as its command got it), with -e over it.
         var environment = view.info.environment

@@ -294,6 +294,13 @@ public final class Container {
     @discardableResult
     public func delete(exitCode: Int32?, error: String? = nil) -> [String] {
         var failures: [String] = []
+        if let child, child.status == nil {
+            // A paused container's init ignores SIGKILL on cgroup v1 until it is thawed.
+            child.kill(SIGKILL)
+            if let cgroup, let record, Files.exists(record.directory + "/" + ContainerRecord.pausedMarker) {
+                try? Freezer.find(in: cgroup.plan.containerDirectories)?.thaw()
+            }
+        }
         child?.killAndReap()
         child = nil
         streams?.restore()

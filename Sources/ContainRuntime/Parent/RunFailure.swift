@@ -4,9 +4,12 @@ import Glibc
 #endif
 
 /// Why `contain run` ended without the container's own exit status, and the exit code for it:
-/// 125 for the runtime's own errors, 126 / 127 when the command cannot run, 128+N on a signal.
+/// 125 for the runtime's own errors, 126 / 127 when the command cannot run, 128+N on a signal;
+/// 1 for a container that does not exist, as docker's commands exit.
 public enum RunFailure: Error, CustomStringConvertible {
     case runtime(String)
+    /// The name or id given matches no container.
+    case noSuchContainer(String)
     case commandNotFound(String)
     case cannotExecute(String, errno: Int32)
     case interrupted(signal: Int32)
@@ -19,6 +22,7 @@ public enum RunFailure: Error, CustomStringConvertible {
     public var exitCode: Int32 {
         switch self {
         case .runtime: return 125
+        case .noSuchContainer: return 1
         case .cannotExecute: return 126
         case .commandNotFound: return 127
         case .interrupted(let signal): return 128 + signal
@@ -28,6 +32,7 @@ public enum RunFailure: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .runtime(let message): return message
+        case .noSuchContainer(let reference): return "no such container: \(reference)"
         case .commandNotFound(let command): return "exec `\(command)`: command not found"
         case .cannotExecute(let command, let errno): return "\(SystemError("exec", path: command, errno: errno))"
         case .interrupted(let signal): return "interrupted by \(Signals.name(signal)) while setting up the container"

@@ -197,6 +197,8 @@ public struct ContainerView: Sendable {
     public var info: ContainerInfo
     public var status: ContainerStatus
     public var state: State
+    /// Running, with every process frozen (`contain pause`): its record has a `paused` marker.
+    public var paused = false
 
     public var shortID: String { String(info.id.prefix(12)) }
     public var displayName: String { info.name ?? shortID }
@@ -212,7 +214,7 @@ public struct ContainerView: Sendable {
     public var stateDescription: String {
         switch state {
         case .created: return "created"
-        case .running: return "running"
+        case .running: return paused ? "paused" : "running"
         case .exited(let code): return "exited \(code)"
         case .dead: return "dead"
         }

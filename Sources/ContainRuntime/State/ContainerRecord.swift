@@ -258,7 +258,8 @@ public final class ContainerRecord {
         } else {
             state = .dead
         }
-        return ContainerView(directory: directory, info: info, status: status, state: state)
+        return ContainerView(directory: directory, info: info, status: status, state: state,
+                             paused: state == .running && Files.exists(directory + "/" + pausedMarker))
     }
 
     /// A container by name, full id or unique id prefix.
@@ -271,7 +272,7 @@ public final class ContainerRecord {
         let matches = list(stateRoot: stateRoot).filter { $0.info.id.hasPrefix(reference) && !reference.isEmpty }
         if matches.count == 1 { return matches[0] }
         if matches.count > 1 { throw RunFailure.runtime("`\(reference)` matches \(matches.count) containers; give more of the id") }
-        throw RunFailure.runtime("no such container: \(reference)")
+        throw RunFailure.noSuchContainer(reference)
     }
 
     /// `contain rm`: removes a record whose container has ended, and whatever a container that

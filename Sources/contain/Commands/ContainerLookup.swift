@@ -1,3 +1,4 @@
+import ArgumentParser
 import ContainRuntime
 import ContainSystem
 #if canImport(Glibc)
@@ -31,4 +32,22 @@ func signalContainer(_ view: ContainerView, _ signal: Int32) throws {
     }
     guard pid.isAlive else { throw RunFailure.runtime("container \(view.displayName) is not running") }
     try sys("kill", path: view.displayName) { kill(pid.pid, signal) }
+}
+
+/// Docker's way with several containers: each one is tried, each failure is one line, and the
+/// exit status is the first failure's (1 for a container that does not exist).
+func forEachContainer(_ references: [String], stateRoot: String, _ body: (String, ContainerView) throws -> Void) throws {
+    var failure: Int32?
+    for reference in references {
+        do {
+            try body(reference, try ContainerRecord.find(stateRoot: stateRoot, reference))
+        } catch let error as RunFailure {
+            Progress.error(error.description)
+            failure = failure ?? error.exitCode
+        } catch {
+            Progress.error("\(error)")
+            failure = failure ?? 125
+        }
+    }
+    if let failure { throw ExitCode(failure) }
 }

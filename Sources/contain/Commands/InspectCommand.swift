@@ -34,8 +34,8 @@ struct InspectCommand: ParsableCommand {
         let s = v.status
         let process = config?.process
         let stateFields: [(String, JSON)] = [
-            ("Status", .string(v.state == .dead ? "dead" : v.state == .created ? "created" : v.isRunning ? "running" : "exited")),
-            ("Running", .bool(v.isRunning)), ("Pid", .number(v.isAlive ? Int64(s.pid?.pid ?? 0) : 0)),
+            ("Status", .string(v.state == .dead ? "dead" : v.state == .created ? "created" : v.paused ? "paused" : v.isRunning ? "running" : "exited")),
+            ("Running", .bool(v.isRunning)), ("Paused", .bool(v.paused)), ("Pid", .number(v.isAlive ? Int64(s.pid?.pid ?? 0) : 0)),
             ("ExitCode", .number(Int64(s.exitCode ?? 0))), ("OOMKilled", .bool(s.oomKilled)),
             ("Error", .string(s.error ?? "")), ("StartedAt", s.started.map { .number(Int64($0)) } ?? .null),
             ("FinishedAt", s.finished.map { .number(Int64($0)) } ?? .null),

@@ -18,7 +18,10 @@ struct KillCommand: ParsableCommand {
         try state.prepare()
         guard let number = Signals.parse(signal) else { throw RunFailure.runtime("unknown signal `\(signal)`") }
         for reference in containers {
-            try signalContainer(try ContainerRecord.find(stateRoot: state.stateRoot, reference), number)
+            let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
+            try signalContainer(view, number)
+            // As docker: a paused container is thawed after SIGKILL or its stop signal.
+            if number == SIGKILL || number == view.info.stopSignal { ContainerRecord.thawAfterSignal(view) }
             print(reference)
         }
     }

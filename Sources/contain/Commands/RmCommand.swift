@@ -29,6 +29,7 @@ struct RmCommand: ParsableCommand {
         for (reference, view) in zip(containers, views) {
             if view.isAlive {
                 try? signalContainer(view, SIGKILL)
+                ContainerRecord.thawAfterSignal(view)  // cgroup v1: a frozen process dies once thawed
                 guard waitUntilEnded(view, timeout: 20) else {
                     throw RunFailure.runtime("container \(view.displayName) did not end after SIGKILL")
                 }

@@ -24,6 +24,7 @@ struct StopCommand: ParsableCommand {
                 _ = waitUntilEnded(view, timeout: 10)
             } else if view.isRunning {
                 try? signalContainer(view, view.info.stopSignal)
+                ContainerRecord.thawAfterSignal(view)  // as docker: a paused container acts on it
                 if !waitUntilEnded(view, timeout: Double(time ?? view.info.stopTimeout)) {
                     try? signalContainer(view, SIGKILL)
                     _ = waitUntilEnded(view, timeout: 10)
