@@ -29,16 +29,21 @@ public struct Progress: Sendable {
     /// The detached supervisor's container is running: tell `contain run -d` (the marker line
     /// ends its wait) and send everything after that to `log`.
     public static func switchToLog(_ log: String, marker: String) {
-        emit(marker + "\n")
         let logFD = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let kept = transcript
+        transcript = nil
+        if logFD >= 0, let kept {
+            // What was said before the start belongs to the container's log too (`run -d`
+            // itself prints only the id, as docker does): written before the marker, so it is
+            // there when `run -d` returns.
+            var text = kept.joined()
+            text.withUTF8 { buffer in _ = write(logFD, buffer.baseAddress, buffer.count) }
+        }
+        emit(marker + "\n")
         if logFD >= 0 {
             if fd != 2 { close(fd) }
             fd = logFD
-            // What was said before the start belongs to the container's log too: `run -d`
-            // itself prints only the id, as docker does.
-            if let kept = transcript { transcript = nil; emit(kept.joined()) }
         }
-        transcript = nil
     }
 
     /// The detached supervisor keeps what it says before the start, for its runtime log.

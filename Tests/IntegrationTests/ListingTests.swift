@@ -34,4 +34,29 @@ import Testing
         _ = try lab.contain(["rm", id])
         try lab.expectClean()
     }
+
+    /// Without --name a container gets docker's kind of name, unique, usable wherever a name is.
+    @Test func unnamedContainersGetAGeneratedName() throws {
+        let box = try Sandbox()
+        func contain(_ arguments: [String]) throws -> RunResult { try box.contain(box.commonArguments + arguments) }
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let r = try box.contain(["run", "-d", "--rootfs", Harness.rootfs, "--cgroup-parent", box.cgroupParent] + box.commonArguments
+                                    + ["sleep", "60"])
+            #expect(r.status == 0, "\(r)")
+            ids.append(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let names = try contain(["ps", "--format", "{{.Names}}"]).stdout.split(separator: "\n").map(String.init)
+        #expect(Set(names).count == 3, "\(names)")
+        for name in names {
+            #expect(name.range(of: "^[a-z]+_[a-z]+(_[1-9])?$", options: .regularExpression) != nil, "\(name)")
+        }
+        if let name = names.first {
+            let exec = try contain(["exec", name, "--", "echo", "reached"])
+            #expect(exec.stdout == "reached\n", "\(exec)")
+        }
+        #expect(try contain(["rm", "-f"] + ids).status == 0)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: box.stateRoot + "/names")) ?? []).filter { !$0.hasPrefix(".") } == [])
+        box.expectClean()
+    }
 }

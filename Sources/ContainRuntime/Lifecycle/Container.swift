@@ -135,7 +135,7 @@ public final class Container {
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
         let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
-                                                configuration: config, startFIFO: createOnly)
+                                                configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
         self.record = record
         // `--log-opt` (docker's `local` driver's defaults without it).
         let log = contain.detached ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil

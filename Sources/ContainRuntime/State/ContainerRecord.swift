@@ -39,8 +39,12 @@ public final class ContainerRecord {
     static func containersDirectory(_ stateRoot: String) -> String { stateRoot + "/containers" }
     static func namesDirectory(_ stateRoot: String) -> String { stateRoot + "/names" }
 
+    /// `generateName`: without a name in `info`, one is made as docker makes them
+    /// (GeneratedName), another one tried while the one made is taken.
     public static func create(stateRoot: String, info: ContainerInfo, cgroupDirectories: [String],
-                              configuration: ContainerConfig? = nil, startFIFO: Bool = false) throws -> ContainerRecord {
+                              configuration: ContainerConfig? = nil, startFIFO: Bool = false,
+                              generateName: Bool = false) throws -> ContainerRecord {
+        var info = info
         let id = info.id
         let parent = containersDirectory(stateRoot)
         try Files.makeDirectories(parent, mode: 0o711)
@@ -51,7 +55,19 @@ public final class ContainerRecord {
         let final = parent + "/" + id
         try Files.makeDirectory(staging, mode: 0o700)
         do {
-            if let name = info.name { try claim(name: name, id: id, creator: creator, stateRoot: stateRoot) }
+            if let name = info.name {
+                if let owner = try claim(name: name, id: id, creator: creator, stateRoot: stateRoot) {
+                    throw RunFailure.runtime("the name `\(name)` is already in use by container \(owner.prefix(12))")
+                }
+            } else if generateName {
+                for attempt in 0..<32 {
+                    let name = GeneratedName.make(attempt: attempt) { UInt64.random(in: 0...UInt64.max) }
+                    if try claim(name: name, id: id, creator: creator, stateRoot: stateRoot) == nil {
+                        info.name = name
+                        break
+                    }
+                }
+            }
         } catch {
             try? Files.removeTree(staging)
             throw error
@@ -93,19 +109,20 @@ public final class ContainerRecord {
     /// checks, never a directory listing that a concurrent rename can slip past: its staging
     /// directory with a live creator (looked at first), or its record (after the rename). A
     /// stale link is replaced under `names/.lock`, so two claimants cannot both take it.
-    static func claim(name: String, id: String, creator: ProcessIdentity, stateRoot: String) throws {
+    /// Returns nil once the name is ours, or the id of the live container that has it.
+    static func claim(name: String, id: String, creator: ProcessIdentity, stateRoot: String) throws -> String? {
         let names = namesDirectory(stateRoot)
         try Files.makeDirectories(names, mode: 0o711)
         let link = names + "/" + name
         let target = "\(id).\(creator.pid).\(creator.startTime)"
-        if symlink(target, link) == 0 { return }
+        if symlink(target, link) == 0 { return nil }
         guard errno == EEXIST else { throw SystemError.last("claim name", path: name) }
-        try withNamesLock(stateRoot) {
+        return try withNamesLock(stateRoot) { () throws -> String? in
             while true {
-                if symlink(target, link) == 0 { return }
+                if symlink(target, link) == 0 { return nil }
                 guard errno == EEXIST else { throw SystemError.last("claim name", path: name) }
                 if let owner = (try? Files.readLink(link)).map(NameTarget.init), owner.isAlive(stateRoot: stateRoot) {
-                    throw RunFailure.runtime("the name `\(name)` is already in use by container \(owner.id.prefix(12))")
+                    return owner.id
                 }
                 unlink(link)  // its container is gone: the name is free
             }
