@@ -17,7 +17,8 @@ struct ContainCommand: ParsableCommand {
                       KillCommand.self, StopCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self,
                       StatsCommand.self, GcCommand.self, NetCommand.self,
                       PauseCommand.self, UnpauseCommand.self, RenameCommand.self, CpCommand.self, ContainerCommand.self,
-                      VolumeCommand.self, RootfsCommand.self, CompletionCommand.self, ManPageCommand.self]
+                      VolumeCommand.self, RootfsCommand.self, CompletionCommand.self, ManPageCommand.self,
+                      RestartCommand.self, SuperviseCommand.self]
     )
 }
 

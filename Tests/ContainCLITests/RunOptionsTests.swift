@@ -27,7 +27,8 @@ import Testing
          "--cpuset-cpus", "0", "--cpuset-mems=0", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmax=1024",
          "--shm-size", "128m", "--oom-score-adj", "-500", "--group-add", "wheel", "--group-add", "44",
          "--entrypoint", "/bin/echo", "--pid", "host", "--ipc=host", "--uts", "host", "hello"],
-        ["--rootfs", "r", "-d", "--log-opt", "max-size=1m", "--log-opt=max-file=2", "--mount", "type=tmpfs,target=/t", "sh"],
+        ["--rootfs", "r", "-d", "--log-opt", "max-size=1m", "--log-opt=max-file=2", "--mount", "type=tmpfs,target=/t",
+         "--restart", "on-failure:3", "sh"],
     ]
 
     @Test(arguments: accepted)

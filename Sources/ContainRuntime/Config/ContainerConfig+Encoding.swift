@@ -366,7 +366,8 @@ extension ContainerConfig.Linux.Seccomp.Arg: TaggedMessage {
 extension ContainerConfig.ContainExtensions: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case networkMode = 1, networkAttachments = 2, name = 3, runInit = 4, copyOnWrite = 5, detached = 6
-        case removeWhenDone = 7, privileged = 8, seccompProfile = 9, shmSize = 10
+        case removeWhenDone = 7, privileged = 8, seccompProfile = 9, shmSize = 10, interactive = 11, restartPolicy = 12
+        case logMaxSize = 13, logMaxFiles = 14, stopSignal = 15, stopTimeout = 16
     }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
@@ -380,6 +381,12 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
         w.field(.privileged, privileged)
         w.field(.seccompProfile, seccompProfile)
         w.field(.shmSize, shmSize)
+        w.field(.interactive, interactive)
+        w.field(.restartPolicy, restartPolicy)
+        w.field(.logMaxSize, logMaxSize)
+        w.field(.logMaxFiles, logMaxFiles)
+        w.field(.stopSignal, stopSignal)
+        w.field(.stopTimeout, stopTimeout)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
@@ -387,7 +394,9 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
                   name: try r.optional(.name), runInit: try r.required(.runInit), copyOnWrite: try r.required(.copyOnWrite),
                   detached: try r.required(.detached), removeWhenDone: try r.required(.removeWhenDone),
                   privileged: try r.required(.privileged), seccompProfile: try r.required(.seccompProfile),
-                  shmSize: try r.optional(.shmSize))
+                  shmSize: try r.optional(.shmSize), interactive: try r.value(.interactive, default: false),
+                  restartPolicy: try r.optional(.restartPolicy), logMaxSize: try r.optional(.logMaxSize),
+                  logMaxFiles: try r.optional(.logMaxFiles), stopSignal: try r.optional(.stopSignal), stopTimeout: try r.optional(.stopTimeout))
     }
 }
 

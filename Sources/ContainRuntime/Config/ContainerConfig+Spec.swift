@@ -1,4 +1,7 @@
 import ContainNetwork
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ContainerConfig {
     /// Namespaces every contain container gets; a network namespace is added when the
@@ -78,7 +81,14 @@ extension ContainerConfig {
             contain: ContainExtensions(networkMode: spec.network, networkAttachments: attachments, name: spec.name,
                                        runInit: spec.runInit, copyOnWrite: !spec.writableRootfs, detached: spec.detached,
                                        removeWhenDone: spec.removeWhenDone, privileged: security.privileged,
-                                       seccompProfile: security.seccompDescription, shmSize: spec.shmSize?.bytes))
+                                       seccompProfile: security.seccompDescription, shmSize: spec.shmSize?.bytes,
+                                       interactive: spec.interactive,
+                                       restartPolicy: spec.restartPolicy == .no ? nil : spec.restartPolicy.description,
+                                       // Only what differs from the defaults (the runner's).
+                                       logMaxSize: spec.logOptions.maxSize == LogOptions.defaultMaxSize ? nil : spec.logOptions.maxSize,
+                                       logMaxFiles: spec.logOptions.maxFiles == LogOptions.defaultMaxFiles ? nil : Int32(clamping: spec.logOptions.maxFiles),
+                                       stopSignal: spec.stopSignal == SIGTERM ? nil : spec.stopSignal,
+                                       stopTimeout: spec.stopTimeout == 10 ? nil : Int32(clamping: spec.stopTimeout)))
     }
 }
 

@@ -490,11 +490,29 @@ extension ContainerConfig {
         /// `--shm-size`: /dev/shm's size in bytes (nil: docker's 64 MiB). Without an IPC namespace
         /// of its own the container gets the host's /dev/shm instead.
         public var shmSize: UInt64?
+        /// `-i`: the caller's stdin is relayed (a detached container's stdin stays open).
+        public var interactive: Bool
+        /// `--restart`: `no`, `always`, `unless-stopped`, `on-failure[:N]` (RestartPolicy).
+        public var restartPolicy: String?
+        /// `--log-opt max-size=`, `max-file=`: a detached container's log rotation.
+        public var logMaxSize: UInt64?
+        public var logMaxFiles: Int32?
+        /// `--stop-signal`, `--stop-timeout` (seconds): what `contain stop` does.
+        public var stopSignal: Int32?
+        public var stopTimeout: Int32?
 
         public init(networkMode: NetworkMode = .none, networkAttachments: [NetworkAttachment] = [], name: String? = nil,
                     runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false,
-                    privileged: Bool = false, seccompProfile: String = "default", shmSize: UInt64? = nil) {
+                    privileged: Bool = false, seccompProfile: String = "default", shmSize: UInt64? = nil,
+                    interactive: Bool = false, restartPolicy: String? = nil, logMaxSize: UInt64? = nil, logMaxFiles: Int32? = nil,
+                    stopSignal: Int32? = nil, stopTimeout: Int32? = nil) {
             self.shmSize = shmSize
+            self.interactive = interactive
+            self.restartPolicy = restartPolicy
+            self.logMaxSize = logMaxSize
+            self.logMaxFiles = logMaxFiles
+            self.stopSignal = stopSignal
+            self.stopTimeout = stopTimeout
             self.networkMode = networkMode
             self.networkAttachments = networkAttachments
             self.name = name

@@ -68,6 +68,8 @@ public final class Container {
     private var stopSignal = SIGTERM
     private var stopTimeout = 10
     private var logOptions = LogOptions()
+    /// The container exists (a kept record of one that ended) and starts again in it.
+    private var reopen = false
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
@@ -93,7 +95,7 @@ public final class Container {
     /// failure everything made so far is undone before the error is thrown.
     /// `interactive` (`-i`): the caller's stdin is relayed to the container. `stopSignal` and
     /// `stopTimeout`: what `contain stop` does to it (kept in its record).
-    public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, interactive: Bool = false,
+    public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, reopen: Bool = false, interactive: Bool = false,
                               stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10, logOptions: LogOptions = LogOptions(),
                               context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
@@ -102,6 +104,7 @@ public final class Container {
         container.stopSignal = stopSignal
         container.stopTimeout = stopTimeout
         container.logOptions = logOptions
+        container.reopen = reopen
         do {
             try container.createSteps()
         } catch {
@@ -134,8 +137,10 @@ public final class Container {
         info.stopTimeout = stopTimeout
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
-        let record = try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
-                                                configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
+        let record = reopen
+            ? try ContainerRecord.reopen(stateRoot: context.stateRoot, id: id, cgroupDirectories: plan.containerDirectories)
+            : try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
+                                         configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
         self.record = record
         // `--log-opt` (docker's `local` driver's defaults without it).
         let log = contain.detached ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
@@ -379,7 +384,8 @@ public final class Container {
             throw RunFailure.runtime("rootfs `\(rootfsDisplay)`: a path with `,` or `:` cannot be an overlay layer; use --rootfs-rw")
         }
         let dirs = OverlayDirectories(upper: directory + "/upper", work: directory + "/work", merged: directory + "/merged")
-        for dir in [dirs.upper, dirs.work, dirs.merged] { try Files.makeDirectory(dir, mode: 0o755) }
+        // A restarted container keeps its layer, as docker's does.
+        for dir in [dirs.upper, dirs.work, dirs.merged] { try Files.makeDirectory(dir, mode: 0o755, existingOK: reopen) }
         return dirs
     }
 

@@ -12,12 +12,14 @@ import Glibc
 public enum DetachedSupervisor {
     /// `runArguments(id)`: the `contain run` arguments (after `run`) for the supervisor.
     /// Returns contain's exit status: 0 once the container runs (its id printed on stdout).
-    public static func start(runArguments: (String) -> [String]) throws -> Int32 {
-        let id = try Identifiers.randomHex()
+    /// `existing`: a kept container started again (`contain start` of an exited one), by a
+    /// supervisor that is `contain __supervise ID` rather than `contain run`; nothing printed.
+    public static func start(existing: String? = nil, runArguments: (String) -> [String]) throws -> Int32 {
+        let id = try existing ?? Identifiers.randomHex()
         var fds: [Int32] = [0, 0]
         try sys("pipe") { pipe(&fds) }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        let argv = (["contain", "run"] + runArguments(id)).map { strdup($0) } + [nil]
+        let argv = (["contain"] + (existing == nil ? ["run"] : []) + runArguments(id)).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let pid = cshim_spawn_session("/proc/self/exe", argv, environ, fds[1])
         let spawnErrno = errno
@@ -40,7 +42,7 @@ public enum DetachedSupervisor {
         if started {
             // Only the id, as docker prints it; the progress lines are in the container's
             // runtime.log (`contain logs` shows its output; the log is beside it in the record).
-            print(id)
+            if existing == nil { print(id) }
             return 0
         }
         if !shown.isEmpty { Progress.emit(shown.joined(separator: "\n") + "\n") }

@@ -24,48 +24,83 @@ public struct ContainerRunner {
 
     /// Runs the container to its end and returns the exit code for `contain`.
     public func run() throws -> Int32 {
-        let progress = context.progress, timings = context.timings
         // The flags compile into the one configuration; the container is made from it alone.
         let id = try spec.id ?? Identifiers.randomHex()
         let config = ContainerConfig(spec: spec, id: id, term: getenv("TERM").map { String(cString: $0) })
-        let container = try Container.create(config, id: id, createOnly: spec.createOnly, interactive: spec.interactive,
-                                             stopSignal: spec.stopSignal, stopTimeout: spec.stopTimeout, logOptions: spec.logOptions,
-                                             context: context)
-        if spec.createOnly {
+        return try Self.supervise(config, id: id, createOnly: spec.createOnly, reopen: false, context: context)
+    }
+
+    /// The container's whole life, and (detached, with `--restart`) its restarts in place.
+    /// `reopen`: the container exists, ended, and starts again (`contain start` of an exited
+    /// container, `contain restart`).
+    public static func supervise(_ config: ContainerConfig, id: String, createOnly: Bool, reopen: Bool,
+                                 context: RuntimeContext) throws -> Int32 {
+        let policy = config.contain.restartPolicy.flatMap { try? RestartPolicy(parsing: $0) } ?? .no
+        var restarts = 0
+        var delay: Int?
+        var reopen = reopen
+        while true {
+            let began = time(nil)
+            let (code, stoppedByUser) = try once(config, id: id, createOnly: createOnly && !reopen, reopen: reopen, context: context)
+            guard config.contain.detached, policy.restarts(exitCode: code, restartsSoFar: restarts, stoppedByUser: stoppedByUser) else {
+                return code
+            }
+            let wait = RestartPolicy.delayMilliseconds(previous: delay, ranForSeconds: time(nil) - began)
+            delay = wait
+            restarts += 1
+            context.progress.say("restarting (\(policy), restart \(restarts)) in \(wait) ms")
+            usleep(UInt32(wait) * 1000)
+            reopen = true
+        }
+    }
+
+    /// One run: create (or reopen), start, wait, delete. Returns the exit code, and whether
+    /// `contain stop`, `kill` or `rm -f` ended it.
+    private static func once(_ config: ContainerConfig, id: String, createOnly: Bool, reopen: Bool,
+                             context: RuntimeContext) throws -> (Int32, Bool) {
+        let progress = context.progress, timings = context.timings
+        let contain = config.contain
+        let logOptions = LogOptions(maxSize: contain.logMaxSize ?? LogOptions.defaultMaxSize,
+                                    maxFiles: Int(contain.logMaxFiles ?? Int32(LogOptions.defaultMaxFiles)))
+        let container = try Container.create(config, id: id, createOnly: createOnly, reopen: reopen, interactive: contain.interactive,
+                                             stopSignal: contain.stopSignal ?? SIGTERM, stopTimeout: Int(contain.stopTimeout ?? 10),
+                                             logOptions: logOptions, context: context)
+        if createOnly {
             // `contain create`: tell the waiting `contain create` the id, then wait for `start`.
-            guard let record = container.record else { return 125 }
+            guard let record = container.record else { return (125, false) }
             Progress.switchToLog(record.directory + "/runtime.log", marker: Self.startedMarker + container.id)
             guard try container.awaitStartRequest() else {
                 progress.say("container ended before it was started")
                 report(failures: container.delete(exitCode: nil))
-                return 125
+                return (125, true)
             }
         }
         do {
             try container.start()
         } catch {
             let failure = RunFailure.from(error)
-            // A created container that failed to start stays, with why (`contain start` reports
-            // it, as docker start does); a run's container goes.
-            report(failures: container.delete(exitCode: spec.createOnly ? failure.exitCode : nil, error: failure.description))
+            // A created or restarted container that failed to start stays, with why (`contain
+            // start` reports it, as docker start does); a run's container goes.
+            report(failures: container.delete(exitCode: createOnly || reopen ? failure.exitCode : nil, error: failure.description))
             throw failure
         }
         if timings.enabled { Progress.emit("[contain] timings: " + timings.summary + "\n") }
-        if spec.detached && !spec.createOnly, let record = container.record {
+        if contain.detached && !createOnly, let record = container.record {
             Progress.switchToLog(record.directory + "/runtime.log", marker: Self.startedMarker + container.id)
         }
         let status = try container.wait()
-        report(status, usage: container.usage(), memoryLimit: ResourceLimits(container.config.linux.resources).memory)
+        report(status, usage: container.usage(), memoryLimit: ResourceLimits(container.config.linux.resources).memory,
+               progress: progress)
+        let stoppedByUser = container.record?.stoppedByUser ?? false
         report(failures: container.delete(exitCode: status.shellCode))
-        return status.shellCode
+        return (status.shellCode, stoppedByUser)
     }
 
-    private func report(failures: [String]) {
+    private static func report(failures: [String]) {
         for failure in failures { Progress.error(failure) }
     }
 
-    private func report(_ status: WaitStatus, usage: CgroupUsage?, memoryLimit: ByteSize?) {
-        let progress = context.progress
+    private static func report(_ status: WaitStatus, usage: CgroupUsage?, memoryLimit: ByteSize?, progress: Progress) {
         switch status {
         case .exited(let code):
             progress.say("container exited: exit status \(code)")

@@ -63,6 +63,8 @@ public struct ContainerSpec: Sendable {
     public var oomScoreAdj: Int32?
     /// `--group-add`: supplementary groups, names (from the container's /etc/group) or numbers.
     public var groupAdd: [String] = []
+    /// `--restart`: what the detached supervisor does when the container ends.
+    public var restartPolicy: RestartPolicy = .no
     /// `--log-opt max-size=`, `max-file=`: a detached container's log rotation.
     public var logOptions = LogOptions()
     /// `--pid host`, `--ipc host`, `--uts host`: namespaces shared with the host instead of new.

@@ -93,6 +93,47 @@ public final class ContainerRecord {
         }
     }
 
+    /// A kept record of an ended container made live again, for `contain start` of an exited
+    /// container and `--restart`: its supervisor's lock taken (refused while another holds it),
+    /// its exit status, paused marker and old state gone, its cgroup directories written anew.
+    /// The id, the name (its link names the record), the configuration, the copy-on-write
+    /// layer and the log stay.
+    public static func reopen(stateRoot: String, id: String, cgroupDirectories: [String]) throws -> ContainerRecord {
+        let directory = containersDirectory(stateRoot) + "/" + id
+        guard let view = view(directory: directory) else { throw RunFailure.noSuchContainer(id) }
+        let fd = try sys("open", path: directory + "/lock") { open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        do {
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                throw RunFailure.runtime("container \(view.displayName) is already running")
+            }
+            // Looked at again under the lock: `rm` may have taken it, or another start won.
+            guard let locked = Self.view(directory: directory), case .exited = locked.state else {
+                throw RunFailure.runtime("container \(view.displayName) cannot be started: it is \(view.stateDescription)")
+            }
+            unlink(directory + "/exit")
+            unlink(directory + "/" + pausedMarker)
+            unlink(directory + "/" + stoppedByUserMarker)
+            try Files.writeAtomically(directory + "/state", ContainerStatus().serialized, mode: 0o600)
+            try Files.write(directory + "/cgroups", cgroupDirectories.map { $0 + "\n" }.joined(), create: true, mode: 0o600)
+            return ContainerRecord(directory: directory, info: locked.info, stateRoot: stateRoot, lockFD: fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    /// `contain stop`, `kill` and `rm -f` leave this mark before they signal: a restart
+    /// policy does not start again a container stopped by hand. It goes with the next start.
+    public static let stoppedByUserMarker = "stopped-by-user"
+
+    public static func markStoppedByUser(_ view: ContainerView) {
+        let path = view.directory + "/" + stoppedByUserMarker
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+    }
+
+    public var stoppedByUser: Bool { Files.exists(directory + "/" + Self.stoppedByUserMarker) }
+
     static func stagingName(id: String, owner: ProcessIdentity) -> String { ".new-\(id)-\(owner.pid)-\(owner.startTime)" }
 
     /// The creator named by a staging directory's name, nil if it is not one.

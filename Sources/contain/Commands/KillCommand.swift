@@ -19,6 +19,8 @@ struct KillCommand: ParsableCommand {
         guard let number = Signals.parse(signal) else { throw RunFailure.runtime("unknown signal `\(signal)`") }
         for reference in containers {
             let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
+            // A signal that ends it: no restart policy starts it again (docker's manual stop).
+            if number == SIGKILL || number == view.info.stopSignal { ContainerRecord.markStoppedByUser(view) }
             try signalContainer(view, number)
             // As docker: a paused container is thawed after SIGKILL or its stop signal.
             if number == SIGKILL || number == view.info.stopSignal { ContainerRecord.thawAfterSignal(view) }

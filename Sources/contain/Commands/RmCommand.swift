@@ -28,6 +28,7 @@ struct RmCommand: ParsableCommand {
         }
         for (reference, view) in zip(containers, views) {
             if view.isAlive {
+                ContainerRecord.markStoppedByUser(view)
                 try? signalContainer(view, SIGKILL)
                 ContainerRecord.thawAfterSignal(view)  // cgroup v1: a frozen process dies once thawed
                 guard waitUntilEnded(view, timeout: 20) else {

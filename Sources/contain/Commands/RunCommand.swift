@@ -165,6 +165,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-opt"), help: ArgumentHelp("A detached container's log: max-size=SIZE (default 20m, -1: no limit), max-file=N (default 5) (repeatable).", valueName: "opt"))
     var logOpt: [String] = []
 
+    @Option(name: .customLong("restart"), help: ArgumentHelp("With -d: no (default), always, unless-stopped or on-failure[:N] (restarts in place).", valueName: "policy"))
+    var restart: String?
+
     @Option(name: .customLong("pid"), help: ArgumentHelp("host: share the host's PID namespace.", valueName: "mode"))
     var pid: String?
 
@@ -214,6 +217,7 @@ struct RunCommand: ParsableCommand {
         options.uts = uts
         options.mount = mount
         options.logOpt = logOpt
+        options.restart = restart
         return options
     }
 

@@ -71,6 +71,7 @@ struct RunOptions: Equatable {
     var uts: String?
     var mount: [String] = []
     var logOpt: [String] = []
+    var restart: String?
 
     /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
     static func fast(_ arguments: [String]) -> RunOptions? {
@@ -162,6 +163,7 @@ struct RunOptions: Equatable {
             case "--uts": options.uts = value
             case "--mount": options.mount.append(value)
             case "--log-opt": options.logOpt.append(value)
+            case "--restart": options.restart = value
             default: return nil
             }
             i += 1
@@ -212,6 +214,7 @@ struct RunOptions: Equatable {
         add("--entrypoint", entrypoint); add("--pid", pid); add("--ipc", ipc); add("--uts", uts)
         for m in mount { a += ["--mount", m] }
         for o in logOpt { a += ["--log-opt", o] }
+        add("--restart", restart)
         return a + ["--"] + command
     }
 
@@ -326,6 +329,13 @@ struct RunOptions: Equatable {
         spec.interactive = interactive
         spec.hostNamespaces = hostNamespaces
         spec.logOptions = try LogOptions.parse(logOpt)
+        if let restart {
+            spec.restartPolicy = try RestartPolicy(parsing: restart)
+            if spec.restartPolicy != .no {
+                guard detach || createOnly else { throw SpecError("--restart \(restart) needs -d (or create): the detached supervisor restarts the container") }
+                guard !removeWhenDone else { throw SpecError("--restart and --rm conflict: a container removed when it ends cannot start again") }
+            }
+        }
         spec.sysctls = try Sysctls.parse(sysctl, ownNetwork: network.ownsNamespace, hostNamespaces: hostNamespaces)
         if let shmSize {
             guard let size = try? ByteSize(parsing: shmSize), size.bytes > 0 else {

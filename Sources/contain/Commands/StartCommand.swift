@@ -5,10 +5,11 @@ import ContainSystem
 import Glibc
 #endif
 
-/// `contain start [-a] NAME...`: runs the command of created containers.
+/// `contain start [-a] NAME...`: runs the command of created containers, and starts again
+/// containers that ended (kept by `run -d` or `create`), in place, as docker does.
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start created containers (-a: follow the output and exit with the container's status).")
+        commandName: "start", abstract: "Start created or stopped containers (-a: follow the output and exit with the container's status).")
 
     @OptionGroup var state: StateOptions
     @Flag(name: [.short, .customLong("attach")], help: "Print the container's output until it ends, then exit with its status.")
@@ -23,12 +24,22 @@ struct StartCommand: ParsableCommand {
             switch view.state {
             case .running: break  // as docker: starting a running container changes nothing
             case .created: try start(view)
-            case .exited, .dead:
-                throw RunFailure.runtime("container \(view.displayName) has ended (\(view.stateDescription)): create a new one")
+            case .exited: try Self.startAgain(view, state: state)
+            case .dead:
+                throw RunFailure.runtime("container \(view.displayName) ended without a recorded status (its supervisor died): remove it and create a new one")
             }
             if attach { throw ExitCode(try follow(view)) }
             print(reference)
         }
+    }
+
+    /// An ended container, started again by a new supervisor (`contain __supervise ID`) in its
+    /// record; returns once it runs, or throws why it could not start.
+    static func startAgain(_ view: ContainerView, state: StateOptions) throws {
+        let code = try DetachedSupervisor.start(existing: view.info.id) { id in
+            (state.root.map { ["--root", $0] } ?? []) + ["__supervise", id]
+        }
+        if code != 0 { throw ExitCode(code) }
     }
 
     /// Asks its supervisor to start it, and waits until it runs or has failed to.

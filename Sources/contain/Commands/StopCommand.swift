@@ -18,19 +18,26 @@ struct StopCommand: ParsableCommand {
         try state.prepare()
         if let time, time < 0 { throw RunFailure.runtime("invalid -t \(time): must be 0 or more") }
         for reference in containers {
-            let view = try ContainerRecord.find(stateRoot: state.stateRoot, reference)
-            if view.state == .created {
+            Self.stop(try ContainerRecord.find(stateRoot: state.stateRoot, reference), time: time)
+            print(reference)
+        }
+    }
+
+    /// The stop signal, then SIGKILL after the timeout; marked as stopped by hand first, so a
+    /// restart policy leaves it stopped.
+    static func stop(_ view: ContainerView, time: Int?) {
+        guard view.isAlive else { return }
+        ContainerRecord.markStoppedByUser(view)
+        if view.state == .created {
+            try? signalContainer(view, SIGKILL)
+            _ = waitUntilEnded(view, timeout: 10)
+        } else {
+            try? signalContainer(view, view.info.stopSignal)
+            ContainerRecord.thawAfterSignal(view)  // as docker: a paused container acts on it
+            if !waitUntilEnded(view, timeout: Double(time ?? view.info.stopTimeout)) {
                 try? signalContainer(view, SIGKILL)
                 _ = waitUntilEnded(view, timeout: 10)
-            } else if view.isRunning {
-                try? signalContainer(view, view.info.stopSignal)
-                ContainerRecord.thawAfterSignal(view)  // as docker: a paused container acts on it
-                if !waitUntilEnded(view, timeout: Double(time ?? view.info.stopTimeout)) {
-                    try? signalContainer(view, SIGKILL)
-                    _ = waitUntilEnded(view, timeout: 10)
-                }
             }
-            print(reference)
         }
     }
 }
