@@ -53,8 +53,8 @@ struct RunCommand: ParsableCommand {
     var publish: [String] = []
 
     @Option(name: .customLong("cgroup-parent"),
-            help: ArgumentHelp("Cgroup under each hierarchy's root that holds the container's cgroup.", valueName: "path"))
-    var cgroupParent: String = "contain"
+            help: ArgumentHelp("Cgroup under each hierarchy's root that holds the container's cgroup (default: CONTAIN_CGROUP_PARENT, else contain).", valueName: "path"))
+    var cgroupParent: String = RunOptions.defaultCgroupParent
 
     @Option(name: [.customShort("e"), .customLong("env")],
             help: ArgumentHelp("Set an environment variable (repeatable).", valueName: "key=value"))

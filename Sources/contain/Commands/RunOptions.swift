@@ -25,7 +25,7 @@ struct RunOptions: Equatable {
     var ip: String?
     var dns: [String] = []
     var publish: [String] = []
-    var cgroupParent = "contain"
+    var cgroupParent = Self.defaultCgroupParent
     var root: String?
     var env: [String] = []
     var envFile: [String] = []
@@ -72,6 +72,11 @@ struct RunOptions: Equatable {
     var mount: [String] = []
     var logOpt: [String] = []
     var restart: String?
+
+    /// `--cgroup-parent`'s default: CONTAIN_CGROUP_PARENT, else `contain`.
+    static var defaultCgroupParent: String {
+        getenv("CONTAIN_CGROUP_PARENT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "contain"
+    }
 
     /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
     static func fast(_ arguments: [String]) -> RunOptions? {
