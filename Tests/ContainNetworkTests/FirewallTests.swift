@@ -22,14 +22,47 @@ import Testing
             "net-contain: oifname \"contain0\" ct state established,related accept",
             "net-contain: oifname \"contain0\" ct status dnat accept",
             "net-contain: oifname \"contain0\" drop",
-            "net-contain: iifname \"contain0\" accept",
             "forward: jump net-iso",
             "net-iso: iifname \"ct-iso\" oifname \"ct-iso\" accept",
             "net-iso: oifname \"ct-iso\" ct state established,related accept",
             "net-iso: oifname \"ct-iso\" ct status dnat accept",
             "net-iso: oifname \"ct-iso\" drop",
-            "net-iso: iifname \"ct-iso\" drop",
+            // Every network's way in before any network's way out.
+            "forward: iifname \"contain0\" accept",
+            "forward: iifname \"ct-iso\" drop",
         ])
+    }
+
+    /// Traffic from one network to another meets the destination's drop, for either order of
+    /// their names: the rules are followed as the kernel follows them (first verdict wins).
+    @Test(arguments: [("back", "front"), ("front", "back"), ("contain", "other"), ("other", "contain")])
+    func networksAreIsolatedInBothDirections(names: (String, String)) throws {
+        let a = try NetworkDefinition(name: names.0, bridge: "br-" + names.0, subnet: try IPv4Network(parsing: "10.90.0.0/24"))
+        let b = try NetworkDefinition(name: names.1, bridge: "br-" + names.1, subnet: try IPv4Network(parsing: "10.90.1.0/24"))
+        let plan = FirewallPlan(networks: [a, b])
+        /// The verdict of the forward hook for a new (not established, not DNATed) packet.
+        func verdict(from input: String, to output: String) -> String {
+            func run(_ chain: String) -> String? {
+                for rule in plan.rules where rule.chain == chain {
+                    let text = "\(rule)"
+                    if text.contains("established") || text.contains("ct status dnat") { continue }
+                    var matches = true
+                    if let r = text.firstRange(of: "iifname \""), !text[r.upperBound...].hasPrefix(input + "\"") { matches = false }
+                    if let r = text.firstRange(of: "oifname \""), !text[r.upperBound...].hasPrefix(output + "\"") { matches = false }
+                    guard matches else { continue }
+                    if text.hasSuffix("accept") { return "accept" }
+                    if text.hasSuffix("drop") { return "drop" }
+                    if let r = text.firstRange(of: "jump "), let v = run(String(text[r.upperBound...])) { return v }
+                }
+                return nil
+            }
+            return run("forward") ?? "accept"
+        }
+        #expect(verdict(from: a.bridge, to: b.bridge) == "drop")
+        #expect(verdict(from: b.bridge, to: a.bridge) == "drop")
+        #expect(verdict(from: a.bridge, to: a.bridge) == "accept")
+        #expect(verdict(from: a.bridge, to: "up0") == "accept")
+        #expect(verdict(from: "up0", to: b.bridge) == "drop")
     }
 
     @Test func batchReplacesTheTableInOneTransaction() {

@@ -80,16 +80,27 @@ import Testing
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "left", "--subnet", "10.88.10.0/24"]).status == 0)
         #expect(try lab.contain(["net", "create", "right", "--subnet", "10.88.11.0/24"]).status == 0)
-        let left = try lab.startRun(["--net", "left", "--ip", "10.88.10.5"], ["sh", "-c", "echo ready; sleep 8"])
-        #expect(left.waitForOutput("ready"))
+        let left = try lab.startRun(["--net", "left", "--ip", "10.88.10.5"], ["sh", "-c", "echo ready; sleep 12"])
+        let target = try lab.startRun(["--net", "right", "--ip", "10.88.11.5"], ["sh", "-c", "echo ready; sleep 12"])
+        #expect(left.waitForOutput("ready") && target.waitForOutput("ready"))
+        // Both directions: the forward rules once let the network whose name sorts first reach
+        // the other one (its own "out" accept came before the other's drop).
         let right = try lab.run(["--net", "right"], ["sh", "-c", """
             ping -c1 -W2 10.88.11.1 >/dev/null && echo own-gateway
             ping -c1 -W2 10.88.10.5 >/dev/null && echo reached-left || echo left-unreachable
             """])
         #expect(right.stdout.contains("own-gateway"), "\(right)")
         #expect(right.stdout.contains("left-unreachable"), "\(right)")
-        left.signal(SIGKILL)  // contain dies; its container follows (PDEATHSIG) and the next command reclaims
-        _ = try left.wait()
+        let fromLeft = try lab.run(["--net", "left"], ["sh", "-c", """
+            ping -c1 -W2 10.88.10.5 >/dev/null && echo own-network
+            ping -c1 -W2 10.88.11.5 >/dev/null && echo reached-right || echo right-unreachable
+            """])
+        #expect(fromLeft.stdout.contains("own-network"), "\(fromLeft)")
+        #expect(fromLeft.stdout.contains("right-unreachable"), "\(fromLeft)")
+        for running in [left, target] {
+            running.signal(SIGKILL)  // contain dies; its container follows (PDEATHSIG) and the next command reclaims
+            _ = try running.wait()
+        }
         let ls = try lab.contain(["net", "ls"])
         #expect(ls.stdout.contains("left "), "\(ls)")
         try lab.expectClean(network: "left")

@@ -17,16 +17,20 @@
 ///             meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80        # each published port
 ///         }
 ///         chain forward { type filter hook forward priority filter; policy accept;
-///             jump net-contain                                           # each network
+///             jump net-contain                                           # each network: what may get in
+///             iifname "contain0" accept                                   # then each: out (internal: drop)
 ///         }
 ///         chain net-contain {
 ///             iifname "contain0" oifname "contain0" accept                # within the network
 ///             oifname "contain0" ct state established,related accept     # replies coming back
 ///             oifname "contain0" ct status dnat accept                   # published ports
 ///             oifname "contain0" drop                                     # nothing else gets in
-///             iifname "contain0" accept                                   # out (internal: drop)
 ///         }
 ///     }
+///
+/// Every network's "what gets in" comes before any network's "out": a packet from one network
+/// to another meets the destination's drop whatever the order of their names (an `out` accept
+/// inside each network's chain let `a` reach `b` but not `b` reach `a`).
 ///
 /// A network's chain is also the marker that its rules are installed. Network rules change
 /// only when a network is first used or removed; a container that publishes ports replaces the
@@ -119,7 +123,8 @@ public struct FirewallPlan: Equatable, Sendable {
                                 + [.transport(m.transport), .destinationPort(m.hostPort)],
                               action: .dnat(p.destination, m.containerPort)))
         }
-        for n in networks.sorted(by: { $0.name < $1.name }) {
+        let sorted = networks.sorted(by: { $0.name < $1.name })
+        for n in sorted {
             let chain = Self.chainName(network: n.name)
             chains.append(Chain(name: chain, hook: nil))
             if !n.internal {
@@ -135,7 +140,9 @@ public struct FirewallPlan: Equatable, Sendable {
             rules.append(Rule(chain: chain, matches: [.outputInterface(n.bridge), .establishedOrRelated], action: .accept))
             rules.append(Rule(chain: chain, matches: [.outputInterface(n.bridge), .destinationNATed], action: .accept))
             rules.append(Rule(chain: chain, matches: [.outputInterface(n.bridge)], action: .drop))
-            rules.append(Rule(chain: chain, matches: [.inputInterface(n.bridge)], action: n.internal ? .drop : .accept))
+        }
+        for n in sorted {
+            rules.append(Rule(chain: "forward", matches: [.inputInterface(n.bridge)], action: n.internal ? .drop : .accept))
         }
     }
 }
