@@ -15,6 +15,8 @@ import Testing
         #expect(plan.rules.map { "\($0.chain): \($0)" } == [
             "prerouting: fib daddr type local jump ports",
             "output: fib daddr type local jump ports",
+            // An internal network's way to anything else is closed before anything is allowed.
+            "forward: iifname \"ct-iso\" oifname != \"ct-iso\" drop",
             "postrouting: ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
             "postrouting: ip saddr 10.88.0.0/24 oifname \"contain0\" ct status dnat masquerade",
             "forward: jump net-contain",

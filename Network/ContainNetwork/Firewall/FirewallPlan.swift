@@ -17,6 +17,7 @@
 ///             meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80        # each published port
 ///         }
 ///         chain forward { type filter hook forward priority filter; policy accept;
+///             iifname "ct-iso" oifname != "ct-iso" drop                 # each internal network first
 ///             jump net-contain                                           # each network: what may get in
 ///             iifname "contain0" accept                                   # then each: out (internal: drop)
 ///         }
@@ -124,6 +125,11 @@ public struct FirewallPlan: Equatable, Sendable {
                               action: .dnat(p.destination, m.containerPort)))
         }
         let sorted = networks.sorted(by: { $0.name < $1.name })
+        // An internal network reaches nothing but its own members, not even another network's
+        // published port through its gateway (DNAT would otherwise make that a way out).
+        for n in sorted where n.internal {
+            rules.append(Rule(chain: "forward", matches: [.inputInterface(n.bridge), .notOutputInterface(n.bridge)], action: .drop))
+        }
         for n in sorted {
             let chain = Self.chainName(network: n.name)
             chains.append(Chain(name: chain, hook: nil))

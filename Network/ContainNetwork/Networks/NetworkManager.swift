@@ -171,6 +171,9 @@ public final class NetworkManager {
         } else {
             throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
         }
+        if definition.internal, let port = request.ports.first {
+            throw NetworkError.conflict("-p \(port): network `\(name)` is internal, so nothing outside it can reach a published port")
+        }
         // One pass over every network's live leases: names and ports are unique across them.
         var leases = LeaseTable()
         for other in try store.definitions() {
