@@ -321,6 +321,39 @@ import Testing
         try lab.expectClean()
     }
 
+    /// A port a host service listens on is refused (DNAT would silently take its traffic), and
+    /// a published port is held: no host service can take it while the container lives.
+    @Test func publishedPortsAreCheckedAgainstAndHeldFromHostServices() throws {
+        let lab = try NetworkLab()
+        let bindScript = { (port: Int, listen: Bool) in """
+            import socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("0.0.0.0", \(port)))
+            except OSError as e:
+                print("bind-failed", e.errno, flush=True); sys.exit(0)
+            \(listen ? "s.listen(1); print('listening', flush=True); import time; time.sleep(30)" : "print('bound', flush=True)")
+            """ }
+        let service = try Running(arguments: ["--net=/run/netns/" + lab.host, "/usr/bin/python3", "-c", bindScript(18090, true)],
+                                  stdin: nil, executable: NetworkLab.nsenter)
+        #expect(service.waitForOutput("listening"))
+        let refused = try lab.run(["--net", "bridge", "-p", "18090:80"], ["true"])
+        #expect(refused.status == 125 && refused.errors == ["[contain] error: port 18090/tcp is already in use on the host"], "\(refused)")
+        service.signal(SIGKILL)
+        _ = try service.wait()
+        let holder = try lab.startRun(["--net", "bridge", "-p", "18091:80"], ["sh", "-c", "echo ready; sleep 20"])
+        #expect(holder.waitForOutput("ready"))
+        let taken = try Running(arguments: ["--net=/run/netns/" + lab.host, "/usr/bin/python3", "-c", bindScript(18091, false)],
+                                stdin: nil, executable: NetworkLab.nsenter).wait(timeout: 30)
+        #expect(taken.stdout == "bind-failed 98\n", "\(taken)")  // EADDRINUSE, though it set SO_REUSEADDR
+        holder.signal(SIGTERM)
+        _ = try holder.wait()
+        let free = try Running(arguments: ["--net=/run/netns/" + lab.host, "/usr/bin/python3", "-c", bindScript(18091, false)],
+                               stdin: nil, executable: NetworkLab.nsenter).wait(timeout: 30)
+        #expect(free.stdout == "bound\n", "\(free)")
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

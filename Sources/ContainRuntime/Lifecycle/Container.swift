@@ -60,6 +60,8 @@ public final class Container {
     private var cgroup: ContainerCgroup?
     private let networks: NetworkManager
     private var endpoint: Endpoint?
+    /// Its published ports, bound on the host while it lives (PortReservations).
+    private var portReservations: PortReservations?
     private var child: ChildProcess?
     private var channel: SyncChannel?
     private var signals: SignalFD?
@@ -184,6 +186,9 @@ public final class Container {
                 containerID: id, name: config.contain.name, hostname: hostname, address: bridge.address,
                 hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports))
             self.endpoint = endpoint
+            // After the lease, which names a container that already publishes the port; a host
+            // service on it is found here (and the lease and rules go with the failed create).
+            if !bridge.ports.isEmpty { portReservations = try PortReservations.reserve(bridge.ports) }
             timings.mark("network")
             let n = endpoint.network
             progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix) on \(n.bridge) (\(endpoint.hostInterface))")
@@ -312,6 +317,8 @@ public final class Container {
         streams = nil
         channel?.close()
         channel = nil
+        portReservations?.release()
+        portReservations = nil
         if let endpoint {
             progress.say("leaving network \(endpoint.network.name)")
             failures += networks.detach(endpoint).map { "leaving network \(endpoint.network.name): \($0)" }

@@ -1,0 +1,62 @@
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Published ports held on the host for as long as their container lives: one socket bound to
+/// `HOSTIP:HOSTPORT` (`0.0.0.0` without an address) per port, in the process that supervises
+/// the container. Binding is the check: a port a host service already uses is refused, as
+/// docker refuses it, instead of DNAT silently taking that service's traffic; and while it is
+/// held no host service can bind it. The sockets are bound, never listening, without
+/// SO_REUSEADDR (so another bind fails even if it sets it); nothing reaches them, since the
+/// port's traffic is DNATed before it could be delivered locally.
+public final class PortReservations {
+    private var fds: [Int32] = []
+
+    public init() {}
+
+    /// Binds every port, or none: on the first one in use, what was bound is let go.
+    public static func reserve(_ ports: [PortMapping]) throws -> PortReservations {
+        let held = PortReservations()
+        do {
+            for port in ports { held.fds.append(try bind(port)) }
+        } catch {
+            held.release()
+            throw error
+        }
+        return held
+    }
+
+    public func release() {
+        for fd in fds { close(fd) }
+        fds.removeAll()
+    }
+
+    deinit { release() }
+
+    private static func bind(_ port: PortMapping) throws -> Int32 {
+        // SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_CLOEXEC 0o2000000 (<bits/socket_type.h>): Glibc's
+        // Swift overlay spells these differently in the static SDK, so the values themselves.
+        let type: Int32 = port.transport == .tcp ? 1 : 2
+        let fd = socket(AF_INET, type | 0o2000000, 0)
+        guard fd >= 0 else { throw SystemError.last("socket", path: port.description) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.hostPort.bigEndian
+        address.sin_addr.s_addr = (port.hostAddress?.value ?? 0).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            let err = errno
+            close(fd)
+            let name = "\(port.hostAddress.map { "\($0):" } ?? "")\(port.hostPort)/\(port.transport.rawValue)"
+            switch err {
+            case EADDRINUSE: throw NetworkError.conflict("port \(name) is already in use on the host")
+            case EADDRNOTAVAIL: throw NetworkError.invalid("-p \(port): \(port.hostAddress.map(String.init(describing:)) ?? "") is not an address of this host")
+            default: throw SystemError("bind", path: name, errno: err)
+            }
+        }
+        return fd
+    }
+}
