@@ -190,4 +190,18 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains("contain\0") && text.contains("net-lab\0"))
     }
+
+    /// The peer's MAC (docker's 02:42 + its IPv4 address) rides in the peer's own attributes:
+    /// IFLA_ADDRESS, 6 bytes, padded to 4.
+    @Test func vethPeerGetsItsMACFromItsAddress() throws {
+        let mac = Endpoint.containerMAC(for: IPv4Address("10.88.0.5")!)
+        #expect(mac == [0x02, 0x42, 10, 88, 0, 5])
+        let with = LinkRequests.createVeth(name: "vethab", peerName: "eth0", peerNamespace: .file(descriptor: 9), peerMAC: mac,
+                                           master: 3, mtu: 1400, sequence: 1)
+        let without = LinkRequests.createVeth(name: "vethab", peerName: "eth0", peerNamespace: .file(descriptor: 9),
+                                              master: 3, mtu: 1400, sequence: 1)
+        let attribute: [UInt8] = [10, 0, UInt8(IFLA_ADDRESS), 0, 0x02, 0x42, 10, 88, 0, 5, 0, 0]
+        #expect(with.count == without.count + attribute.count)
+        #expect(with.indices.contains { i in with[i...].starts(with: attribute) })
+    }
 }

@@ -123,7 +123,7 @@ final class RecordingHost: NetworkHost {
         interfaces[name] = nil
     }
 
-    func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?, mtu: UInt32?) throws {
+    func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, peerMAC: [UInt8]?, master: Int32?, mtu: UInt32?) throws {
         if case .file(let fd) = peerNamespace {
             var st = stat()
             if fstat(fd, &st) == 0 { namespaceFiles.append((st.st_dev, st.st_ino)) }

@@ -246,7 +246,7 @@ import Testing
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "lab", "--subnet", "10.88.30.0/24", "--mtu", "1400"]).status == 0)
         let running = try lab.startRun(["--net", "lab", "--name", "probe"], ["sh", "-c", """
-            echo up; sleep 1; ping -c 20 -i 0.05 -W 5 10.88.30.1 | tail -2 > /tmp/ping.txt; echo pinged; cat /tmp/ping.txt; sleep 4
+            echo up; cat /sys/class/net/eth0/address; sleep 1; ping -c 20 -i 0.05 -W 5 10.88.30.1 | tail -2 > /tmp/ping.txt; echo pinged; cat /tmp/ping.txt; sleep 4
             """])
         #expect(running.waitForOutput("up"))
         let before = try lab.contain(["net", "inspect", "lab", "--json"])
@@ -270,7 +270,9 @@ import Testing
         #expect((a["pid"] as? Int ?? 0) != Int(running.pid), "pid is the container's PID 1, not its runtime")
         #expect(a["address"] as? String == "10.88.30.2")
         #expect((a["host_veth"] as? String)?.hasPrefix("veth") == true)
-        #expect((a["mac"] as? String)?.count == 17)
+        // The container's own eth0 address (docker's 02:42 + its IPv4 address), as it sees it.
+        #expect(a["mac"] as? String == "02:42:0a:58:1e:02", "\(a)")
+        #expect(running.stdoutSoFar.contains("\n02:42:0a:58:1e:02\n"), "\(running.stdoutSoFar)")
         let txBefore = b["tx_packets"] as? Int ?? -1, txAfter = a["tx_packets"] as? Int ?? -1
         let rxAfter = a["rx_packets"] as? Int ?? -1, rxBefore = b["rx_packets"] as? Int ?? -1
         #expect(txAfter >= txBefore + 20, "tx \(txBefore) -> \(txAfter); ping: \(running.stdoutSoFar)")

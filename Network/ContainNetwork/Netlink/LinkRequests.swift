@@ -45,9 +45,10 @@ public enum LinkRequests {
                    mtu: mtu, sequence: sequence)
     }
 
-    /// The same request with the peer's namespace given by a process or by an open namespace file.
-    public static func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?,
-                                  mtu: UInt32?, sequence: UInt32) -> [UInt8] {
+    /// The same request with the peer's namespace given by a process or by an open namespace
+    /// file, and (`peerMAC`) the peer's hardware address.
+    public static func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, peerMAC: [UInt8]? = nil,
+                                  master: Int32?, mtu: UInt32?, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence) { nlh in
             putLinkHeader(nlh, index: 0, up: true)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
@@ -62,6 +63,7 @@ public enum LinkRequests {
             ifm.pointee.ifi_family = UInt8(AF_UNSPEC)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), peerName)
             if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
+            if let peerMAC { mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), peerMAC.count, peerMAC) }
             switch peerNamespace {
             case .process(let pid): mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_PID), UInt32(bitPattern: pid))
             case .file(let fd): mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_FD), UInt32(bitPattern: fd))

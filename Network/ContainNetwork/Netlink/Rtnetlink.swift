@@ -80,8 +80,9 @@ public struct Rtnetlink {
 
     /// A veth pair: `name` here attached to `master`, its peer born as `peerName` in
     /// `peerNamespace` (a process's, or the one an open namespace file refers to).
-    public func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?, mtu: UInt32?) throws {
-        _ = try transport.execute(LinkRequests.createVeth(name: name, peerName: peerName, peerNamespace: peerNamespace,
+    public func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, peerMAC: [UInt8]? = nil,
+                           master: Int32?, mtu: UInt32?) throws {
+        _ = try transport.execute(LinkRequests.createVeth(name: name, peerName: peerName, peerNamespace: peerNamespace, peerMAC: peerMAC,
                                                           master: master, mtu: mtu, sequence: transport.nextSequence()),
                                   operation: "netlink: create veth \(name)")
     }

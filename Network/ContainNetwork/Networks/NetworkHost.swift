@@ -24,7 +24,7 @@ public protocol NetworkHost: AnyObject {
     func deleteLink(index: Int32, name: String) throws
     /// A veth pair: `name` here, attached to `master` and up; its peer born as `peerName` in
     /// `peerNamespace`.
-    func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?, mtu: UInt32?) throws
+    func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, peerMAC: [UInt8]?, master: Int32?, mtu: UInt32?) throws
     /// Replaces contain's table with the rules of `networks` and the `published` ports,
     /// atomically; with no networks the table goes.
     func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.Publication]) throws
@@ -64,8 +64,8 @@ public final class KernelNetworkHost: NetworkHost {
 
     public func deleteLink(index: Int32, name: String) throws { try rtnetlink().delete(index: index, name: name) }
 
-    public func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, master: Int32?, mtu: UInt32?) throws {
-        try rtnetlink().createVeth(name: name, peerName: peerName, peerNamespace: peerNamespace, master: master, mtu: mtu)
+    public func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, peerMAC: [UInt8]?, master: Int32?, mtu: UInt32?) throws {
+        try rtnetlink().createVeth(name: name, peerName: peerName, peerNamespace: peerNamespace, peerMAC: peerMAC, master: master, mtu: mtu)
     }
 
     public func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.Publication]) throws {

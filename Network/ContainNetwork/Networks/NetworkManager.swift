@@ -38,6 +38,11 @@ public struct Endpoint: Sendable {
     public static let containerInterface = "eth0"
     /// The host end of a container's veth: `veth` and the first 8 characters of its id.
     public static func hostInterfaceName(containerID: String) -> String { "veth" + String(containerID.prefix(8)) }
+    /// The container's `eth0` address, docker's scheme: `02:42` (locally administered, unicast)
+    /// and its IPv4 address, so it is known without looking inside the container and unique
+    /// on the network as its address is.
+    public static func containerMAC(for address: IPv4Address) -> [UInt8] { [0x02, 0x42] + address.bytes }
+    public var containerMAC: [UInt8] { Self.containerMAC(for: address) }
 }
 
 /// A network with its live endpoints, for `net ls` and `net inspect`.
@@ -251,7 +256,7 @@ public final class NetworkManager {
 
     private func connect(_ endpoint: Endpoint, into namespace: PeerNamespace) throws {
         try host.createVeth(name: endpoint.hostInterface, peerName: Endpoint.containerInterface, peerNamespace: namespace,
-                            master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
+                            peerMAC: endpoint.containerMAC, master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
     }
 
     /// Gives the lease back, updates the others' hosts files and takes the container's port

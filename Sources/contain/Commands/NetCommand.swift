@@ -110,7 +110,7 @@ struct NetInspect: ParsableCommand {
             let link = network.hostInterfaces[lease.hostInterface]
             let stats = link?.stats
             rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(lease.owner.pid), lease.hostInterface,
-                         "\(lease.address)/\(d.subnet.prefix)", link.map { NetworkReport.mac($0.mac) } ?? "-",
+                         "\(lease.address)/\(d.subnet.prefix)", NetworkReport.mac(Endpoint.containerMAC(for: lease.address)),
                          lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
                          // is what the host end sent.
@@ -156,7 +156,8 @@ enum NetworkReport {
             return [("container", .string(lease.containerID)), ("name", lease.name.map(JSON.string) ?? .null),
                     ("hostname", .string(lease.hostname)), ("pid", .number(Int64(lease.owner.pid))),
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
-                    ("mac", link.map { .string(mac($0.mac)) } ?? .null),
+                    // The container's eth0 (docker's 02:42 + address), not the host end's.
+                    ("mac", .string(mac(Endpoint.containerMAC(for: lease.address)))),
                     ("ports", .array(lease.ports.map { .string($0.description) })),
                     ("rx_bytes", .number(Int64(s?.txBytes ?? 0))), ("rx_packets", .number(Int64(s?.txPackets ?? 0))),
                     ("tx_bytes", .number(Int64(s?.rxBytes ?? 0))), ("tx_packets", .number(Int64(s?.rxPackets ?? 0)))]
