@@ -10,8 +10,8 @@ import Testing
 
     @Test func planHasOneChainPerNetworkAndNatOnlyForRoutedOnes() {
         let plan = FirewallPlan(networks: Self.networks)
-        #expect(plan.chains.map(\.name) == ["prerouting", "output", "ports", "postrouting", "forward", "net-contain", "net-iso"])
-        #expect(plan.chains.map(\.hook) == [.prerouting, .output, nil, .postrouting, .forward, nil, nil])
+        #expect(plan.chains.map(\.name) == ["prerouting", "output", "ports", "postrouting", "forward", "guard", "net-contain", "net-iso"])
+        #expect(plan.chains.map(\.hook) == [.prerouting, .output, nil, .postrouting, .forward, .guardPrerouting, nil, nil])
         #expect(plan.rules.map { "\($0.chain): \($0)" } == [
             "prerouting: fib daddr type local jump ports",
             "output: fib daddr type local jump ports",
@@ -19,6 +19,10 @@ import Testing
             "forward: iifname \"ct-iso\" oifname != \"ct-iso\" drop",
             "postrouting: ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
             "postrouting: ip saddr 10.88.0.0/24 oifname \"contain0\" ct status dnat masquerade",
+            // The host's own connections to 127.0.0.1:PORT, out through the bridge; and nothing
+            // from the bridge to 127.0.0.0/8.
+            "postrouting: ip saddr 127.0.0.0/8 oifname \"contain0\" masquerade",
+            "guard: iifname \"contain0\" ip daddr 127.0.0.0/8 drop",
             "forward: jump net-contain",
             "net-contain: iifname \"contain0\" oifname \"contain0\" accept",
             "net-contain: oifname \"contain0\" ct state established,related accept",

@@ -356,6 +356,48 @@ import Testing
         try lab.expectClean()
     }
 
+    /// `curl 127.0.0.1:PORT` on the host reaches a published port (route_localnet on the bridge,
+    /// masquerade of loopback-sourced traffic), `-p 127.0.0.1:P:80` works, and nothing from a
+    /// container reaches the host's loopback services through the bridge (CVE-2020-8558).
+    @Test func theHostsLoopbackReachesPublishedPortsAndNothingElse() throws {
+        let lab = try NetworkLab()
+        let server = try lab.startRun(["--net", "bridge", "--name", "lo-www", "-p", "18092:80", "-p", "127.0.0.1:18093:80"], ["sh", "-c", """
+            trap 'exit 0' TERM
+            mkdir /tmp/www; echo "served on loopback" > /tmp/www/index.html
+            httpd -p 80 -h /tmp/www; echo ready
+            while :; do sleep 0.1; done
+            """])
+        #expect(server.waitForOutput("ready"), "\(server.stdoutSoFar)")
+        func fetch(_ url: String) throws -> String {
+            let script = "import urllib.request; print(urllib.request.urlopen('\(url)', timeout=5).read().decode().strip())"
+            return try runTool(NetworkLab.nsenter, ["--net=/run/netns/" + lab.host, "/usr/bin/python3", "-c", script],
+                               output: lab.sandbox.stateRoot + "/fetch-loopback").output
+        }
+        #expect(try fetch("http://127.0.0.1:18092/index.html") == "served on loopback\n")
+        #expect(try fetch("http://127.0.0.1:18093/index.html") == "served on loopback\n")
+        // A container that routes 127.0.0.1 to its gateway (it may: its own namespace,
+        // NET_ADMIN, its own route_localnet) must not reach the host's loopback: the host's
+        // count of echo requests it answered goes up by the one to the gateway only.
+        func echoRequests() throws -> Int {
+            let snmp = try runTool(NetworkLab.nsenter, ["--net=/run/netns/" + lab.host, "/bin/cat", "/proc/net/snmp"],
+                                   output: lab.sandbox.stateRoot + "/snmp").output
+            let icmp = snmp.split(separator: "\n").filter { $0.hasPrefix("Icmp:") }.map { $0.split(separator: " ") }
+            guard icmp.count >= 2, let column = icmp[0].firstIndex(of: "InEchos"), column < icmp[1].count else { return -1 }
+            return Int(icmp[1][column]) ?? -1
+        }
+        let before = try echoRequests()
+        let probe = try lab.run(["--net", "bridge", "--cap-add", "NET_ADMIN", "--sysctl", "net.ipv4.conf.eth0.route_localnet=1"], ["sh", "-c", """
+            ip route del table local local 127.0.0.1 dev lo; ip route del table local local 127.0.0.0/8 dev lo
+            ip route add 127.0.0.1/32 via 10.88.0.1 dev eth0 && ip route get 127.0.0.1 | grep -q eth0 && echo routed
+            ping -c 3 -W 1 127.0.0.1 >/dev/null 2>&1; ping -c 1 -W 2 10.88.0.1 >/dev/null && echo gateway-answers
+            """])
+        #expect(probe.stdout == "routed\ngateway-answers\n", "\(probe)")
+        #expect(try echoRequests() == before + 1, "echo requests to 127.0.0.1 from a container reached the host")
+        server.signal(SIGTERM)
+        _ = try server.wait()
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

@@ -40,7 +40,9 @@
 public struct FirewallPlan: Equatable, Sendable {
     public static let table = "contain"
 
-    public enum Hook: Equatable, Sendable { case prerouting, output, postrouting, forward }
+    /// `guardPrerouting`: a filter chain at prerouting, priority raw (before connection
+    /// tracking's NAT), for what must never get as far as routing.
+    public enum Hook: Equatable, Sendable { case prerouting, output, postrouting, forward, guardPrerouting }
 
     /// A published port and where it leads.
     public struct Publication: Equatable, Sendable {
@@ -57,6 +59,7 @@ public struct FirewallPlan: Equatable, Sendable {
 
     public enum Match: Equatable, Sendable {
         case sourceIn(IPv4Network)
+        case destinationIn(IPv4Network)
         case inputInterface(String)
         case outputInterface(String)
         case notOutputInterface(String)
@@ -84,6 +87,7 @@ public struct FirewallPlan: Equatable, Sendable {
             let parts = matches.map { match -> String in
                 switch match {
                 case .sourceIn(let n): return "ip saddr \(n)"
+                case .destinationIn(let n): return "ip daddr \(n)"
                 case .inputInterface(let i): return "iifname \"\(i)\""
                 case .outputInterface(let i): return "oifname \"\(i)\""
                 case .notOutputInterface(let i): return "oifname != \"\(i)\""
@@ -112,10 +116,13 @@ public struct FirewallPlan: Equatable, Sendable {
 
     public static func chainName(network: String) -> String { "net-" + network }
 
+    static let loopback = IPv4Network(network: IPv4Address(0x7f00_0000), prefix: 8)
+
     public init(networks: [NetworkDefinition], published: [Publication] = []) {
         chains = [Chain(name: "prerouting", hook: .prerouting), Chain(name: "output", hook: .output),
                   Chain(name: "ports", hook: nil),
-                  Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward)]
+                  Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward),
+                  Chain(name: "guard", hook: .guardPrerouting)]
         rules = [Rule(chain: "prerouting", matches: [.localDestination], action: .jump("ports")),
                  Rule(chain: "output", matches: [.localDestination], action: .jump("ports"))]
         for p in published {
@@ -140,6 +147,12 @@ public struct FirewallPlan: Equatable, Sendable {
                 // from the other container's address and be dropped.
                 rules.append(Rule(chain: "postrouting", matches: [.sourceIn(n.subnet), .outputInterface(n.bridge), .destinationNATed],
                                   action: .masquerade))
+                // Published ports on the host's loopback (`curl 127.0.0.1:8080`): the bridge has
+                // route_localnet, so DNAT from 127.0.0.1 may leave through it, masqueraded as the
+                // gateway; and (CVE-2020-8558) nothing arriving on the bridge may be addressed to
+                // 127.0.0.0/8, which route_localnet would otherwise deliver to host-only services.
+                rules.append(Rule(chain: "postrouting", matches: [.sourceIn(Self.loopback), .outputInterface(n.bridge)], action: .masquerade))
+                rules.append(Rule(chain: "guard", matches: [.inputInterface(n.bridge), .destinationIn(Self.loopback)], action: .drop))
             }
             rules.append(Rule(chain: "forward", matches: [], action: .jump(chain)))
             rules.append(Rule(chain: chain, matches: [.inputInterface(n.bridge), .outputInterface(n.bridge)], action: .accept))

@@ -117,6 +117,10 @@ struct BatchWriter {
                     nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_FORWARD.rawValue))
                     nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), 0)    // filter
                     nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
+                case .guardPrerouting:
+                    nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), UInt32(NF_INET_PRE_ROUTING.rawValue))
+                    nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), -300)  // raw
+                    nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
                 }
                 nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
             }
@@ -157,6 +161,13 @@ enum Expressions {
             nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_LEN), 4)
             nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_DREG), register)
             nftnl_rule_add_expr(rule, load)
+            if network.prefix < 32 {
+                bitwise(rule, mask: IPv4Address(network.mask).bytes)
+            }
+            compare(rule, NFT_CMP_EQ, network.network.bytes)
+        case .destinationIn(let network):
+            // ip daddr: 4 bytes at offset 16.
+            payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: 16, length: 4)
             if network.prefix < 32 {
                 bitwise(rule, mask: IPv4Address(network.mask).bytes)
             }

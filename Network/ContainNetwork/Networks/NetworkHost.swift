@@ -52,8 +52,14 @@ public final class KernelNetworkHost: NetworkHost {
         return try rt.addresses().map(\.network) + rt.routeDestinations()
     }
 
+    /// Also sets route_localnet on the bridge (its own /proc/sys entry, in this namespace): DNAT
+    /// of the host's own connections to 127.0.0.1 may then leave through it, which is how
+    /// published ports answer on the host's loopback (the firewall's guard chain drops whatever
+    /// arrives on the bridge for 127.0.0.0/8).
     public func ensureBridge(name: String, mtu: UInt32?) throws -> LinkInfo {
-        try rtnetlink().ensureBridge(name: name, mtu: mtu)
+        let bridge = try rtnetlink().ensureBridge(name: name, mtu: mtu)
+        try? Files.write("/proc/sys/net/ipv4/conf/\(name)/route_localnet", "1")
+        return bridge
     }
 
     public func ensureAddress(index: Int32, address: IPv4Address, prefix: Int) throws {
