@@ -237,8 +237,13 @@ public final class Container {
             try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: []), create: true)
         case .bridge:
             // The network wrote the hosts file when it leased the address.
-            try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
-                                                              dns: bridge?.dns ?? []), create: true)
+            let text = ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
+                                                 dns: bridge?.dns ?? [])
+            if !text.contains("\nnameserver ") {
+                Progress.warning("the host has no name server a container can use (only loopback or IPv6 ones in /etc/resolv.conf, "
+                                 + "no upstream in /run/systemd/resolve/resolv.conf): names will not resolve; give one with --dns")
+            }
+            try Files.write(resolv, text, create: true)
         }
         try Files.write(hostnameFile, hostname + "\n", create: true)
         return [BindFile(source: hosts, target: "/etc/hosts"), BindFile(source: hostnameFile, target: "/etc/hostname"),
