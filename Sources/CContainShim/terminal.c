@@ -37,6 +37,22 @@ int cshim_copy_window_size(int from, int to) {
     return ioctl(to, TIOCSWINSZ, &size);
 }
 
+int cshim_window_size(int fd, unsigned short *rows, unsigned short *columns) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *rows = size.ws_row;
+    *columns = size.ws_col;
+    return 0;
+}
+
+int cshim_set_window_size(int fd, unsigned short rows, unsigned short columns) {
+    struct winsize size;
+    memset(&size, 0, sizeof size);
+    size.ws_row = rows;
+    size.ws_col = columns;
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
 long cshim_send_with_fd(int sock, const void *buffer, unsigned long length, int fd) {
     struct iovec iov = {(void *)buffer, length};
     struct msghdr msg;

@@ -13,7 +13,7 @@ struct ContainCommand: ParsableCommand {
         commandName: "contain",
         abstract: "Run a command in an isolated Linux container.",
         version: version,
-        subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, WaitCommand.self, PsCommand.self, InspectCommand.self, PortCommand.self, TopCommand.self,
+        subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, AttachCommand.self, WaitCommand.self, PsCommand.self, InspectCommand.self, PortCommand.self, TopCommand.self,
                       KillCommand.self, StopCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self,
                       StatsCommand.self, GcCommand.self, NetCommand.self,
                       PauseCommand.self, UnpauseCommand.self, RenameCommand.self, CpCommand.self, ContainerCommand.self,

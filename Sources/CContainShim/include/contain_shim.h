@@ -87,6 +87,10 @@ int cshim_pty_open(int *slave);
 int cshim_take_terminal(int slave);
 /// TIOCGWINSZ of `from` to TIOCSWINSZ of `to`.
 int cshim_copy_window_size(int from, int to);
+/// TIOCGWINSZ of `fd` into *rows and *columns (`contain attach` sends them to the supervisor).
+int cshim_window_size(int fd, unsigned short *rows, unsigned short *columns);
+/// TIOCSWINSZ of `fd` (a container's pty master) to rows x columns.
+int cshim_set_window_size(int fd, unsigned short rows, unsigned short columns);
 /// One datagram on `sock` with `fd` passed along (SCM_RIGHTS), or none when fd < 0.
 long cshim_send_with_fd(int sock, const void *buffer, unsigned long length, int fd);
 /// One datagram; *fd gets a passed descriptor (close-on-exec) or -1. MSG_PEEK|MSG_TRUNC in

@@ -145,7 +145,7 @@ public final class Container {
                                          configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
         self.record = record
         // `--log-opt` (docker's `local` driver's defaults without it).
-        let log = contain.detached ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
+        let detached = contain.detached ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
         let overlay = contain.copyOnWrite ? try makeOverlayDirectories(record.directory, rootfs: rootfs) : nil
         let cgroup = ContainerCgroup(plan: plan)
         if try !cgroup.create().isEmpty {
@@ -163,7 +163,7 @@ public final class Container {
         let channel = try SyncChannel.pair()
         let namespaces = Namespaces(config.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
-        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, log: log)
+        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, detached: detached)
         self.streams = streams
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
                                                streams: streams.childStreams)
@@ -378,16 +378,18 @@ public final class Container {
     private var supervisor: ChildSupervisor { ChildSupervisor(progress: progress, timings: timings) }
 
     /// A detached container's stdout and stderr go through pipes into its record's log, which
-    /// `logs` reads (StreamRelay, ContainerLogWriter). The supervisor's own stdout and stderr
-    /// (a crash message) go to the record's `runtime.log`, never to the pipe `run -d` reads
-    /// until the start: once it has returned, a write there would raise SIGPIPE.
-    private func detachStandardStreams(_ directory: String, logOptions: LogOptions) throws -> ContainerLogWriter {
+    /// `logs` reads (StreamRelay, ContainerLogWriter), and to the clients of its attach socket,
+    /// which may feed its terminal or (`-i`) its stdin (AttachServer). The supervisor's own
+    /// stdout and stderr (a crash message) go to the record's `runtime.log`, never to the pipe
+    /// `run -d` reads until the start: once it has returned, a write there would raise SIGPIPE.
+    private func detachStandardStreams(_ directory: String, logOptions: LogOptions) throws -> DetachedStreams {
         let path = directory + "/runtime.log"
         let fd = try sys("open", path: path) { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
         defer { close(fd) }
         try sys("dup2") { dup2(fd, 1) }
         try sys("dup2") { dup2(fd, 2) }
-        return try ContainerLogWriter(directory: directory, options: logOptions)
+        return DetachedStreams(log: try ContainerLogWriter(directory: directory, options: logOptions),
+                               attach: try AttachServer(directory: directory, hello: AttachHello(tty: config.process.terminal, stdinOpen: interactive)))
     }
 
     /// The copy-on-write layer lives in the container's record and goes with it.

@@ -76,7 +76,7 @@ struct ChildSupervisor {
     /// passed on from here.
     func supervise(_ child: ChildProcess, signals: SignalFD, relay: StreamRelay? = nil) throws -> WaitStatus {
         while child.status == nil {
-            let ready = try poll([signals.fd] + (relay?.pollFDs ?? []))
+            let ready = try poll([signals.fd] + (relay?.pollFDs ?? []), writable: relay?.writeFDs ?? [])
             relay?.pump(ready)
             guard ready.contains(signals.fd) else { continue }
             while let received = try signals.next() {
@@ -90,13 +90,18 @@ struct ChildSupervisor {
             }
         }
         relay?.drain()
-        relay?.restore()
+        relay?.restore(exitCode: child.status!.shellCode)
         return child.status!
     }
 
-    /// Waits until one of `fds` is readable (or hung up); returns those that are.
-    func poll(_ fds: [Int32]) throws -> Set<Int32> {
+    /// Waits until one of `fds` is readable or one of `writable` writable (or hung up); returns
+    /// those that are.
+    func poll(_ fds: [Int32], writable: [Int32] = []) throws -> Set<Int32> {
         var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        for fd in writable {
+            if let index = entries.firstIndex(where: { $0.fd == fd }) { entries[index].events |= Int16(POLLOUT) }
+            else { entries.append(pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)) }
+        }
         try sys("poll") { Glibc.poll(&entries, nfds_t(entries.count), -1) }
         return Set(entries.filter { $0.revents != 0 }.map(\.fd))
     }

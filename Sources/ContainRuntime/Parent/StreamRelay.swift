@@ -13,12 +13,15 @@ import Glibc
 ///   way out but SIGKILL) and whose window size it forwards.
 /// - otherwise: standard streams that are not terminals (files, pipes) are passed as they are;
 ///   a terminal is replaced by a pipe that `contain` relays, and stdin by /dev/null unless `-i`.
-/// - detached (`log`): no caller; stdin is /dev/null, stdout and stderr are pipes (with `-t`, the
-///   pty) whose output goes into the container's log, each line with its stream and time.
-///   The container's ends are opened read-write (through /proc/self/fd), so its stdout and
-///   stderr always have a reader: if the supervisor is killed, a write never fails with EPIPE
-///   or raises SIGPIPE; it blocks once the pipe is full, as docker's containers do while their
-///   daemon is down.
+/// - detached (`DetachedStreams`): no caller; stdout and stderr are pipes (with `-t`, the pty)
+///   whose output goes into the container's log, each line with its stream and time, and to
+///   every `contain attach` client (AttachServer). The container's ends are opened read-write
+///   (through /proc/self/fd), so its stdout and stderr always have a reader: if the supervisor
+///   is killed, a write never fails with EPIPE or raises SIGPIPE; it blocks once the pipe is
+///   full, as docker's containers do while their daemon is down. Stdin is /dev/null; with `-i`
+///   a pipe whose write end the supervisor keeps open (docker keeps a `-i` container's stdin
+///   open), fed by attached clients, as the pty is with `-it`. What they send waits in
+///   `stdinQueue` and is written as the container takes it, never blocking the supervisor.
 final class StreamRelay {
     /// Where a route's bytes go: one of our fds, or the container's log as one of its streams.
     private enum Target: Equatable {
@@ -40,12 +43,21 @@ final class StreamRelay {
     private let interactive: Bool
     private let log: ContainerLogWriter?
     private var buffer = [UInt8](repeating: 0, count: 65536)
+    /// A detached container's attach socket.
+    private let attachServer: AttachServer?
+    /// Where attached clients' input goes (the pty master with `-it`, our end of the stdin pipe
+    /// with `-i`; non-blocking), -1 for nowhere; and what it has not taken yet.
+    private var stdinTarget: Int32 = -1
+    private var stdinQueue: [UInt8] = []
+    /// Input beyond this waits in the clients (they are not read).
+    private static let maxStdinQueue = 65536
 
     /// Plans the streams before the child is started; `terminal`: the child will make a pty;
-    /// `log`: a detached container's, whose output goes there.
-    init(terminal: Bool, interactive: Bool, log: ContainerLogWriter? = nil) throws {
-        self.interactive = interactive && log == nil
-        self.log = log
+    /// `detached`: a detached container's log and attach socket, where its output goes.
+    init(terminal: Bool, interactive: Bool, detached: DetachedStreams? = nil) throws {
+        self.interactive = interactive && detached == nil
+        self.log = detached?.log
+        self.attachServer = detached?.attach
         let null = try sys("open", path: "/dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         owned.append(null)
         if terminal {
@@ -53,8 +65,15 @@ final class StreamRelay {
             childStreams = [null, null, null]
             return
         }
-        if log != nil {
+        if detached != nil {
             childStreams[0] = null
+            if interactive {
+                let (read, write) = try Self.pipe()
+                _ = fcntl(write, F_SETFL, fcntl(write, F_GETFL) | O_NONBLOCK)
+                childStreams[0] = read
+                stdinTarget = write
+                owned.append(write)
+            }
             for (fd, stream) in [(1, LogStream.stdout), (2, LogStream.stderr)] {
                 let (read, write) = try Self.pipe()
                 let shared = open("/proc/self/fd/\(write)", O_RDWR | O_CLOEXEC)
@@ -93,8 +112,10 @@ final class StreamRelay {
     func attach(master fd: Int32) {
         master = fd
         owned.append(fd)
-        if log != nil {
+        if let attachServer {
             routes.append((fd, .log(.stdout)))
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            if attachServer.hello.stdinOpen { stdinTarget = fd }
             return
         }
         routes.append((fd, .fd(1, closeWhenDone: false)))
@@ -117,13 +138,27 @@ final class StreamRelay {
     }
 
     var handlesWindowChanges: Bool { master >= 0 }
-    var pollFDs: [Int32] { routes.map(\.from) }
+    var pollFDs: [Int32] { routes.map(\.from) + (attachServer?.readFDs ?? []) }
+    /// Polled for writing too: attached clients with output queued, the container's stdin
+    /// while input waits for it.
+    var writeFDs: [Int32] { (attachServer?.writeFDs ?? []) + (stdinQueue.isEmpty ? [] : [stdinTarget]) }
 
     /// Copies what is readable; a source at its end (or a broken target) drops its route.
-    func pump(_ readable: Set<Int32>) {
-        for route in routes where readable.contains(route.from) {
-            if !copy(from: route.from, to: route.to) { finish(route.from) }
+    /// Attached clients are served, and their input passed on as the container takes it.
+    func pump(_ ready: Set<Int32>) {
+        for route in routes where ready.contains(route.from) {
+            if copy(from: route.from, to: route.to) == .end { finish(route.from) }
         }
+        guard let attachServer else { return }
+        for input in attachServer.handle(ready) {
+            switch input {
+            case .stdin(let bytes):
+                if stdinTarget >= 0 { stdinQueue += bytes }
+            case .windowSize(let rows, let columns):
+                if master >= 0 { _ = cshim_set_window_size(master, rows, columns) }
+            }
+        }
+        feedStdin()
     }
 
     /// After the child ended: what is still buffered, without waiting for writers that linger.
@@ -132,13 +167,15 @@ final class StreamRelay {
         for route in routes where route.to.isOutput {
             let flags = fcntl(route.from, F_GETFL)
             _ = fcntl(route.from, F_SETFL, flags | O_NONBLOCK)
-            while copy(from: route.from, to: route.to) {}
+            while copy(from: route.from, to: route.to) == .copied {}
         }
     }
 
-    /// The caller's terminal as it was, the log's last partial lines written, and every
-    /// descriptor of ours closed.
-    func restore() {
+    /// The caller's terminal as it was, the log's last partial lines written, attached clients
+    /// told the container's `exitCode` (once it has ended) and let go, and every descriptor of
+    /// ours closed.
+    func restore(exitCode: Int32? = nil) {
+        attachServer?.close(exitCode: exitCode)
         if var attributes = saved { tcsetattr(0, TCSANOW, &attributes); saved = nil }
         for route in routes { if case .fd(let fd, true) = route.to { close(fd) } }
         for route in routes where route.from > 2 && !owned.contains(route.from) { close(route.from) }
@@ -146,21 +183,28 @@ final class StreamRelay {
         for fd in owned { close(fd) }
         owned.removeAll()
         master = -1
+        stdinTarget = -1
+        stdinQueue.removeAll()
         log?.close()
     }
 
     deinit { restore() }
 
-    /// One read and its write; false at end of file, on an error, or when nothing was there.
-    private func copy(from: Int32, to target: Target) -> Bool {
+    private enum Copied { case copied, nothingYet, end }
+
+    /// One read and its write: `end` at end of file or on an error (of the read or the write),
+    /// `nothingYet` when a non-blocking source had nothing.
+    private func copy(from: Int32, to target: Target) -> Copied {
         let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { return true }
-        guard n > 0 else { return false }
+        if n < 0 && errno == EINTR { return .copied }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .nothingYet }
+        guard n > 0 else { return .end }
         let to: Int32
         switch target {
         case .log(let stream):
             log?.append(buffer[0..<n], from: stream)
-            return true
+            attachServer?.broadcast(buffer[0..<n], stream: stream)
+            return .copied
         case .fd(let fd, _):
             to = fd
         }
@@ -168,10 +212,23 @@ final class StreamRelay {
         while offset < n {
             let w = buffer[offset..<n].withUnsafeBytes { write(to, $0.baseAddress, $0.count) }
             if w < 0 && errno == EINTR { continue }
-            guard w > 0 else { return false }
+            guard w > 0 else { return .end }
             offset += w
         }
-        return true
+        return .copied
+    }
+
+    /// Attached clients' input to the container, as much as it takes now. Once it cannot take
+    /// any more (its stdin closed, its terminal gone), input is dropped.
+    private func feedStdin() {
+        while !stdinQueue.isEmpty && stdinTarget >= 0 {
+            let n = stdinQueue.withUnsafeBytes { write(stdinTarget, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+            guard n > 0 else { stdinQueue.removeAll(); stdinTarget = -1; break }
+            stdinQueue.removeFirst(n)
+        }
+        attachServer?.acceptsInput = stdinQueue.count < Self.maxStdinQueue
     }
 
     private func finish(_ from: Int32) {
@@ -191,4 +248,11 @@ final class StreamRelay {
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return (fds[0], fds[1])
     }
+}
+
+/// What a detached container's streams go to instead of a caller: its log, and the socket
+/// `contain attach` connects to.
+struct DetachedStreams {
+    let log: ContainerLogWriter
+    let attach: AttachServer
 }
