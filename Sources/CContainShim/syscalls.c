@@ -20,6 +20,8 @@ int cshim_pivot_root(const char *new_root, const char *put_old) {
 
 int cshim_unshare(int flags) { return unshare(flags); }
 
+int cshim_setns(int fd, int nstype) { return setns(fd, nstype); }
+
 int cshim_statfs_type(const char *path, long *type) {
     struct statfs st;
     if (statfs(path, &st) != 0) return -1;

@@ -415,6 +415,38 @@ import Testing
         try lab.expectClean()
     }
 
+    /// `--net container:NAME`: a sidecar in another container's network namespace, reaching it
+    /// on localhost, with its address and its name files; refused for a container that is not
+    /// running and with network options of its own.
+    @Test func aSidecarSharesAnotherContainersNetwork() throws {
+        let lab = try NetworkLab()
+        let web = try lab.startRun(["--net", "bridge", "--name", "pod"], ["sh", "-c", """
+            trap 'exit 0' TERM
+            mkdir /tmp/www; echo "pod's page" > /tmp/www/index.html
+            httpd -p 127.0.0.1:8080 -h /tmp/www; echo ready
+            while :; do sleep 0.1; done
+            """])
+        #expect(web.waitForOutput("ready"), "\(web.stdoutSoFar)")
+        let sidecar = try lab.run(["--net", "container:pod", "-q"], ["sh", "-c", """
+            ip -4 -o addr show eth0 | awk '{print $4}'
+            printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8080 | tail -1
+            grep -c pod /etc/hosts >/dev/null && echo hosts-shared
+            """])
+        #expect(sidecar.status == 0, "\(sidecar)")
+        #expect(sidecar.stdout == "10.88.0.2/24\npod's page\nhosts-shared\n", "\(sidecar)")
+        let ps = try lab.contain(["ps", "-a", "--format", "{{.Networks}}"])
+        #expect(ps.stdout.contains("bridge"), "\(ps)")
+        let withPorts = try lab.run(["--net", "container:pod", "-p", "18096:80"], ["true"])
+        #expect(withPorts.status == 125, "\(withPorts)")
+        let missing = try lab.run(["--net", "container:nobody-here"], ["true"])
+        #expect(missing.status != 0 && missing.errors.first?.contains("nobody-here") == true, "\(missing)")
+        web.signal(SIGTERM)
+        _ = try web.wait()
+        let ended = try lab.run(["--net", "container:pod"], ["true"])
+        #expect(ended.status != 0, "\(ended)")
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

@@ -51,6 +51,8 @@ pid_t cshim_spawn(const struct cshim_spawn_request *request);
 
 int cshim_pivot_root(const char *new_root, const char *put_old);
 int cshim_unshare(int flags);
+/// setns(2), hidden like unshare: the init joins `--net container:NAME`'s namespace with it.
+int cshim_setns(int fd, int nstype);
 /// Stores the filesystem magic of path in *type; returns 0, or -1 with errno.
 int cshim_statfs_type(const char *path, long *type);
 

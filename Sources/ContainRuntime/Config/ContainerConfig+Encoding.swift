@@ -426,6 +426,7 @@ extension NetworkMode: TaggedMessage {
         case .none: w.field(.kind, "none")
         case .host: w.field(.kind, "host")
         case .bridge(let network): w.field(.kind, "bridge"); w.field(.network, network)
+        case .container(let reference): w.field(.kind, "container"); w.field(.network, reference)
         }
     }
 
@@ -435,6 +436,7 @@ extension NetworkMode: TaggedMessage {
         case "none": self = .none
         case "host": self = .host
         case "bridge": self = .bridge(network: try r.required(.network))
+        case "container": self = .container(try r.required(.network))
         default:
             let field = r.all(.kind)[0]
             throw .invalid(path: r.fieldPath(.kind).description, offset: field.payload.startIndex, reason: "unknown network mode `\(kind)`")

@@ -60,6 +60,16 @@ public enum ContainerInit {
             if plan.reportProgress { try? channel.send(.progress(line)) }
         }
         umask(0o022)
+        // Namespaces to join (`--net container:NAME`), before anything is set up in them.
+        for namespace in container.linux.namespaces {
+            guard let path = namespace.path else { continue }
+            guard namespace.type == .network else {
+                throw SpecError("joining an existing \(namespace.type.rawValue) namespace is not supported")
+            }
+            let fd = try sys("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+            defer { close(fd) }
+            try sys("setns", path: path) { cshim_setns(fd, Int32(CLONE_NEWNET)) }
+        }
         if plan.newCgroupNamespace {
             // Now that the parent put us in our cgroup, it becomes the namespace's root.
             try sys("unshare cgroup namespace") { cshim_unshare(Int32(CLONE_NEWCGROUP)) }

@@ -62,6 +62,8 @@ public final class Container {
     private var endpoint: Endpoint?
     /// Its published ports, bound on the host while it lives (PortReservations).
     private var portReservations: PortReservations?
+    /// `--net container:NAME`: that container's record, whose name files this one shares.
+    private var sharedNetworkRecord: String?
     private var child: ChildProcess?
     private var channel: SyncChannel?
     private var signals: SignalFD?
@@ -124,9 +126,16 @@ public final class Container {
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: id, limits: limits,
                                   devices: config.linux.deviceCgroupRules)
 
-        // The host paths resolved: the root, and the sources of bind mounts.
+        // The host paths resolved: the root, the sources of bind mounts, and the network
+        // namespace of the container this one shares (`--net container:NAME`).
         config.root.path = rootfs
         config.mounts = try config.mounts.map(resolveMount)
+        if case .container(let reference) = config.contain.networkMode {
+            let (path, directory) = try Self.sharedNetwork(reference, stateRoot: context.stateRoot)
+            config.linux.namespaces.removeAll { $0.type == .network }
+            config.linux.namespaces.append(ContainerConfig.Linux.Namespace(type: .network, path: path))
+            sharedNetworkRecord = directory
+        }
         let contain = config.contain
         var info = ContainerInfo(id: id, name: contain.name, command: config.process.args, created: time(nil), rootfs: rootfs,
                                  network: contain.networkMode.description, keep: contain.detached && !contain.removeWhenDone)
@@ -235,6 +244,15 @@ public final class Container {
         case .none:
             try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []), create: true)
             try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: []), create: true)
+        case .container:
+            // The other container's own files: its names and resolvers are this one's.
+            if let shared = sharedNetworkRecord, Files.exists(shared + "/hosts"), Files.exists(shared + "/resolv.conf") {
+                try Files.write(hostnameFile, hostname + "\n", create: true)
+                return [BindFile(source: shared + "/hosts", target: "/etc/hosts"), BindFile(source: hostnameFile, target: "/etc/hostname"),
+                        BindFile(source: shared + "/resolv.conf", target: "/etc/resolv.conf")]
+            }
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []), create: true)
+            try Files.write(resolv, hostResolv, create: true)
         case .bridge:
             // The network wrote the hosts file when it leased the address.
             let text = ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
@@ -390,6 +408,21 @@ public final class Container {
         try sys("dup2") { dup2(fd, 2) }
         return DetachedStreams(log: try ContainerLogWriter(directory: directory, options: logOptions),
                                attach: try AttachServer(directory: directory, hello: AttachHello(tty: config.process.terminal, stdinOpen: interactive)))
+    }
+
+    /// `--net container:NAME`: the network namespace of that container's init (which must be
+    /// running), as a path the init joins, and its record. The init's identity is checked
+    /// again right after the path is made, so a reused pid is not taken for it.
+    static func sharedNetwork(_ reference: String, stateRoot: String) throws -> (path: String, record: String) {
+        let view = try ContainerRecord.find(stateRoot: stateRoot, reference)
+        guard view.isRunning, let identity = view.status.pid else {
+            throw RunFailure.runtime("--net container:\(reference): container \(view.displayName) is not running")
+        }
+        let path = "/proc/\(identity.pid)/ns/net"
+        guard identity.isAlive, Files.exists(path) else {
+            throw RunFailure.runtime("--net container:\(reference): container \(view.displayName) ended")
+        }
+        return (path, view.directory)
     }
 
     /// The copy-on-write layer lives in the container's record and goes with it.

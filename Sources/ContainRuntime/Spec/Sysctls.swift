@@ -39,7 +39,7 @@ public enum Sysctls {
             if key.hasPrefix("net.") {
                 namespace = .network
                 guard ownNetwork else {
-                    throw SpecError("--sysctl \(key): the container shares the host's network namespace (--net host), so it would change the host")
+                    throw SpecError("--sysctl \(key): the container shares another network namespace (--net host or container:NAME), so it would change that one")
                 }
             } else if ipcKeys.contains(key) || key.hasPrefix("fs.mqueue.") {
                 namespace = .ipc

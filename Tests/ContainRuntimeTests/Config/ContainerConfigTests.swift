@@ -265,4 +265,14 @@ enum Completeness {
     }
 
     private static func tagCount<M: TaggedMessage>(_ message: M) -> Int { M.Tag.allCases.count }
+
+}
+
+@Suite struct NetworkModeEncodingTests {
+    @Test func everyNetworkModeRoundTrips() throws {
+        for mode in [NetworkMode.none, .host, .bridge(network: "host"), .container("web")] {
+            let config = ContainerConfig(contain: .init(networkMode: mode))
+            #expect(try ContainerConfig(decoding: config.encoded()).contain.networkMode == mode)
+        }
+    }
 }

@@ -19,6 +19,12 @@ import Testing
         #expect(try NetworkMode(parsing: "none") == .none)
         #expect(try NetworkMode(parsing: "host") == .host)
         #expect(try NetworkMode(parsing: "bridge") == .bridge(network: "contain"))
+        #expect(try NetworkMode(parsing: "container:web") == .container("web"))
+        #expect(try NetworkMode(parsing: "container:web").description == "container:web")
+        #expect(try NetworkMode(parsing: "container:web").ownsNamespace == false)
+        for bad in ["container:", "container:../x", "container:.x"] {
+            #expect(throws: SpecError.self, "\(bad)") { try NetworkMode(parsing: bad) }
+        }
         #expect(try NetworkMode(parsing: "lab-net") == .bridge(network: "lab-net"))
         #expect(!NetworkMode.host.ownsNamespace)
         #expect(NetworkMode.none.ownsNamespace)
