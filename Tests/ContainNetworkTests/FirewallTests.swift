@@ -71,6 +71,14 @@ import Testing
         #expect(verdict(from: "up0", to: b.bridge) == "drop")
     }
 
+    @Test func aForeignForwardDropNamesTableChainAndWhatToAllow() {
+        let chain = Firewall.ForeignChain(family: "inet", table: "firewalld", name: "filter_FORWARD")
+        #expect(Firewall.forwardDropWarning(chain, bridge: "contain0") == "table inet firewalld chain filter_FORWARD drops forwarded "
+                + "traffic by default (policy drop), so containers on bridge contain0 cannot reach beyond it; allow them, e.g. "
+                + "nft insert rule inet firewalld filter_FORWARD iifname \"contain0\" accept; "
+                + "nft insert rule inet firewalld filter_FORWARD oifname \"contain0\" ct state established,related accept")
+    }
+
     @Test func batchReplacesTheTableInOneTransaction() {
         let plan = FirewallPlan(networks: Self.networks)
         let batch = NftablesBatch.replace(with: plan, firstSequence: 500)

@@ -447,6 +447,26 @@ import Testing
         try lab.expectClean()
     }
 
+    /// A host firewall whose forward chain drops by default (docker, ufw, firewalld) is named
+    /// when a network is first used, with what to allow; contain does not touch it.
+    @Test func aHostForwardPolicyOfDropIsReported() throws {
+        let lab = try NetworkLab()
+        for command in [["add", "table", "ip", "filter"],
+                        ["add", "chain", "ip", "filter", "FORWARD", "{ type filter hook forward priority 0; policy drop; }"]] {
+            #expect(try lab.inHost(NetworkLab.nftTool, command).status == 0)
+        }
+        let r = try lab.run(["--net", "bridge", "-q"], ["true"])
+        #expect(r.status == 0, "\(r)")
+        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("[contain] warning:") }
+        #expect(warnings.count == 1 && warnings[0].contains("table ip filter chain FORWARD drops forwarded traffic by default")
+                && warnings[0].contains("iifname \"contain0\" accept"), "\(r)")
+        // Said once, when the network is first used; the other table is left as it was.
+        let again = try lab.run(["--net", "bridge", "-q"], ["true"])
+        #expect(!again.stderr.contains("warning"), "\(again)")
+        #expect(try lab.inHost(NetworkLab.nftTool, ["list", "chain", "ip", "filter", "FORWARD"]).output.contains("policy drop"))
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

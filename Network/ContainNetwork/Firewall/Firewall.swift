@@ -20,6 +20,48 @@ public struct Firewall {
         }
     }
 
+    /// A base chain of another table, as the kernel lists it.
+    public struct ForeignChain: Equatable, Sendable, CustomStringConvertible {
+        public var family: String
+        public var table: String
+        public var name: String
+        public var description: String { "table \(family) \(table) chain \(name)" }
+    }
+
+    /// Base chains of other tables (ip or inet) on the forward hook whose policy is drop
+    /// (docker-installed hosts, ufw, firewalld): they drop what contain's accept let through,
+    /// since every base chain on a hook must accept a packet for it to pass.
+    public func forwardDropChains() throws -> [ForeignChain] {
+        let socket = try MnlSocket(protocol: NETLINK_NETFILTER)
+        let replies = try socket.execute(NftablesBatch.dumpChains(sequence: socket.nextSequence()), operation: "nftables: list chains")
+        var found: [ForeignChain] = []
+        for reply in replies {
+            let chain = nftnl_chain_alloc()!
+            defer { nftnl_chain_free(chain) }
+            let parsed = reply.withUnsafeBytes { raw in
+                nftnl_chain_nlmsg_parse(raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self), chain)
+            }
+            guard parsed >= 0, nftnl_chain_is_set(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)),
+                  nftnl_chain_is_set(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue)) else { continue }
+            let family = nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_FAMILY.rawValue))
+            let table = String(cString: nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue)))
+            guard table != FirewallPlan.table || family != UInt32(NFPROTO_IPV4),
+                  family == UInt32(NFPROTO_IPV4) || family == UInt32(NFPROTO_INET),
+                  nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) == UInt32(NF_INET_FORWARD.rawValue),
+                  nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue)) == UInt32(NF_DROP) else { continue }
+            found.append(ForeignChain(family: family == UInt32(NFPROTO_INET) ? "inet" : "ip", table: table,
+                                      name: String(cString: nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue)))))
+        }
+        return found
+    }
+
+    /// The one line for a forward chain that drops by default, naming what to allow.
+    public static func forwardDropWarning(_ chain: ForeignChain, bridge: String) -> String {
+        "\(chain) drops forwarded traffic by default (policy drop), so containers on bridge \(bridge) cannot reach beyond it; "
+            + "allow them, e.g. nft insert rule \(chain.family) \(chain.table) \(chain.name) iifname \"\(bridge)\" accept; "
+            + "nft insert rule \(chain.family) \(chain.table) \(chain.name) oifname \"\(bridge)\" ct state established,related accept"
+    }
+
     /// Replaces contain's table with the rules for `networks`, atomically; with no networks
     /// the table is removed. Turns on IPv4 forwarding when any network routes out.
     public func install(networks: [NetworkDefinition], published: [FirewallPlan.Publication] = []) throws {

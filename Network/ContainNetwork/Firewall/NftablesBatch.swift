@@ -37,6 +37,17 @@ public enum NftablesBatch {
         return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
     }
 
+    /// NFT_MSG_GETCHAIN dump of every chain of every table, all families.
+    public static func dumpChains(sequence: UInt32) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETCHAIN.rawValue), UInt16(NFPROTO_UNSPEC),
+                                            UInt16(NLM_F_DUMP), sequence)!
+            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
+        }
+    }
+
     /// NFT_MSG_GETCHAIN for one chain of contain's table (ENOENT when it is not there).
     public static func getChain(_ name: String, sequence: UInt32) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -30,6 +30,12 @@ public protocol NetworkHost: AnyObject {
     func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.Publication]) throws
     /// Whether the rules of `network` are in place.
     func isFirewallInstalled(network: String) throws -> Bool
+    /// Other tables' forward chains that drop by default (see Firewall.forwardDropChains).
+    func forwardDropChains() throws -> [Firewall.ForeignChain]
+}
+
+extension NetworkHost {
+    public func forwardDropChains() throws -> [Firewall.ForeignChain] { [] }
 }
 
 /// The host as the kernel has it, in the network namespace of the calling thread: links through
@@ -56,6 +62,8 @@ public final class KernelNetworkHost: NetworkHost {
     /// of the host's own connections to 127.0.0.1 may then leave through it, which is how
     /// published ports answer on the host's loopback (the firewall's guard chain drops whatever
     /// arrives on the bridge for 127.0.0.0/8).
+    public func forwardDropChains() throws -> [Firewall.ForeignChain] { try firewall.forwardDropChains() }
+
     public func ensureBridge(name: String, mtu: UInt32?) throws -> LinkInfo {
         let bridge = try rtnetlink().ensureBridge(name: name, mtu: mtu)
         try? Files.write("/proc/sys/net/ipv4/conf/\(name)/route_localnet", "1")

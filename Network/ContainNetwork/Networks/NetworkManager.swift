@@ -34,6 +34,9 @@ public struct Endpoint: Sendable {
     public var hostInterface: String
     public var bridgeIndex: Int32
     public var ports: [PortMapping]
+    /// Found when the network was first used: what the caller should say (a host firewall
+    /// that drops forwarded traffic).
+    public var warnings: [String] = []
     /// The interface inside the container.
     public static let containerInterface = "eth0"
     /// The host end of a container's veth: `veth` and the first 8 characters of its id.
@@ -210,13 +213,22 @@ public final class NetworkManager {
         do {
             let bridge = try host.ensureBridge(name: definition.bridge, mtu: definition.mtu)
             try host.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
+            // A bridge that is not up was made just now (or after a reboot): the network's first use.
+            let firstUse = !bridge.isUp
             if !bridge.isUp { try host.setUp(index: bridge.index) }
+            var warnings: [String] = []
             if try portsStale || !request.ports.isEmpty || !host.isFirewallInstalled(network: definition.name) {
                 try installFirewall()
             }
+            if firstUse && !definition.internal {
+                // contain cannot override another table's drop: say so, once, when it matters.
+                warnings = ((try? host.forwardDropChains()) ?? []).map { Firewall.forwardDropWarning($0, bridge: definition.bridge) }
+            }
             try writeNewHostsFile(definition, leases, request)
-            return Endpoint(network: definition, containerID: request.containerID, address: address,
-                            hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
+            var endpoint = Endpoint(network: definition, containerID: request.containerID, address: address,
+                                    hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
+            endpoint.warnings = warnings
+            return endpoint
         } catch {
             // Best effort: the error that matters is the one thrown. Should the lease stay
             // behind, it is reclaimed once this process is gone.

@@ -195,6 +195,7 @@ public final class Container {
                 containerID: id, name: config.contain.name, hostname: hostname, address: bridge.address,
                 hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports))
             self.endpoint = endpoint
+            for warning in endpoint.warnings { Progress.warning(warning) }
             // After the lease, which names a container that already publishes the port; a host
             // service on it is found here (and the lease and rules go with the failed create).
             if !bridge.ports.isEmpty { portReservations = try PortReservations.reserve(bridge.ports) }
