@@ -29,6 +29,8 @@ import Testing
          "--entrypoint", "/bin/echo", "--pid", "host", "--ipc=host", "--uts", "host", "hello"],
         ["--rootfs", "r", "-d", "--log-opt", "max-size=1m", "--log-opt=max-file=2", "--mount", "type=tmpfs,target=/t",
          "--restart", "on-failure:3", "sh"],
+        ["--rootfs", "r", "--net", "bridge", "--add-host", "db:192.0.2.7", "--add-host=gw:host-gateway", "--dns-search", "lab.example",
+         "--dns-option", "ndots:2", "--dns-opt", "edns0", "--net", "container:web", "sh"],
     ]
 
     @Test(arguments: accepted)

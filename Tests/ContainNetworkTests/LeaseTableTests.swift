@@ -89,12 +89,16 @@ import Testing
     @Test func fileFormatRoundTrips() throws {
         var table = LeaseTable()
         _ = try table.allocate(Self.lease("a", name: "web"), subnet: Self.subnet, gateway: Self.gateway)
-        _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "b", owner: Self.dead, hostInterface: "vethb"),
+        _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "b", owner: Self.dead, hostInterface: "vethb",
+                                     extraHosts: [.init(name: "db", address: IPv4Address("192.0.2.7")!), .init(name: "gw", address: Self.gateway)]),
                                subnet: Self.subnet, gateway: Self.gateway)
         let text = table.serialized
-        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/contain/containers/a/hosts\t-\n"))
-        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t-\n"))
+        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/contain/containers/a/hosts\t-\t-\n"))
+        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t-\tdb=192.0.2.7,gw=10.88.0.1\n"))
         #expect(try LeaseTable(parsing: text) == table)
+        // A file written before extra hosts (8 fields) still reads.
+        let old = try LeaseTable(parsing: "10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\n")
+        #expect(old.leases.first?.extraHosts == [])
         #expect(throws: NetworkError.self) { try LeaseTable(parsing: "10.88.0.2\tonly-two-fields\n") }
     }
 }

@@ -467,6 +467,34 @@ import Testing
         try lab.expectClean()
     }
 
+    /// --add-host entries (host-gateway: the network's gateway) stay in the container's hosts
+    /// file through the rewrites of containers joining; --dns-search and --dns-option replace the
+    /// host's search and options lines.
+    @Test func addHostAndDnsSearchAndOptions() throws {
+        let lab = try NetworkLab()
+        let box = try lab.startRun(["--net", "bridge", "--add-host", "db:192.0.2.7", "--add-host", "gw:host-gateway",
+                                    "--dns-search", "lab.example", "--dns-option", "ndots:2"], ["sh", "-c", """
+            trap 'exit 0' USR1
+            echo ready; while [ ! -e /tmp/go ]; do sleep 0.05; done
+            cat /etc/hosts; echo ---; grep -E '^(search|options)' /etc/resolv.conf
+            """])
+        #expect(box.waitForOutput("ready"))
+        // A named container joining rewrites every hosts file on the network.
+        let peer = try lab.run(["--net", "bridge", "--name", "peer", "-q"], ["true"])
+        #expect(peer.status == 0, "\(peer)")
+        let id = try lab.contain(["ps", "-q"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try lab.contain(["exec", id, "--", "touch", "/tmp/go"])
+        let r = try box.wait()
+        let parts = r.stdout.components(separatedBy: "---\n")
+        #expect(parts.count == 2 && parts[0].hasSuffix("192.0.2.7\tdb\n10.88.0.1\tgw\n"), "\(r)")
+        #expect(parts.count == 2 && parts[1] == "search lab.example\noptions ndots:2\n", "\(r)")
+        let none = try lab.run(["--add-host", "db:192.0.2.7", "-q"], ["grep", "db", "/etc/hosts"])
+        #expect(none.stdout == "192.0.2.7\tdb\n", "\(none)")
+        let bad = try lab.run(["--add-host", "gw:host-gateway"], ["true"])
+        #expect(bad.status == 125, "\(bad)")
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

@@ -17,9 +17,13 @@ public struct Lease: Equatable, Sendable {
     public var hostsFile: String?
     /// Ports published to it (`-p`).
     public var ports: [PortMapping]
+    /// `--add-host`: entries of its own hosts file only, kept through every rewrite.
+    public var extraHosts: [ContainerFiles.Peer]
 
     public init(address: IPv4Address, containerID: String, owner: ProcessIdentity, hostInterface: String,
-                name: String? = nil, hostname: String? = nil, hostsFile: String? = nil, ports: [PortMapping] = []) {
+                name: String? = nil, hostname: String? = nil, hostsFile: String? = nil, ports: [PortMapping] = [],
+                extraHosts: [ContainerFiles.Peer] = []) {
+        self.extraHosts = extraHosts
         self.address = address
         self.containerID = containerID
         self.owner = owner
@@ -33,11 +37,12 @@ public struct Lease: Equatable, Sendable {
 
 /// The leases of one network: pure allocation logic plus a line format for its file.
 ///
-///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  hosts-file  ports
-///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       /run/.../hosts  8080:80/tcp
+///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  hosts-file  ports        extra-hosts
+///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       /run/.../hosts  8080:80/tcp  db=192.0.2.7
 ///
-/// Fields are separated by single tabs; ports by commas; `-` stands for an absent name, hosts
-/// file or port list.
+/// Fields are separated by single tabs; ports and extra hosts by commas; `-` stands for an
+/// absent name, hosts file, port list or extra hosts (a line of 8 fields, from before extra
+/// hosts, has none).
 public struct LeaseTable: Equatable, Sendable {
     public private(set) var leases: [Lease]
 
@@ -103,23 +108,35 @@ public struct LeaseTable: Equatable, Sendable {
         var leases: [Lease] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            let ownerParts = f.count == 8 ? f[2].split(separator: "@") : []
-            guard f.count == 8, let address = IPv4Address(f[0]), ownerParts.count == 2,
+            let ownerParts = f.count == 8 || f.count == 9 ? f[2].split(separator: "@") : []
+            guard f.count == 8 || f.count == 9, let address = IPv4Address(f[0]), ownerParts.count == 2,
                   let pid = Int32(ownerParts[0]), let start = UInt64(ownerParts[1]) else {
                 throw .invalid("lease file line \(number + 1) is malformed: \(line)")
+            }
+            var extra: [ContainerFiles.Peer] = []
+            if f.count == 9 && f[8] != "-" {
+                for entry in f[8].split(separator: ",") {
+                    let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, let a = IPv4Address(parts[1]) else {
+                        throw .invalid("lease file line \(number + 1) is malformed: \(line)")
+                    }
+                    extra.append(ContainerFiles.Peer(name: parts[0], address: a))
+                }
             }
             leases.append(Lease(address: address, containerID: f[1], owner: ProcessIdentity(pid: pid, startTime: start),
                                 hostInterface: f[3], name: f[4] == "-" ? nil : f[4], hostname: f[5],
                                 hostsFile: f[6] == "-" ? nil : f[6],
-                                ports: f[7] == "-" ? [] : try f[7].split(separator: ",").map { p throws(NetworkError) in try PortMapping(parsing: String(p)) }))
+                                ports: f[7] == "-" ? [] : try f[7].split(separator: ",").map { p throws(NetworkError) in try PortMapping(parsing: String(p)) },
+                                extraHosts: extra))
         }
         self.leases = leases
     }
 
     public var serialized: String {
-        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\thosts-file\tports\n"
+        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\thosts-file\tports\textra-hosts\n"
         for l in leases {
-            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t\(l.hostsFile ?? "-")\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\n"
+            let extra = l.extraHosts.isEmpty ? "-" : l.extraHosts.map { "\($0.name)=\($0.address)" }.joined(separator: ",")
+            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t\(l.hostsFile ?? "-")\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t\(extra)\n"
         }
         return text
     }

@@ -13,9 +13,13 @@ public struct EndpointRequest: Sendable {
     public var hostsFile: String?
     public var owner: ProcessIdentity
     public var ports: [PortMapping]
+    /// `--add-host`: entries for its own hosts file (address 0.0.0.0: `host-gateway`, the
+    /// network's gateway).
+    public var extraHosts: [ContainerFiles.Peer]
 
     public init(containerID: String, name: String?, hostname: String, address: IPv4Address?, hostsFile: String?,
-                owner: ProcessIdentity, ports: [PortMapping] = []) {
+                owner: ProcessIdentity, ports: [PortMapping] = [], extraHosts: [ContainerFiles.Peer] = []) {
+        self.extraHosts = extraHosts
         self.containerID = containerID
         self.name = name
         self.hostname = hostname
@@ -204,7 +208,9 @@ public final class NetworkManager {
         let hostInterface = Endpoint.hostInterfaceName(containerID: request.containerID)
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
-                          hostsFile: request.hostsFile, ports: request.ports)
+                          hostsFile: request.hostsFile, ports: request.ports,
+                          // 0.0.0.0 stands for docker's `host-gateway`: the network's gateway.
+                          extraHosts: request.extraHosts.map { $0.address.value == 0 ? ContainerFiles.Peer(name: $0.name, address: definition.gateway) : $0 })
         let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
 
         // The lease is recorded before anything is made for it: from here on a crash leaves a
@@ -347,7 +353,8 @@ public final class NetworkManager {
         var failures: [Error] = []
         for lease in table.leases {
             guard let file = lease.hostsFile else { continue }
-            let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers)
+            let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers,
+                                            extra: lease.extraHosts)
             do {
                 if lease.containerID == creating {
                     try Files.write(file, text, create: true)

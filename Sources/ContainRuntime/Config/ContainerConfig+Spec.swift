@@ -88,7 +88,8 @@ extension ContainerConfig {
                                        logMaxSize: spec.logOptions.maxSize == LogOptions.defaultMaxSize ? nil : spec.logOptions.maxSize,
                                        logMaxFiles: spec.logOptions.maxFiles == LogOptions.defaultMaxFiles ? nil : Int32(clamping: spec.logOptions.maxFiles),
                                        stopSignal: spec.stopSignal == SIGTERM ? nil : spec.stopSignal,
-                                       stopTimeout: spec.stopTimeout == 10 ? nil : Int32(clamping: spec.stopTimeout)))
+                                       stopTimeout: spec.stopTimeout == 10 ? nil : Int32(clamping: spec.stopTimeout),
+                                       extraHosts: spec.extraHosts, dnsSearch: spec.dnsSearch, dnsOptions: spec.dnsOptions))
     }
 }
 

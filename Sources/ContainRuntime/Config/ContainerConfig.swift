@@ -500,12 +500,20 @@ extension ContainerConfig {
         /// `--stop-signal`, `--stop-timeout` (seconds): what `contain stop` does.
         public var stopSignal: Int32?
         public var stopTimeout: Int32?
+        /// `--add-host NAME:ADDR` (ADDR may be `host-gateway`), `--dns-search`, `--dns-option`.
+        public var extraHosts: [String]
+        public var dnsSearch: [String]
+        public var dnsOptions: [String]
 
         public init(networkMode: NetworkMode = .none, networkAttachments: [NetworkAttachment] = [], name: String? = nil,
                     runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false,
                     privileged: Bool = false, seccompProfile: String = "default", shmSize: UInt64? = nil,
                     interactive: Bool = false, restartPolicy: String? = nil, logMaxSize: UInt64? = nil, logMaxFiles: Int32? = nil,
-                    stopSignal: Int32? = nil, stopTimeout: Int32? = nil) {
+                    stopSignal: Int32? = nil, stopTimeout: Int32? = nil, extraHosts: [String] = [], dnsSearch: [String] = [],
+                    dnsOptions: [String] = []) {
+            self.extraHosts = extraHosts
+            self.dnsSearch = dnsSearch
+            self.dnsOptions = dnsOptions
             self.shmSize = shmSize
             self.interactive = interactive
             self.restartPolicy = restartPolicy

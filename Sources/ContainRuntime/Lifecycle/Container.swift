@@ -62,6 +62,15 @@ public final class Container {
     private var endpoint: Endpoint?
     /// Its published ports, bound on the host while it lives (PortReservations).
     private var portReservations: PortReservations?
+    /// `--add-host` entries; address 0.0.0.0 is `host-gateway` (the network fills it in).
+    private var extraHosts: [ContainerFiles.Peer] {
+        config.contain.extraHosts.compactMap { entry in
+            guard let colon = entry.lastIndex(of: ":") else { return nil }
+            let address = String(entry[entry.index(after: colon)...])
+            return ContainerFiles.Peer(name: String(entry[..<colon]), address: address == "host-gateway" ? IPv4Address(0) : IPv4Address(address) ?? IPv4Address(0))
+        }
+    }
+
     /// `--net container:NAME`: that container's record, whose name files this one shares.
     private var sharedNetworkRecord: String?
     private var child: ChildProcess?
@@ -193,7 +202,7 @@ public final class Container {
         if let bridge {
             let endpoint = try networks.attach(network: bridge.network, EndpointRequest(
                 containerID: id, name: config.contain.name, hostname: hostname, address: bridge.address,
-                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports))
+                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports, extraHosts: extraHosts))
             self.endpoint = endpoint
             for warning in endpoint.warnings { Progress.warning(warning) }
             // After the lease, which names a container that already publishes the port; a host
@@ -237,14 +246,18 @@ public final class Container {
         let hosts = directory + "/hosts", resolv = directory + "/resolv.conf", hostnameFile = directory + "/hostname"
         let hostResolv = (try? Files.read("/etc/resolv.conf")) ?? ""
         let name = config.contain.name
+        let search = config.contain.dnsSearch, options = config.contain.dnsOptions
         switch config.contain.networkMode {
         case .host:
-            try Files.write(hosts, (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []),
+            let own = (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: [])
+            try Files.write(hosts, own + extraHosts.map { "\($0.address)\t\($0.name)\n" }.joined(), create: true)
+            try Files.write(resolv, search.isEmpty && options.isEmpty ? hostResolv
+                                : ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: [], search: search, options: options),
                             create: true)
-            try Files.write(resolv, hostResolv, create: true)
         case .none:
-            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []), create: true)
-            try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: []), create: true)
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: [], extra: extraHosts), create: true)
+            try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: [], search: search, options: options),
+                            create: true)
         case .container:
             // The other container's own files: its names and resolvers are this one's.
             if let shared = sharedNetworkRecord, Files.exists(shared + "/hosts"), Files.exists(shared + "/resolv.conf") {
@@ -257,7 +270,7 @@ public final class Container {
         case .bridge:
             // The network wrote the hosts file when it leased the address.
             let text = ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
-                                                 dns: bridge?.dns ?? [])
+                                                 dns: bridge?.dns ?? [], search: search, options: options)
             if !text.contains("\nnameserver ") {
                 Progress.warning("the host has no name server a container can use (only loopback or IPv6 ones in /etc/resolv.conf, "
                                  + "no upstream in /run/systemd/resolve/resolv.conf): names will not resolve; give one with --dns")

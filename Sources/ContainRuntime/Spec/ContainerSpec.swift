@@ -63,6 +63,11 @@ public struct ContainerSpec: Sendable {
     public var oomScoreAdj: Int32?
     /// `--group-add`: supplementary groups, names (from the container's /etc/group) or numbers.
     public var groupAdd: [String] = []
+    /// `--add-host NAME:ADDR` (checked: ADDR an IPv4 address or `host-gateway`), `--dns-search`,
+    /// `--dns-option`.
+    public var extraHosts: [String] = []
+    public var dnsSearch: [String] = []
+    public var dnsOptions: [String] = []
     /// `--restart`: what the detached supervisor does when the container ends.
     public var restartPolicy: RestartPolicy = .no
     /// `--log-opt max-size=`, `max-file=`: a detached container's log rotation.

@@ -165,6 +165,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-opt"), help: ArgumentHelp("A detached container's log: max-size=SIZE (default 20m, -1: no limit), max-file=N (default 5) (repeatable).", valueName: "opt"))
     var logOpt: [String] = []
 
+    @Option(name: .customLong("add-host"), help: ArgumentHelp("An entry of the container's /etc/hosts: NAME:ADDRESS (ADDRESS host-gateway: its network's gateway) (repeatable).", valueName: "host"))
+    var addHost: [String] = []
+
+    @Option(name: .customLong("dns-search"), help: ArgumentHelp("A search domain of the container's resolv.conf (repeatable).", valueName: "domain"))
+    var dnsSearch: [String] = []
+
+    @Option(name: [.customLong("dns-option"), .customLong("dns-opt")], help: ArgumentHelp("An options entry of the container's resolv.conf, e.g. ndots:2 (repeatable).", valueName: "option"))
+    var dnsOption: [String] = []
+
     @Option(name: .customLong("restart"), help: ArgumentHelp("With -d: no (default), always, unless-stopped or on-failure[:N] (restarts in place).", valueName: "policy"))
     var restart: String?
 
@@ -218,6 +227,9 @@ struct RunCommand: ParsableCommand {
         options.mount = mount
         options.logOpt = logOpt
         options.restart = restart
+        options.addHost = addHost
+        options.dnsSearch = dnsSearch
+        options.dnsOption = dnsOption
         return options
     }
 

@@ -72,6 +72,9 @@ struct RunOptions: Equatable {
     var mount: [String] = []
     var logOpt: [String] = []
     var restart: String?
+    var addHost: [String] = []
+    var dnsSearch: [String] = []
+    var dnsOption: [String] = []
 
     /// `--cgroup-parent`'s default: CONTAIN_CGROUP_PARENT, else `contain`.
     static var defaultCgroupParent: String {
@@ -169,6 +172,9 @@ struct RunOptions: Equatable {
             case "--mount": options.mount.append(value)
             case "--log-opt": options.logOpt.append(value)
             case "--restart": options.restart = value
+            case "--add-host": options.addHost.append(value)
+            case "--dns-search": options.dnsSearch.append(value)
+            case "--dns-option", "--dns-opt": options.dnsOption.append(value)
             default: return nil
             }
             i += 1
@@ -220,6 +226,9 @@ struct RunOptions: Equatable {
         for m in mount { a += ["--mount", m] }
         for o in logOpt { a += ["--log-opt", o] }
         add("--restart", restart)
+        for h in addHost { a += ["--add-host", h] }
+        for d in dnsSearch { a += ["--dns-search", d] }
+        for o in dnsOption { a += ["--dns-option", o] }
         return a + ["--"] + command
     }
 
@@ -334,6 +343,27 @@ struct RunOptions: Equatable {
         spec.interactive = interactive
         spec.hostNamespaces = hostNamespaces
         spec.logOptions = try LogOptions.parse(logOpt)
+        spec.extraHosts = try addHost.map { text throws(SpecError) in
+            // docker takes NAME:ADDR and NAME=ADDR.
+            guard let separator = text.firstIndex(where: { $0 == ":" || $0 == "=" }) else {
+                throw SpecError("invalid --add-host `\(text)`: expected NAME:ADDRESS, e.g. db:192.0.2.7 or gw:host-gateway")
+            }
+            let name = String(text[..<separator]), address = String(text[text.index(after: separator)...])
+            guard (try? Hostname.validate(name)) != nil else { throw SpecError("invalid --add-host `\(text)`: `\(name)` is not a host name") }
+            if address == "host-gateway" {
+                guard case .bridge = network else {
+                    throw SpecError("--add-host \(text): host-gateway is the gateway of a bridge network (--net bridge or --net NAME)")
+                }
+            } else if IPv4Address(address) == nil {
+                throw SpecError("invalid --add-host `\(text)`: `\(address)` is not an IPv4 address (or host-gateway)")
+            }
+            return name + ":" + address
+        }
+        for text in dnsSearch + dnsOption where text.isEmpty || text.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
+            throw SpecError("invalid --dns-search/--dns-option `\(text)`: one word each")
+        }
+        spec.dnsSearch = dnsSearch
+        spec.dnsOptions = dnsOption
         if let restart {
             spec.restartPolicy = try RestartPolicy(parsing: restart)
             if spec.restartPolicy != .no {

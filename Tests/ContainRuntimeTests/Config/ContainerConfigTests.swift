@@ -49,7 +49,8 @@ import Testing
                                                   dns: ["1.1.1.1"])],
                        name: "web-1", runInit: true, copyOnWrite: false, detached: true, removeWhenDone: true,
                        privileged: true, seccompProfile: "/etc/profile.json", shmSize: 128 << 20,
-                       interactive: true, restartPolicy: "on-failure:3", logMaxSize: 1 << 20, logMaxFiles: 2, stopSignal: 3, stopTimeout: 30))
+                       interactive: true, restartPolicy: "on-failure:3", logMaxSize: 1 << 20, logMaxFiles: 2, stopSignal: 3, stopTimeout: 30,
+                       extraHosts: ["db:192.0.2.7", "gw:host-gateway"], dnsSearch: ["lab.example"], dnsOptions: ["ndots:2"]))
 
     static func hook(_ name: String, timeout: Int32 = 5) -> ContainerConfig.Hook {
         .init(path: "/usr/libexec/\(name)", args: [name, "--state"], env: ["HOOK=\(name)"], timeout: timeout)
