@@ -31,6 +31,7 @@ import Testing
          "--restart", "on-failure:3", "sh"],
         ["--rootfs", "r", "--net", "bridge", "--add-host", "db:192.0.2.7", "--add-host=gw:host-gateway", "--dns-search", "lab.example",
          "--dns-option", "ndots:2", "--dns-opt", "edns0", "--net", "container:web", "sh"],
+        ["--rootfs", "r", "--net", "left:ip=10.88.20.5", "--network", "right", "--net=third", "sh"],
     ]
 
     @Test(arguments: accepted)

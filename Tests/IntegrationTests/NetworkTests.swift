@@ -495,6 +495,49 @@ import Testing
         try lab.expectClean()
     }
 
+    /// A router between two networks (`--net left --net right`: eth0 and eth1, the default route
+    /// on the first): a client on one reaches a server on the other through it, and the router's
+    /// hosts file names the members of both.
+    @Test func aContainerOnTwoNetworksRoutesBetweenThem() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "left", "--subnet", "10.88.20.0/24"]).status == 0)
+        #expect(try lab.contain(["net", "create", "right", "--subnet", "10.88.21.0/24"]).status == 0)
+        let server = try lab.startRun(["--net", "right:ip=10.88.21.10", "--name", "server", "--cap-add", "NET_ADMIN"], ["sh", "-c", """
+            trap 'exit 0' TERM
+            ip route add 10.88.20.0/24 via 10.88.21.2 && echo ready
+            while :; do sleep 0.1; done
+            """])
+        #expect(server.waitForOutput("ready"), "\(server.stdoutSoFar)")
+        let router = try lab.startRun(["--net", "left:ip=10.88.20.2", "--net", "right:ip=10.88.21.2", "--name", "router",
+                                       "--sysctl", "net.ipv4.ip_forward=1"], ["sh", "-c", """
+            trap 'exit 0' TERM
+            ip -4 -o addr show | awk '{print $2, $4}' | grep eth; ip route | grep default
+            grep -q server /etc/hosts && echo knows-server
+            echo ready; while :; do sleep 0.1; done
+            """])
+        #expect(router.waitForOutput("ready"), "\(router.stdoutSoFar)")
+        let lines = router.stdoutSoFar
+        #expect(lines.contains("eth0 10.88.20.2/24") && lines.contains("eth1 10.88.21.2/24"), "\(lines)")
+        #expect(lines.contains("default via 10.88.20.1 dev eth0") && !lines.contains("dev eth1 \n"), "\(lines)")
+        #expect(lines.contains("knows-server"), "\(lines)")
+        let client = try lab.run(["--net", "left", "--cap-add", "NET_ADMIN"], ["sh", "-c", """
+            ip route add 10.88.21.0/24 via 10.88.20.2
+            ping -c1 -W3 10.88.21.10 >/dev/null && echo reached-server || echo no-route
+            """])
+        #expect(client.stdout.contains("reached-server"), "\(client)")
+        let again = try lab.run(["--net", "left", "--net", "left"], ["true"])
+        #expect(again.status == 125, "\(again)")
+        let mixed = try lab.run(["--net", "none", "--net", "left"], ["true"])
+        #expect(mixed.status == 125, "\(mixed)")
+        for running in [router, server] {
+            running.signal(SIGTERM)
+            _ = try running.wait()
+        }
+        try lab.expectClean(network: "left")
+        try lab.expectClean(network: "right")
+        #expect(try lab.hostVeths() == [])
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

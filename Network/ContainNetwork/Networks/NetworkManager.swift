@@ -16,6 +16,8 @@ public struct EndpointRequest: Sendable {
     /// `--add-host`: entries for its own hosts file (address 0.0.0.0: `host-gateway`, the
     /// network's gateway).
     public var extraHosts: [ContainerFiles.Peer]
+    /// Which of the container's networks this is (Endpoint.index).
+    public var index = 0
 
     public init(containerID: String, name: String?, hostname: String, address: IPv4Address?, hostsFile: String?,
                 owner: ProcessIdentity, ports: [PortMapping] = [], extraHosts: [ContainerFiles.Peer] = []) {
@@ -41,10 +43,17 @@ public struct Endpoint: Sendable {
     /// Found when the network was first used: what the caller should say (a host firewall
     /// that drops forwarded traffic).
     public var warnings: [String] = []
+    /// Which of the container's networks this is (0: the first, `eth0`, which carries the
+    /// default route; 1: `eth1` ...).
+    public var index = 0
     /// The interface inside the container.
     public static let containerInterface = "eth0"
-    /// The host end of a container's veth: `veth` and the first 8 characters of its id.
-    public static func hostInterfaceName(containerID: String) -> String { "veth" + String(containerID.prefix(8)) }
+    public var containerInterface: String { "eth\(index)" }
+    /// The host end of a container's veth: `veth` and the first 8 characters of its id, and
+    /// `-N` for its network N after the first.
+    public static func hostInterfaceName(containerID: String, index: Int = 0) -> String {
+        "veth" + String(containerID.prefix(8)) + (index == 0 ? "" : "-\(index)")
+    }
     /// The container's `eth0` address, docker's scheme: `02:42` (locally administered, unicast)
     /// and its IPv4 address, so it is known without looking inside the container and unique
     /// on the network as its address is.
@@ -191,7 +200,8 @@ public final class NetworkManager {
         for other in try store.definitions() {
             let live = try reclaimLocked(other)
             if other.name == name { leases = live }
-            for lease in live.leases {
+            // (The same container on another of its networks has its name there too.)
+            for lease in live.leases where lease.containerID != request.containerID {
                 if let wanted = request.name, other.name != name, lease.name == wanted {
                     throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
                 }
@@ -205,7 +215,7 @@ public final class NetworkManager {
         for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
             throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
         }
-        let hostInterface = Endpoint.hostInterfaceName(containerID: request.containerID)
+        let hostInterface = Endpoint.hostInterfaceName(containerID: request.containerID, index: request.index)
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
                           hostsFile: request.hostsFile, ports: request.ports,
@@ -234,6 +244,7 @@ public final class NetworkManager {
             var endpoint = Endpoint(network: definition, containerID: request.containerID, address: address,
                                     hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
             endpoint.warnings = warnings
+            endpoint.index = request.index
             return endpoint
         } catch {
             // Best effort: the error that matters is the one thrown. Should the lease stay
@@ -273,7 +284,7 @@ public final class NetworkManager {
     }
 
     private func connect(_ endpoint: Endpoint, into namespace: PeerNamespace) throws {
-        try host.createVeth(name: endpoint.hostInterface, peerName: Endpoint.containerInterface, peerNamespace: namespace,
+        try host.createVeth(name: endpoint.hostInterface, peerName: endpoint.containerInterface, peerNamespace: namespace,
                             peerMAC: endpoint.containerMAC, master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
     }
 
@@ -347,13 +358,26 @@ public final class NetworkManager {
     /// endpoint of the network (`everyone`), or only that of `creating`, the container whose file
     /// is new. Any other missing file belongs to a container on its way out and is skipped.
     /// Returns the writes that failed.
+    /// A container on several networks (its leases share one hosts file) sees the named members
+    /// of every one of them: the peers come from every network's saved table (each caller saved
+    /// `table` first), so a rewrite for one network keeps the others' names.
     @discardableResult
     private func writeHostsFiles(_ table: LeaseTable, creating: String? = nil, everyone: Bool = true) -> [Error] {
-        let peers = table.leases.compactMap { lease in lease.name.map { ContainerFiles.Peer(name: $0, address: lease.address) } }
+        var tables = [table]
+        if let definitions = try? store.definitions(), definitions.count > 1 {
+            tables = definitions.compactMap { try? store.leases(of: $0.name) }
+        }
+        func peers(of containerID: String) -> [ContainerFiles.Peer] {
+            var seen = Set<String>()
+            return tables.filter { $0.leases.contains { $0.containerID == containerID } }.flatMap(\.leases).compactMap { lease in
+                guard let name = lease.name, seen.insert(name).inserted else { return nil }
+                return ContainerFiles.Peer(name: name, address: lease.address)
+            }
+        }
         var failures: [Error] = []
         for lease in table.leases {
             guard let file = lease.hostsFile else { continue }
-            let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers,
+            let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers(of: lease.containerID),
                                             extra: lease.extraHosts)
             do {
                 if lease.containerID == creating {

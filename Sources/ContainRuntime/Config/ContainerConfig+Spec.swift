@@ -45,6 +45,7 @@ extension ContainerConfig {
         if case .bridge(let network) = spec.network {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
                                                  ports: spec.ports.map(\.description), dns: spec.dns.map(\.description)))
+            attachments += spec.moreNetworks
         }
         let security = spec.security
         let caps = security.capabilities
@@ -169,7 +170,19 @@ struct BridgeAttachment {
     /// nil unless the network mode is a bridge network.
     init?(_ contain: ContainerConfig.ContainExtensions) throws {
         guard case .bridge(let network) = contain.networkMode else { return nil }
-        let attachment = contain.networkAttachments.first { $0.network == network }
+        try self.init(network: network, attachment: contain.networkAttachments.first { $0.network == network })
+    }
+
+    /// Every bridge network of the container, in order: the network mode's first (`eth0`, the
+    /// default route), then the other attachments (`--net a --net b`: `eth1` ...).
+    static func all(_ contain: ContainerConfig.ContainExtensions) throws -> [BridgeAttachment] {
+        guard let first = try BridgeAttachment(contain) else { return [] }
+        return [first] + (try contain.networkAttachments.filter { $0.network != first.network }.map {
+            try BridgeAttachment(network: $0.network, attachment: $0)
+        })
+    }
+
+    private init(network: String, attachment: ContainerConfig.NetworkAttachment?) throws {
         self.network = network
         address = try attachment?.address.map { text throws(SpecError) in
             guard let address = IPv4Address(text) else { throw SpecError("invalid address `\(text)`: expected an IPv4 address") }

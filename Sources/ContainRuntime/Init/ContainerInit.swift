@@ -84,7 +84,7 @@ public enum ContainerInit {
             // A network namespace of its own: lo up.
             try Rtnetlink(transport: try MnlSocket()).setUp(index: Rtnetlink.loopbackIndex)
         }
-        if let network = plan.network {
+        for network in (plan.network.map { [$0] } ?? []) + plan.moreNetworks {
             progress("configuring \(network.interface): \(network.address)/\(network.prefix)"
                      + (network.gateway.map { " via \($0)" } ?? ""))
             try configure(network)

@@ -54,12 +54,14 @@ public final class Container {
     /// What the configuration asks of contain's side, checked once.
     private let limits: ResourceLimits
     private let cgroupParent: String
-    private let bridge: BridgeAttachment?
+    /// Its bridge networks, the first (`eth0`) carrying the default route and the ports.
+    private let bridges: [BridgeAttachment]
+    private var bridge: BridgeAttachment? { bridges.first }
 
     public private(set) var record: ContainerRecord?
     private var cgroup: ContainerCgroup?
     private let networks: NetworkManager
-    private var endpoint: Endpoint?
+    private var endpoints: [Endpoint] = []
     /// Its published ports, bound on the host while it lives (PortReservations).
     private var portReservations: PortReservations?
     /// `--add-host` entries; address 0.0.0.0 is `host-gateway` (the network fills it in).
@@ -98,7 +100,7 @@ public final class Container {
         self.rootfsDisplay = config.root.path
         self.limits = ResourceLimits(config.linux.resources)
         self.cgroupParent = try config.cgroupParent(id: id)
-        self.bridge = try BridgeAttachment(config.contain)
+        self.bridges = try BridgeAttachment.all(config.contain)
         self.networks = NetworkManager(store: NetworkStore(directory: context.networkDirectory))
     }
 
@@ -198,12 +200,14 @@ public final class Container {
         record.writeStatus(status)
 
         // Bridge networks: bridge, rules and lease, then the veth into the init's namespace.
-        var initNetwork: InitNetwork?
-        if let bridge {
-            let endpoint = try networks.attach(network: bridge.network, EndpointRequest(
+        var initNetworks: [InitNetwork] = []
+        for (index, bridge) in bridges.enumerated() {
+            var request = EndpointRequest(
                 containerID: id, name: config.contain.name, hostname: hostname, address: bridge.address,
-                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports, extraHosts: extraHosts))
-            self.endpoint = endpoint
+                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports, extraHosts: extraHosts)
+            request.index = index
+            let endpoint = try networks.attach(network: bridge.network, request)
+            endpoints.append(endpoint)
             for warning in endpoint.warnings { Progress.warning(warning) }
             // After the lease, which names a container that already publishes the port; a host
             // service on it is found here (and the lease and rules go with the failed create).
@@ -216,17 +220,18 @@ public final class Container {
                 progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
             }
             timings.mark("veth")
-            status.address = endpoint.address.description  // recorded with the next state
-            initNetwork = InitNetwork(interface: Endpoint.containerInterface, address: endpoint.address.description,
-                                      prefix: Int32(n.subnet.prefix), gateway: n.internal ? nil : n.gateway.description)
+            // Recorded with the next state: every address, the first network's first.
+            status.address = endpoints.map(\.address.description).joined(separator: ",")
+            initNetworks.append(InitNetwork(interface: endpoint.containerInterface, address: endpoint.address.description,
+                                            prefix: Int32(n.subnet.prefix), gateway: n.internal || index > 0 ? nil : n.gateway.description))
         }
         let bindFiles = try writeNameFiles(record.directory)
 
         try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
             rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            network: initNetwork, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
-            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : []))))
+            network: initNetworks.first, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
+            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [], moreNetworks: Array(initNetworks.dropFirst())))))
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(id.prefix(12))"
                                     : "applying cgroup limits: \(limits.summary)")
         try cgroup.add(pid: child.pid)
@@ -356,11 +361,11 @@ public final class Container {
         channel = nil
         portReservations?.release()
         portReservations = nil
-        if let endpoint {
+        for endpoint in endpoints.reversed() {
             progress.say("leaving network \(endpoint.network.name)")
             failures += networks.detach(endpoint).map { "leaving network \(endpoint.network.name): \($0)" }
-            self.endpoint = nil
         }
+        endpoints = []
         if let cgroup {
             progress.say("cleaning up cgroups")
             do { try cgroup.destroy() } catch { failures.append("cleaning up cgroups: \(error)") }

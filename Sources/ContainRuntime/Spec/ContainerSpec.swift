@@ -68,6 +68,9 @@ public struct ContainerSpec: Sendable {
     public var extraHosts: [String] = []
     public var dnsSearch: [String] = []
     public var dnsOptions: [String] = []
+    /// `--net a --net b`: the bridge networks after the first (`eth1` ...), each with its
+    /// optional fixed address.
+    public var moreNetworks: [ContainerConfig.NetworkAttachment] = []
     /// `--restart`: what the detached supervisor does when the container ends.
     public var restartPolicy: RestartPolicy = .no
     /// `--log-opt max-size=`, `max-file=`: a detached container's log rotation.

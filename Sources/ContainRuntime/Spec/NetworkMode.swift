@@ -45,6 +45,12 @@ public enum NetworkMode: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The bridge network's name, nil for the other modes.
+    public var bridgeName: String? {
+        if case .bridge(let name) = self { return name }
+        return nil
+    }
+
     /// Whether the container gets a network namespace of its own.
     public var ownsNamespace: Bool {
         switch self {

@@ -102,11 +102,15 @@ public struct InitPlan: Equatable, Sendable {
     /// `NAME=CONTROLLERS` (`memory=memory`, `cpu,cpuacct=cpu,cpuacct`), mounted read-only at
     /// /sys/fs/cgroup/NAME, where each shows the container's own cgroup as its root.
     public var cgroupV1Hierarchies: [String]
+    /// Bridge networks after the first (`eth1` ...), configured the same way, without a route.
+    public var moreNetworks: [InitNetwork]
 
     public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
                 network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
-                startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil, cgroupV1Hierarchies: [String] = []) {
+                startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil, cgroupV1Hierarchies: [String] = [],
+                moreNetworks: [InitNetwork] = []) {
         self.cgroupV1Hierarchies = cgroupV1Hierarchies
+        self.moreNetworks = moreNetworks
         self.rootfsDisplay = rootfsDisplay
         self.newCgroupNamespace = newCgroupNamespace
         self.mountCgroup2 = mountCgroup2
@@ -186,7 +190,7 @@ extension InitConfig: TaggedMessage {
 extension InitPlan: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, network = 5, bindFiles = 6
-        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10
+        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, moreNetworks = 11
     }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.rootfsDisplay, rootfsDisplay)
@@ -199,13 +203,14 @@ extension InitPlan: TaggedMessage {
         w.field(.startAtOnce, startAtOnce)
         w.field(.seccompProgram, seccompProgram)
         w.fields(.cgroupV1Hierarchies, cgroupV1Hierarchies)
+        w.fields(.moreNetworks, moreNetworks)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
                   mountCgroup2: try r.required(.mountCgroup2), reportProgress: try r.required(.reportProgress),
                   network: try r.optional(.network), bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
                   startAtOnce: try r.required(.startAtOnce), seccompProgram: try r.optional(.seccompProgram),
-                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies))
+                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), moreNetworks: try r.repeated(.moreNetworks))
     }
 }
 

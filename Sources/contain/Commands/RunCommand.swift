@@ -36,8 +36,8 @@ struct RunCommand: ParsableCommand {
     var hostname: String?
 
     @Option(name: [.customLong("net"), .customLong("network")],
-            help: ArgumentHelp("Network: none (own namespace, only lo), host, bridge (the default network `contain`) or a network's name.", valueName: "mode"))
-    var net: String = "none"
+            help: ArgumentHelp("Network: none (own namespace, only lo), host, bridge (the default network `contain`), a network's name (NAME:ip=ADDR to fix the address), or container:NAME; repeat for more bridge networks (eth1 ...).", valueName: "mode"))
+    var net: [String] = []
 
     @Option(help: ArgumentHelp("The container's name, resolvable by the others on its network.", valueName: "name"))
     var name: String?
@@ -204,7 +204,7 @@ struct RunCommand: ParsableCommand {
 
     /// What was parsed, as plain values (the fast path produces the same, see RunOptions).
     var options: RunOptions {
-        var options = RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net,
+        var options = RunOptions(rootfs: rootfs, memory: memory, cpu: cpu, cpus: cpus, pids: pids, hostname: hostname, net: net.first ?? "none",
                    name: name, ip: ip, dns: dns, publish: publish, cgroupParent: cgroupParent, root: state.root,
                    env: env, envFile: envFile, volume: volume, workdir: workdir, user: user, runInit: `init`,
                    readOnly: readOnly, rootfsRW: rootfsRW, detach: detach, removeWhenDone: removeWhenDone,
@@ -226,6 +226,7 @@ struct RunCommand: ParsableCommand {
         options.uts = uts
         options.mount = mount
         options.logOpt = logOpt
+        options.moreNets = Array(net.dropFirst())
         options.restart = restart
         options.addHost = addHost
         options.dnsSearch = dnsSearch

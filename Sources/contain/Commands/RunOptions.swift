@@ -70,6 +70,8 @@ struct RunOptions: Equatable {
     var ipc: String?
     var uts: String?
     var mount: [String] = []
+    /// `--net` given again: the container's other networks (`eth1` ...).
+    var moreNets: [String] = []
     var logOpt: [String] = []
     var restart: String?
     var addHost: [String] = []
@@ -85,6 +87,7 @@ struct RunOptions: Equatable {
     static func fast(_ arguments: [String]) -> RunOptions? {
         var options = RunOptions(rootfs: "")
         var rootfs: String?
+        var netGiven = false
         var i = 0
         while i < arguments.count {
             let argument = arguments[i]
@@ -134,7 +137,8 @@ struct RunOptions: Equatable {
             case "--cpus": options.cpus = value
             case "--pids": options.pids = value
             case "--hostname": options.hostname = value
-            case "--net", "--network": options.net = value
+            case "--net", "--network":
+                if netGiven { options.moreNets.append(value) } else { options.net = value; netGiven = true }
             case "--name": options.name = value
             case "--ip": options.ip = value
             case "--dns": options.dns.append(value)
@@ -188,6 +192,7 @@ struct RunOptions: Equatable {
         func add(_ flag: String, _ value: String?) { if let value { a += [flag, value] } }
         add("--memory", memory); add("--cpu", cpu); add("--cpus", cpus); add("--pids", pids); add("--hostname", hostname)
         a += ["--net", net]
+        for n in moreNets { a += ["--net", n] }
         add("--name", name); add("--ip", ip)
         for d in dns { a += ["--dns", d] }
         for p in publish { a += ["--publish", p] }
@@ -266,7 +271,32 @@ struct RunOptions: Equatable {
             throw SpecError("--hostname and --uts host conflict: the container has the host's name")
         }
 
-        let network = try NetworkMode(parsing: net)
+        // `--net NAME:ip=ADDR`: a bridge network with its own options (container:NAME aside).
+        func networkOption(_ text: String) throws -> (name: String, address: IPv4Address?) {
+            guard !text.hasPrefix("container:"), let colon = text.firstIndex(of: ":") else { return (text, nil) }
+            var address: IPv4Address?
+            for option in text[text.index(after: colon)...].split(separator: ",") {
+                let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2, kv[0] == "ip", let a = IPv4Address(kv[1]) else {
+                    throw SpecError("invalid --net `\(text)`: expected NAME or NAME:ip=ADDRESS")
+                }
+                address = a
+            }
+            return (String(text[..<colon]), address)
+        }
+        let first = try networkOption(net)
+        let network = try NetworkMode(parsing: first.name)
+        var moreNetworks: [(name: String, address: IPv4Address?)] = []
+        for text in moreNets {
+            let option = try networkOption(text)
+            guard case .bridge = network, case .bridge(let name)? = try? NetworkMode(parsing: option.name) else {
+                throw SpecError("--net \(text): several networks must all be bridge networks (none, host and container:NAME stand alone)")
+            }
+            guard !moreNetworks.contains(where: { $0.name == name }), name != (try NetworkMode(parsing: first.name)).bridgeName else {
+                throw SpecError("--net \(text): the container is on network \(option.name) already")
+            }
+            moreNetworks.append((name, option.address))
+        }
         // --entrypoint: the program, with the command as its arguments (there is no image to
         // take an entrypoint from, so only this one).
         var command = command
@@ -288,6 +318,11 @@ struct RunOptions: Equatable {
             return address
         }
         spec.ports = try publish.map { text throws(NetworkError) in try PortMapping(parsing: text) }
+        if let address = first.address {
+            guard spec.address == nil else { throw SpecError("--ip and --net \(net) both give the address: give one of them") }
+            spec.address = address
+        }
+        spec.moreNetworks = moreNetworks.map { ContainerConfig.NetworkAttachment(network: $0.name, address: $0.address?.description) }
         if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
             throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
         }
