@@ -108,10 +108,57 @@ public enum Files {
         try removeDirectory(path)
     }
 
+    /// What `treeUsage` counts.
+    public enum Usage: Sendable {
+        /// Blocks allocated, directories included: what removing the tree frees.
+        case allocatedBlocks
+        /// The sizes of everything but directories: docker's size of a container.
+        case fileSizes
+    }
+
+    /// The bytes under `path` (itself included), each inode once (hard links, and the same
+    /// file seen twice, count once); symlinks are not followed.
+    public static func treeUsage(_ path: String, counting: Usage) -> Int64 {
+        var seen = Set<[UInt64]>()
+        func walk(_ path: String) -> Int64 {
+            var st = stat()
+            guard lstat(path, &st) == 0, seen.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted else { return 0 }
+            let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+            var total: Int64
+            switch counting {
+            case .allocatedBlocks: total = Int64(st.st_blocks) * 512
+            case .fileSizes: total = isDirectory ? 0 : Int64(st.st_size)
+            }
+            if isDirectory {
+                for name in (try? list(path)) ?? [] { total += walk(path + "/" + name) }
+            }
+            return total
+        }
+        return walk(path)
+    }
+
     /// The names in a directory, without "." and "..".
     public static func list(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw SystemError.last("opendir", path: path) }
         defer { closedir(dir) }
+        return names(dir)
+    }
+
+    /// The names in the directory open as `directory` (an O_PATH descriptor will do: it is
+    /// opened anew through it, so nothing on the way can be swapped), without "." and "..".
+    /// `path` is for messages.
+    public static func list(directory: Int32, path: String) throws -> [String] {
+        let fd = try sys("open", path: path) { openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard let dir = fdopendir(fd) else {
+            let error = SystemError.last("opendir", path: path)
+            close(fd)
+            throw error
+        }
+        defer { closedir(dir) }
+        return names(dir)
+    }
+
+    private static func names(_ dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {

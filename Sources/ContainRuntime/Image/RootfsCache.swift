@@ -160,17 +160,5 @@ public struct RootfsCache {
     }
 
     /// Blocks allocated under `path`, directories included, each inode once.
-    static func diskUsage(_ path: String) -> Int64 {
-        var seen = Set<[UInt64]>()
-        func walk(_ path: String) -> Int64 {
-            var st = stat()
-            guard lstat(path, &st) == 0, seen.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted else { return 0 }
-            var total = Int64(st.st_blocks) * 512
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                for name in (try? Files.list(path)) ?? [] { total += walk(path + "/" + name) }
-            }
-            return total
-        }
-        return walk(path)
-    }
+    static func diskUsage(_ path: String) -> Int64 { Files.treeUsage(path, counting: .allocatedBlocks) }
 }

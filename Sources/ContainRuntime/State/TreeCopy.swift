@@ -130,21 +130,7 @@ struct TreeCopy {
 
     /// The names in a directory (an O_PATH descriptor), without `.` and `..`, sorted.
     static func names(_ directory: Int32, path: String) throws -> [String] {
-        let fd = try sys("open", path: path) { openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard let dir = fdopendir(fd) else {
-            let error = SystemError.last("opendir", path: path)
-            close(fd)
-            throw error
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        try Files.list(directory: directory, path: path).sorted()
     }
 
     /// The target of a symlink, from its O_PATH descriptor.

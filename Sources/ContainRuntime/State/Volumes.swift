@@ -85,16 +85,6 @@ public struct VolumeStore {
         try Files.removeTree(gone)
     }
 
-    /// The size of what the volume holds, in bytes (for `prune`'s total).
-    public func size(_ name: String) -> UInt64 { Self.treeSize(directory + "/" + name) }
-
-    static func treeSize(_ path: String) -> UInt64 {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return 0 }
-        var total = UInt64(st.st_blocks) * 512
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            for entry in (try? Files.list(path)) ?? [] { total += treeSize(path + "/" + entry) }
-        }
-        return total
-    }
+    /// What removing the volume frees, in bytes (for `prune`'s total).
+    public func size(_ name: String) -> UInt64 { UInt64(Files.treeUsage(directory + "/" + name, counting: .allocatedBlocks)) }
 }
