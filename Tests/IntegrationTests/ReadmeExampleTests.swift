@@ -60,7 +60,8 @@ import Testing
         let fm = FileManager.default
         try fm.createDirectory(atPath: home + "/bin", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: home + "/.rootfs", withIntermediateDirectories: true)
-        try fm.createSymbolicLink(atPath: home + "/bin/contain", withDestinationPath: Harness.binary)
+        let binary = Harness.binary.hasPrefix("/") ? Harness.binary : fm.currentDirectoryPath + "/" + Harness.binary
+        try fm.createSymbolicLink(atPath: home + "/bin/contain", withDestinationPath: binary)
         try fm.createSymbolicLink(atPath: home + "/.rootfs/busybox", withDestinationPath: Harness.rootfs)
         let environment = ["PATH": home + "/bin:/usr/sbin:/usr/bin:/sbin:/bin", "CONTAIN_ROOT": lab.sandbox.stateRoot,
                            "CONTAIN_CGROUP_PARENT": lab.sandbox.cgroupParent]
