@@ -167,6 +167,8 @@ for _ in $(seq 1 50); do
         iperf3 -c 10.88.0.250 -t 5 -J > "$work/json/iperf-bridge.json" 2>/dev/null; then break; fi
     sleep 0.2
 done
+# A server that never got a client (every attempt failed) must not hold the run: stop it.
+kill -TERM $server 2>/dev/null || true
 wait $server || true
 iperf3 -s -1 -B 127.0.0.1 >/dev/null &
 sleep 0.5
