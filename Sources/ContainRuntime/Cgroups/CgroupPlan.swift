@@ -156,16 +156,21 @@ public struct CgroupPlan: Equatable, Sendable {
         deviceProgram = program
     }
 
-    /// cgroup v1: each hierarchy the container joined as `NAME=CONTROLLERS`, NAME the
-    /// hierarchy's directory under the cgroup root (`cpu,cpuacct`) and CONTROLLERS its mount
-    /// options; empty on v2.
+    /// cgroup v1: each hierarchy the container joined that carries limits or accounting
+    /// (memory, cpu, cpuacct, pids, cpuset: what runtimes inside read) as `NAME=CONTROLLERS`,
+    /// NAME the hierarchy's directory under the cgroup root (`cpu,cpuacct`) and CONTROLLERS its
+    /// mount options; empty on v2. The freezer and devices hierarchies are left out: nothing
+    /// inside reads them, and each mount costs ~2 ms when many containers start at once
+    /// (mount(2) serializes on the namespace lock; bench/notes.md).
     public var v1Hierarchies: [String] {
         guard case .legacy(let controllers) = layout else { return [] }
+        let read: Set<String> = ["memory", "cpu", "cpuacct", "pids", "cpuset"]
         return containerDirectories.compactMap { dir in
             guard let mountPoint = Set(controllers.values).first(where: { dir.hasPrefix($0 + "/") }) else { return nil }
             let name = String(mountPoint[mountPoint.index(after: mountPoint.lastIndex(of: "/")!)...])
-            let options = controllers.filter { $0.value == mountPoint }.keys.sorted().joined(separator: ",")
-            return name + "=" + options
+            let names = controllers.filter { $0.value == mountPoint }.keys.sorted()
+            guard names.contains(where: read.contains) else { return nil }
+            return name + "=" + names.joined(separator: ",")
         }
     }
 
