@@ -538,6 +538,36 @@ import Testing
         #expect(try lab.hostVeths() == [])
     }
 
+    /// `net connect` adds an interface to a running container (eth1, its lease, the hosts files),
+    /// `net disconnect` takes it away; what a connected container leaves goes with it.
+    @Test func netConnectAndDisconnectALiveContainer() throws {
+        let lab = try NetworkLab()
+        #expect(try lab.contain(["net", "create", "right", "--subnet", "10.88.23.0/24"]).status == 0)
+        let box = try lab.startRun(["--net", "bridge", "--name", "box"], ["sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done"])
+        #expect(box.waitForOutput("ready"))
+        let connected = try lab.contain(["net", "connect", "--ip", "10.88.23.7", "right", "box"])
+        #expect(connected.status == 0 && connected.stdout == "eth1 10.88.23.7/24\n", "\(connected)")
+        let inside = try lab.contain(["exec", "box", "--", "sh", "-c", "ip -4 -o addr show eth1 | awk '{print $4}'"])
+        #expect(inside.stdout == "10.88.23.7/24\n", "\(inside)")
+        let peer = try lab.run(["--net", "right"], ["sh", "-c", "ping -c1 -W3 10.88.23.7 >/dev/null && echo reached; grep -c box /etc/hosts"])
+        #expect(peer.stdout.hasPrefix("reached\n"), "\(peer)")
+        let twice = try lab.contain(["net", "connect", "right", "box"])
+        #expect(twice.status == 125 && twice.errors.first?.contains("already") == true, "\(twice)")
+        let primary = try lab.contain(["net", "disconnect", "contain", "box"])
+        #expect(primary.status == 125, "\(primary)")
+        let disconnected = try lab.contain(["net", "disconnect", "right", "box"])
+        #expect(disconnected.status == 0, "\(disconnected)")
+        let gone = try lab.contain(["exec", "box", "--", "sh", "-c", "ip link show eth1 >/dev/null 2>&1 && echo still || echo gone"])
+        #expect(gone.stdout == "gone\n", "\(gone)")
+        #expect(lab.leases(network: "right") == [])
+        // Connected again, then the container ends: its second lease goes with it.
+        #expect(try lab.contain(["net", "connect", "right", "box"]).status == 0)
+        box.signal(SIGTERM)
+        _ = try box.wait()
+        try lab.expectClean(network: "right")
+        try lab.expectClean()
+    }
+
     @Test func netRmRefusesWhileInUseThenRemovesBridgeAndRules() throws {
         let lab = try NetworkLab()
         #expect(try lab.contain(["net", "create", "tmp", "--subnet", "10.88.40.0/24"]).status == 0)

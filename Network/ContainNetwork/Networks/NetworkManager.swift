@@ -293,6 +293,27 @@ public final class NetworkManager {
     /// next step and returns every failure (none: all done) for the caller to report. A lease
     /// left behind is reclaimed once its owner is gone.
     @discardableResult
+    /// The container's endpoints as its leases record them, in the order of their interfaces
+    /// (`net connect` and `net disconnect` on a running container).
+    public func endpoints(of containerID: String) throws -> [Endpoint] {
+        var found: [Endpoint] = []
+        for definition in try store.definitions() {
+            guard let lease = try store.leases(of: definition.name).leases.first(where: { $0.containerID == containerID }) else { continue }
+            var endpoint = Endpoint(network: definition, containerID: containerID, address: lease.address, hostInterface: lease.hostInterface,
+                                    bridgeIndex: (try host.link(named: definition.bridge))?.index ?? 0, ports: lease.ports)
+            let base = Endpoint.hostInterfaceName(containerID: containerID)
+            endpoint.index = lease.hostInterface == base ? 0 : Int(lease.hostInterface.dropFirst(base.count + 1)) ?? 0
+            found.append(endpoint)
+        }
+        return found.sorted { $0.index < $1.index }
+    }
+
+    /// The host end of the endpoint's veth (and so the pair); gone already is fine.
+    public func removeLink(of endpoint: Endpoint) throws {
+        guard let link = try host.link(named: endpoint.hostInterface) else { return }
+        try host.deleteLink(index: link.index, name: link.name)
+    }
+
     public func detach(_ endpoint: Endpoint) -> [Error] {
         var failures: [Error] = []
         do {

@@ -361,6 +361,10 @@ public final class Container {
         channel = nil
         portReservations?.release()
         portReservations = nil
+        // With the networks joined while it ran (`net connect`), whose leases it owns too.
+        if !endpoints.isEmpty, let joined = try? networks.endpoints(of: id) {
+            endpoints += joined.filter { j in !endpoints.contains { $0.network.name == j.network.name } }
+        }
         for endpoint in endpoints.reversed() {
             progress.say("leaving network \(endpoint.network.name)")
             failures += networks.detach(endpoint).map { "leaving network \(endpoint.network.name): \($0)" }

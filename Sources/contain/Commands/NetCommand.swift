@@ -9,8 +9,49 @@ struct NetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "net",
         abstract: "Manage bridge networks.",
-        subcommands: [NetCreate.self, NetList.self, NetInspect.self, NetRemove.self]
+        subcommands: [NetCreate.self, NetList.self, NetInspect.self, NetRemove.self, NetConnect.self, NetDisconnect.self]
     )
+}
+
+/// `contain net connect NET CONTAINER [--ip ADDR]`: another interface (`eth1` ...) on a running
+/// container, live.
+struct NetConnect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connect", abstract: "Connect a running container to another network (a new interface, live).")
+
+    @OptionGroup var state: StateOptions
+    @Option(help: ArgumentHelp("A fixed address on that network.", valueName: "addr")) var ip: String?
+    @Argument(help: "The network.") var network: String
+    @Argument(help: "The container's name or id.") var container: String
+
+    func run() throws {
+        try state.prepare()
+        let address = try ip.map { text throws(NetworkError) in
+            guard let a = IPv4Address(text) else { throw NetworkError.invalid("invalid --ip `\(text)`: expected an IPv4 address") }
+            return a
+        }
+        let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
+        let endpoint = try LiveNetworks.connect(view, network: network, address: address,
+                                                manager: NetworkManager(store: NetworkStore(directory: state.networkDirectory)))
+        print("\(endpoint.containerInterface) \(endpoint.address)/\(endpoint.network.subnet.prefix)")
+    }
+}
+
+/// `contain net disconnect NET CONTAINER`: the interface of a network the container joined
+/// with `net connect` (or a second `--net`) goes, live.
+struct NetDisconnect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disconnect", abstract: "Disconnect a running container from a network it joined after its first.")
+
+    @OptionGroup var state: StateOptions
+    @Argument(help: "The network.") var network: String
+    @Argument(help: "The container's name or id.") var container: String
+
+    func run() throws {
+        try state.prepare()
+        let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
+        try LiveNetworks.disconnect(view, network: network, manager: NetworkManager(store: NetworkStore(directory: state.networkDirectory)))
+    }
 }
 
 struct NetCreate: ParsableCommand {
