@@ -49,7 +49,8 @@ public struct Firewall {
                   family == UInt32(NFPROTO_IPV4) || family == UInt32(NFPROTO_INET),
                   nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) == UInt32(NF_INET_FORWARD.rawValue),
                   nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue)) == UInt32(NF_DROP) else { continue }
-            found.append(ForeignChain(family: family == UInt32(NFPROTO_INET) ? "inet" : "ip", table: table,
+            let familyName = family == UInt32(NFPROTO_INET) ? "inet" : "ip"
+            found.append(ForeignChain(family: familyName, table: table,
                                       name: String(cString: nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue)))))
         }
         return found

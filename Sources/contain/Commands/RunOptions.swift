@@ -277,7 +277,8 @@ struct RunOptions: Equatable {
             var address: IPv4Address?
             for option in text[text.index(after: colon)...].split(separator: ",") {
                 let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2, kv[0] == "ip", let a = IPv4Address(kv[1]) else {
+                let isAddress = kv.count == 2 && kv[0] == "ip"
+                guard isAddress, let a = IPv4Address(kv[1]) else {
                     throw SpecError("invalid --net `\(text)`: expected NAME or NAME:ip=ADDRESS")
                 }
                 address = a
