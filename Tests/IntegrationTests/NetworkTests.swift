@@ -525,6 +525,8 @@ import Testing
             ping -c1 -W3 10.88.21.10 >/dev/null && echo reached-server || echo no-route
             """])
         #expect(client.stdout.contains("reached-server"), "\(client)")
+        let ps = try lab.contain(["ps", "--filter", "network=right", "--format", "{{.Names}} {{.Networks}}"])
+        #expect(Set(ps.stdout.split(separator: "\n")) == ["router left,right", "server right"], "\(ps)")
         let again = try lab.run(["--net", "left", "--net", "left"], ["true"])
         #expect(again.status == 125, "\(again)")
         let mixed = try lab.run(["--net", "none", "--net", "left"], ["true"])

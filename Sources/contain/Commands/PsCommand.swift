@@ -41,7 +41,7 @@ struct PsCommand: ParsableCommand {
                              ("exit_code", v.status.exitCode.map { .number(Int64($0)) } ?? .null),
                              ("created", .number(Int64(v.info.created))),
                              ("command", .array(v.info.command.map(JSON.string))),
-                             ("network", .string(v.info.network)),
+                             ("network", .string(Self.networks(v))),
                              ("address", v.isAlive ? v.status.address.map(JSON.string) ?? .null : .null),
                              ("capabilities", .array(v.info.capabilities.map(JSON.string))), ("seccomp", .string(v.info.seccomp)),
                              ("privileged", .bool(v.info.privileged)), ("labels", .array(v.info.labels.map(JSON.string)))])
@@ -60,7 +60,7 @@ struct PsCommand: ParsableCommand {
             rows.append([noTrunc ? v.info.id : v.shortID, v.info.name ?? "-", v.isAlive ? v.status.pid.map { String($0.pid) } ?? "-" : "-",
                          v.stateDescription, Self.ago(now - v.info.created),
                          command.count > 30 && !noTrunc ? String(command.prefix(29)) + "…" : command,
-                         v.info.network, v.isAlive ? v.status.address ?? "-" : "-", v.isAlive ? Self.ports(v) : ""])
+                         Self.networks(v), v.isAlive ? v.status.address ?? "-" : "-", v.isAlive ? Self.ports(v) : ""])
         }
         print(Table.render(rows), terminator: "")
     }
@@ -78,11 +78,19 @@ struct PsCommand: ParsableCommand {
             ("ID", .string(fullID ? v.info.id : v.shortID)), ("Names", .string(v.info.name ?? "")),
             ("Status", .string(v.stateDescription)), ("State", .string(state)),
             ("CreatedAt", .number(Int64(v.info.created))), ("RunningFor", .string(ago(now - v.info.created))),
-            ("Command", .string(v.info.command.joined(separator: " "))), ("Networks", .string(v.info.network)),
+            ("Command", .string(v.info.command.joined(separator: " "))), ("Networks", .string(Self.networks(v))),
             ("Ports", .string(v.isAlive ? ports(v) : "")), ("Labels", .string(v.info.labels.joined(separator: ","))),
             ("Pid", .string(v.isAlive ? v.status.pid.map { String($0.pid) } ?? "" : "")),
             ("Address", .string(v.isAlive ? v.status.address ?? "" : "")),
         ])
+    }
+
+    /// Every network of a bridged container (`--net a --net b`, as its configuration lists
+    /// them; `bridge` for the default one), comma-separated; the mode of any other.
+    static func networks(_ v: ContainerView) -> String {
+        guard case .bridge(let first)? = try? NetworkMode(parsing: v.info.network),
+              let config = try? ContainerRecord.configuration(of: v), config.contain.networkAttachments.count > 1 else { return v.info.network }
+        return config.contain.networkAttachments.map { $0.network == first ? v.info.network : $0.network }.joined(separator: ",")
     }
 
     /// `0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`, from the container's configuration.
@@ -110,7 +118,7 @@ struct PsCommand: ParsableCommand {
         case "name": return v.info.name?.contains(filter.value) == true
         case "id": return v.info.id.hasPrefix(filter.value)
         case "status": return v.stateDescription.split(separator: " ").first.map(String.init) == filter.value
-        case "network": return v.info.network == filter.value
+        case "network": return Self.networks(v).split(separator: ",").contains { $0 == filter.value }
         default: return v.info.labels.contains { $0 == filter.value || $0.hasPrefix(filter.value + "=") }
         }
     }
