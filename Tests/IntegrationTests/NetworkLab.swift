@@ -56,6 +56,13 @@ final class NetworkLab {
         try runTool(Self.nsenter, ["--net=/run/netns/" + host, tool] + arguments, output: scratch)
     }
 
+    /// `url`'s body, trimmed, fetched by python in `namespace` (5 s time limit).
+    func fetch(_ url: String, from namespace: String) throws -> String {
+        let script = "import urllib.request; print(urllib.request.urlopen('\(url)', timeout=5).read().decode().strip())"
+        return try runTool(Self.nsenter, ["--net=/run/netns/" + namespace, "/usr/bin/python3", "-c", script],
+                           output: scratch + "-fetch").output
+    }
+
     /// `contain --root <sandbox> ARGS` in the host namespace.
     func contain(_ arguments: [String], timeout: Double = 60) throws -> RunResult {
         try start(arguments).wait(timeout: timeout)

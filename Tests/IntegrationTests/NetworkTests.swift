@@ -293,9 +293,7 @@ import Testing
         #expect(table.contains("tcp dport 8080 dnat to 10.88.0.2:80"), "\(table)")
         #expect(table.contains("ip daddr \(NetworkLab.hostAddress) tcp dport 9090 dnat to 10.88.0.2:80"), "\(table)")
         func fetch(from namespace: String, port: Int) throws -> String {
-            let script = "import urllib.request; print(urllib.request.urlopen('http://\(NetworkLab.hostAddress):\(port)/index.html', timeout=5).read().decode().strip())"
-            return try runTool(NetworkLab.nsenter, ["--net=/run/netns/" + namespace, "/usr/bin/python3", "-c", script],
-                               output: lab.sandbox.stateRoot + "/fetch-\(namespace)-\(port)").output
+            try lab.fetch("http://\(NetworkLab.hostAddress):\(port)/index.html", from: namespace)
         }
         #expect(try fetch(from: lab.upstream, port: 8080) == "served by www\n")
         #expect(try fetch(from: lab.host, port: 8080) == "served by www\n")
@@ -368,11 +366,7 @@ import Testing
             while :; do sleep 0.1; done
             """])
         #expect(server.waitForOutput("ready"), "\(server.stdoutSoFar)")
-        func fetch(_ url: String) throws -> String {
-            let script = "import urllib.request; print(urllib.request.urlopen('\(url)', timeout=5).read().decode().strip())"
-            return try runTool(NetworkLab.nsenter, ["--net=/run/netns/" + lab.host, "/usr/bin/python3", "-c", script],
-                               output: lab.sandbox.stateRoot + "/fetch-loopback").output
-        }
+        func fetch(_ url: String) throws -> String { try lab.fetch(url, from: lab.host) }
         #expect(try fetch("http://127.0.0.1:18092/index.html") == "served on loopback\n")
         #expect(try fetch("http://127.0.0.1:18093/index.html") == "served on loopback\n")
         // A container that routes 127.0.0.1 to its gateway (it may: its own namespace,

@@ -41,13 +41,7 @@ struct ContainerPruneCommand: ParsableCommand {
 
     func run() throws {
         try state.requireRoot()
-        if !force {
-            guard isatty(0) == 1 else {
-                throw RunFailure.runtime("not removing anything without confirmation: stdin is not a terminal; use contain container prune -f")
-            }
-            Progress.emit(Self.prompt)
-            guard Self.confirms(readLine()) else { return }
-        }
+        guard try force || Self.confirmed(Self.prompt, command: "contain container prune") else { return }
         // Looked at before the reclaim every command does first: a dead container that the
         // reclaim removes is pruned too, and counted.
         let ended = ContainerRecord.list(stateRoot: state.stateRoot).filter { !$0.isAlive }
@@ -71,6 +65,16 @@ struct ContainerPruneCommand: ParsableCommand {
         }
         print(Self.report(deleted: deleted, reclaimed: reclaimed), terminator: "")
         if failed { throw ExitCode(125) }
+    }
+
+    /// A prune's question, asked as docker asks it: on a terminal; without one, refused (the
+    /// caller must say -f). True once the answer is yes.
+    static func confirmed(_ prompt: String, command: String) throws -> Bool {
+        guard isatty(0) == 1 else {
+            throw RunFailure.runtime("not removing anything without confirmation: stdin is not a terminal; use \(command) -f")
+        }
+        Progress.emit(prompt)
+        return confirms(readLine())
     }
 
     /// docker's answer check: y or yes, in any case.

@@ -81,13 +81,7 @@ struct RootfsCommand: ParsableCommand {
 
         func run() throws {
             try state.requireRoot()
-            if !force {
-                guard isatty(0) == 1 else {
-                    throw RunFailure.runtime("not removing anything without confirmation: stdin is not a terminal; use contain rootfs prune -f")
-                }
-                Progress.emit(Self.prompt(all: all))
-                guard ContainerPruneCommand.confirms(readLine()) else { return }
-            }
+            guard try force || ContainerPruneCommand.confirmed(Self.prompt(all: all), command: "contain rootfs prune") else { return }
             // Containers whose runtime died are reclaimed first: they use nothing any more.
             try state.prepare()
             let cache = RootfsCache(directory: StateOptions.resolve(root: state.root).imageCache)

@@ -105,14 +105,9 @@ struct VolumeCommand: ParsableCommand {
 
         func run() throws {
             try state.prepare()
-            if !force {
-                guard isatty(0) == 1 else {
-                    throw RunFailure.runtime("not removing anything without confirmation: stdin is not a terminal; use contain volume prune -f")
-                }
-                Progress.emit("WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ")
-                let answer = (readLine() ?? "").lowercased().filter { $0 != " " && $0 != "\t" && $0 != "\r" }
-                guard answer == "y" || answer == "yes" else { return }
-            }
+            guard try force || ContainerPruneCommand.confirmed(
+                "WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ",
+                command: "contain volume prune") else { return }
             var total: UInt64 = 0
             var removed: [String] = []
             for volume in state.volumes.list() where state.volumes.users(of: volume.name, stateRoot: state.stateRoot).isEmpty {
