@@ -79,11 +79,15 @@ import Testing
                 + "nft insert rule inet firewalld filter_FORWARD oifname \"contain0\" ct state established,related accept")
     }
 
-    @Test func batchReplacesTheTableInOneTransaction() {
+    static func nft(_ t: nf_tables_msg_types) -> UInt16 { UInt16(NFNL_SUBSYS_NFTABLES) << 8 | UInt16(t.rawValue) }
+    /// nfgenmsg's family, the byte after the netlink header.
+    static func family(_ message: NetlinkMessage) -> Int { Int(message.bytes[16]) }
+
+    @Test func batchReplacesTheInetTableInOneTransaction() {
         let plan = FirewallPlan(networks: Self.networks)
         let batch = NftablesBatch.replace(with: plan, firstSequence: 500)
         let messages = NetlinkMessage.split(batch.bytes)
-        func nft(_ t: nf_tables_msg_types) -> UInt16 { UInt16(NFNL_SUBSYS_NFTABLES) << 8 | UInt16(t.rawValue) }
+        let nft = Self.nft
         let expected: [UInt16] = [UInt16(NFNL_MSG_BATCH_BEGIN), nft(NFT_MSG_NEWTABLE), nft(NFT_MSG_DELTABLE), nft(NFT_MSG_NEWTABLE)]
             + Array(repeating: nft(NFT_MSG_NEWCHAIN), count: plan.chains.count)
             + Array(repeating: nft(NFT_MSG_NEWRULE), count: plan.rules.count)
@@ -94,6 +98,31 @@ import Testing
         // Every message but the delimiters asks for an acknowledgement; the batch covers all bytes.
         #expect(messages.dropFirst().dropLast().allSatisfy { $0.flags & UInt16(NLM_F_ACK) != 0 })
         #expect(messages.reduce(0) { $0 + (($1.length + 3) & ~3) } == batch.bytes.count)
+        // One table for both families: every table, chain and rule is inet.
+        #expect(messages.dropFirst().dropLast().allSatisfy { Self.family($0) == NFPROTO_INET })
+    }
+
+    /// A host upgraded from a version whose table was `ip contain` loses it in the same batch.
+    @Test func upgradeDeletesTheLegacyIPTableInTheSameBatch() {
+        let plan = FirewallPlan(networks: Self.networks)
+        let plain = NetlinkMessage.split(NftablesBatch.replace(with: plan, firstSequence: 1).bytes)
+        let batch = NftablesBatch.replace(with: plan, deletingLegacyTable: true, firstSequence: 1)
+        let messages = NetlinkMessage.split(batch.bytes)
+        #expect(messages.count == plain.count + 1 && batch.acknowledgements == messages.count - 2)
+        #expect(messages[1].type == Self.nft(NFT_MSG_DELTABLE) && Self.family(messages[1]) == NFPROTO_IPV4)
+        #expect(String(decoding: messages[1].bytes, as: UTF8.self).contains("contain\0"))
+        #expect(messages.dropFirst(2).dropLast().allSatisfy { Self.family($0) == NFPROTO_INET })
+        #expect(messages.map(\.sequence) == Array(1..<1 + UInt32(messages.count)))
+    }
+
+    @Test func lookingUpATableAsksForItsFamily() {
+        for (table, family) in [(NftablesBatch.Table.current, NFPROTO_INET), (.legacy, NFPROTO_IPV4)] {
+            let message = NetlinkMessage.split(NftablesBatch.getTable(table, sequence: 3))
+            #expect(message.count == 1 && message[0].type == Self.nft(NFT_MSG_GETTABLE) && Self.family(message[0]) == family)
+            #expect(String(decoding: message[0].bytes, as: UTF8.self).contains("contain\0"))
+        }
+        #expect(Self.family(NetlinkMessage.split(NftablesBatch.getChain("net-lab", sequence: 7))[0]) == NFPROTO_INET)
+        #expect("\(NftablesBatch.Table.current)" == "inet contain" && "\(NftablesBatch.Table.legacy)" == "ip contain")
     }
 
     @Test func interfaceNamesArePaddedToIfnamsiz() {
@@ -103,9 +132,231 @@ import Testing
 
     @Test func emptyPlanDeletesTheTable() {
         let batch = NftablesBatch.deleteTable(firstSequence: 1)
-        #expect(NetlinkMessage.split(batch.bytes).count == 3)
+        let messages = NetlinkMessage.split(batch.bytes)
+        #expect(messages.count == 3 && Self.family(messages[1]) == NFPROTO_INET)
         #expect(batch.acknowledgements == 1)
+        // With the legacy table still there, both go in one batch.
+        let both = NetlinkMessage.split(NftablesBatch.deleteTable([.current, .legacy], firstSequence: 1).bytes)
+        #expect(both.map(\.type) == [UInt16(NFNL_MSG_BATCH_BEGIN), Self.nft(NFT_MSG_DELTABLE), Self.nft(NFT_MSG_DELTABLE), UInt16(NFNL_MSG_BATCH_END)])
+        #expect(both.dropFirst().dropLast().map(Self.family) == [NFPROTO_INET, NFPROTO_IPV4])
     }
+}
+
+/// IPv6 in the inet table: planned from the networks' IPv6 subnets, encoded as nft does.
+@Suite struct FirewallIPv6Tests {
+    static let ula = try! NetworkDefinition(name: "contain", bridge: "contain0", subnet: try! IPv4Network(parsing: "10.88.0.0/24"),
+                                            subnet6: try! IPv6Network(parsing: "fd00:88::/64"))
+    static let global = try! NetworkDefinition(name: "glob", bridge: "ct-glob", subnet: try! IPv4Network(parsing: "10.88.2.0/24"),
+                                               subnet6: try! IPv6Network(parsing: "2001:db8:1::/64"))
+    static let isolated = try! NetworkDefinition(name: "iso", bridge: "ct-iso", subnet: try! IPv4Network(parsing: "10.88.1.0/24"),
+                                                 internal: true, subnet6: try! IPv6Network(parsing: "fd00:89::/64"))
+
+    static func rules(_ plan: FirewallPlan, _ chain: String) -> [String] { plan.rules.filter { $0.chain == chain }.map(\.description) }
+
+    @Test func uniqueLocalSubnetIsMasqueradedOnTheWayOutAndOnTheHairpin() {
+        let plan = FirewallPlan(networks: [Self.ula])
+        #expect(Self.rules(plan, "postrouting") == [
+            "ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
+            "ip saddr 10.88.0.0/24 oifname \"contain0\" ct status dnat masquerade",
+            "ip saddr 127.0.0.0/8 oifname \"contain0\" masquerade",
+            "ip6 saddr fd00:88::/64 oifname != \"contain0\" masquerade",
+            "ip6 saddr fd00:88::/64 oifname \"contain0\" ct status dnat masquerade",
+        ])
+        // The loopback guard has no IPv6 counterpart (no route_localnet for ::1).
+        #expect(Self.rules(plan, "guard") == ["iifname \"contain0\" ip daddr 127.0.0.0/8 drop"])
+    }
+
+    @Test func globalSubnetIsRoutedNotMasqueraded() {
+        let plan = FirewallPlan(networks: [Self.global])
+        let ipv6 = Self.rules(plan, "postrouting").filter { $0.hasPrefix("ip6") }
+        #expect(ipv6 == ["ip6 saddr 2001:db8:1::/64 oifname \"ct-glob\" ct status dnat masquerade"])
+    }
+
+    @Test func internalNetworkGetsNoNATInEitherFamily() {
+        let plan = FirewallPlan(networks: [Self.isolated])
+        #expect(Self.rules(plan, "postrouting") == [])
+        #expect(Self.rules(plan, "guard") == [])
+        #expect(Self.rules(plan, "forward") == ["iifname \"ct-iso\" oifname != \"ct-iso\" drop", "jump net-iso", "iifname \"ct-iso\" drop"])
+    }
+
+    /// Isolation is by interface and conntrack only, so in an inet table it holds for IPv6 too;
+    /// the IPv6 subnets change none of it.
+    @Test func forwardIsolationReadsNoAddressSoCoversBothFamilies() {
+        let networks = [Self.ula, Self.global, Self.isolated]
+        let plan = FirewallPlan(networks: networks)
+        let filtering = plan.rules.filter { $0.chain == "forward" || $0.chain.hasPrefix("net-") }
+        #expect(!filtering.isEmpty && filtering.allSatisfy { $0.matches.allSatisfy { $0.family == nil } })
+        var without6 = networks
+        for i in without6.indices { without6[i].subnet6 = nil }
+        #expect(filtering == FirewallPlan(networks: without6).rules.filter { $0.chain == "forward" || $0.chain.hasPrefix("net-") })
+    }
+
+    @Test func publicationReachesEachFamilyTheContainerHas() throws {
+        let plan = FirewallPlan(networks: [Self.ula], published: [
+            .init(mapping: try PortMapping(parsing: "8080:80"), destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")!),
+            // Bound to an IPv4 host address: IPv4 only, whatever the container has.
+            .init(mapping: try PortMapping(parsing: "192.0.2.1:5353:53/udp"), destination: IPv4Address("10.88.0.3")!,
+                  destination6: IPv6Address("fd00:88::3")!),
+            // No IPv6 address: the IPv4 rule alone.
+            .init(mapping: try PortMapping(parsing: "9090:90"), destination: IPv4Address("10.88.0.4")!),
+        ])
+        #expect(Self.rules(plan, "ports") == [
+            "meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
+            "meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80",
+            "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53",
+            "meta l4proto tcp th dport 9090 dnat ip to 10.88.0.4:90",
+        ])
+    }
+
+    @Test func matchesKnowTheirFamily() throws {
+        let v6 = try IPv6Network(parsing: "fd00::/64")
+        #expect([FirewallPlan.Match.sourceIn6(v6), .destinationIn6(v6), .destination6(v6.firstHost)].allSatisfy { $0.family == .ipv6 })
+        #expect(FirewallPlan.Match.sourceIn(FirewallPlan.loopback).family == .ipv4)
+        #expect(FirewallPlan.Rule(chain: "ports", matches: [.destination6(v6.firstHost), .transport(.tcp), .destinationPort(443)],
+                                  action: .dnat6(v6.firstHost, 8443)).description
+                == "ip6 daddr fd00::1 meta l4proto tcp th dport 443 dnat ip6 to [fd00::1]:8443")
+    }
+
+    /// Each rule's expressions, printed by libnftnl in the format of `nft --debug=netlink`.
+    static func expressions(_ rule: FirewallPlan.Rule) -> [String] {
+        let plan = FirewallPlan(networks: [])
+        var single = plan
+        single.chains = []
+        single.rules = [rule]
+        let message = NetlinkMessage.split(NftablesBatch.replace(with: single, firstSequence: 1).bytes).dropLast().last!
+        let parsed = nftnl_rule_alloc()!
+        defer { nftnl_rule_free(parsed) }
+        _ = message.bytes.withUnsafeBytes { nftnl_rule_nlmsg_parse($0.baseAddress!.assumingMemoryBound(to: nlmsghdr.self), parsed) }
+        var buffer = [CChar](repeating: 0, count: 8192)
+        _ = nftnl_rule_snprintf(&buffer, buffer.count, parsed, NFTNL_OUTPUT_DEFAULT.rawValue, 0)
+        return String(cString: buffer).split(separator: "\n").map { $0.drop(while: { $0 == " " }) }.filter { $0.hasPrefix("[") }.map(String.init)
+    }
+
+    /// What `nft --debug=netlink -f` printed (nftables 1.0.6) for each rule's own text in an inet
+    /// table: a header match gets `meta nfproto` first; a prefix of whole bytes loads only those
+    /// bytes, any other loads the address and masks it. nft also sends the DNAT's flags 0x2
+    /// (NF_NAT_RANGE_PROTO_SPECIFIED), which the kernel sets itself for a port register: the
+    /// kernel lists both identically (flags 0x3).
+    @Test func expressionsAreWhatNftEmits() throws {
+        let v6 = try IPv6Network(parsing: "fd00:88::/64")
+        let cases: [(FirewallPlan.Rule, [String])] = [
+            (.init(chain: "postrouting", matches: [.sourceIn6(v6), .notOutputInterface("contain0")], action: .masquerade), [
+                "[ meta load nfproto => reg 1 ]",
+                "[ cmp eq reg 1 0x0000000a ]",
+                "[ payload load 8b @ network header + 8 => reg 1 ]",
+                "[ cmp eq reg 1 0x880000fd 0x00000000 ]",
+                "[ meta load oifname => reg 1 ]",
+                "[ cmp neq reg 1 0x746e6f63 0x306e6961 0x00000000 0x00000000 ]",
+                "[ masq ]"]),
+            (.init(chain: "postrouting", matches: [.sourceIn6(try IPv6Network(parsing: "fc00::/7"))], action: .masquerade), [
+                "[ meta load nfproto => reg 1 ]",
+                "[ cmp eq reg 1 0x0000000a ]",
+                "[ payload load 16b @ network header + 8 => reg 1 ]",
+                "[ bitwise reg 1 = ( reg 1 & 0x000000fe 0x00000000 0x00000000 0x00000000 ) ^ 0x00000000 0x00000000 0x00000000 0x00000000 ]",
+                "[ cmp eq reg 1 0x000000fc 0x00000000 0x00000000 0x00000000 ]",
+                "[ masq ]"]),
+            (.init(chain: "ports", matches: [.destination6(IPv6Address("2001:db8::1")!), .transport(.tcp), .destinationPort(8080)],
+                   action: .dnat6(IPv6Address("fd00:88::2")!, 80)), [
+                "[ meta load nfproto => reg 1 ]",
+                "[ cmp eq reg 1 0x0000000a ]",
+                "[ payload load 16b @ network header + 24 => reg 1 ]",
+                "[ cmp eq reg 1 0xb80d0120 0x00000000 0x00000000 0x01000000 ]",
+                "[ meta load l4proto => reg 1 ]",
+                "[ cmp eq reg 1 0x00000006 ]",
+                "[ payload load 2b @ transport header + 2 => reg 1 ]",
+                "[ cmp eq reg 1 0x0000901f ]",
+                "[ immediate reg 1 0x880000fd 0x00000000 0x00000000 0x02000000 ]",
+                "[ immediate reg 2 0x00005000 ]",
+                "[ nat dnat ip6 addr_min reg 1 proto_min reg 2 ]"]),
+            (.init(chain: "postrouting", matches: [.sourceIn(try IPv4Network(parsing: "10.88.16.0/20")), .outputInterface("contain0"), .destinationNATed],
+                   action: .masquerade), [
+                "[ meta load nfproto => reg 1 ]",
+                "[ cmp eq reg 1 0x00000002 ]",
+                "[ payload load 4b @ network header + 12 => reg 1 ]",
+                "[ bitwise reg 1 = ( reg 1 & 0x00f0ffff ) ^ 0x00000000 ]",
+                "[ cmp eq reg 1 0x0010580a ]",
+                "[ meta load oifname => reg 1 ]",
+                "[ cmp eq reg 1 0x746e6f63 0x306e6961 0x00000000 0x00000000 ]",
+                "[ ct load status => reg 1 ]",
+                "[ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]",
+                "[ cmp neq reg 1 0x00000000 ]",
+                "[ masq ]"]),
+            // The family goes right before the first header match, once.
+            (.init(chain: "guard", matches: [.inputInterface("contain0"), .destinationIn(FirewallPlan.loopback)], action: .drop), [
+                "[ meta load iifname => reg 1 ]",
+                "[ cmp eq reg 1 0x746e6f63 0x306e6961 0x00000000 0x00000000 ]",
+                "[ meta load nfproto => reg 1 ]",
+                "[ cmp eq reg 1 0x00000002 ]",
+                "[ payload load 1b @ network header + 16 => reg 1 ]",
+                "[ cmp eq reg 1 0x0000007f ]",
+                "[ immediate reg 0 drop ]"]),
+            (.init(chain: "ports", matches: [.destination(IPv4Address("192.0.2.1")!), .transport(.udp), .destinationPort(5353)],
+                   action: .dnat(IPv4Address("10.88.0.3")!, 53)), [
+                "[ meta load nfproto => reg 1 ]",
+                "[ cmp eq reg 1 0x00000002 ]",
+                "[ payload load 4b @ network header + 16 => reg 1 ]",
+                "[ cmp eq reg 1 0x010200c0 ]",
+                "[ meta load l4proto => reg 1 ]",
+                "[ cmp eq reg 1 0x00000011 ]",
+                "[ payload load 2b @ transport header + 2 => reg 1 ]",
+                "[ cmp eq reg 1 0x0000e914 ]",
+                "[ immediate reg 1 0x0300580a ]",
+                "[ immediate reg 2 0x00003500 ]",
+                "[ nat dnat ip addr_min reg 1 proto_min reg 2 ]"]),
+        ]
+        for (rule, expected) in cases {
+            #expect(Self.expressions(rule) == expected, "\(rule)")
+        }
+    }
+
+    /// The whole NFT_MSG_NEWRULE for `ip6 saddr fd00:88::/64 oifname != "contain0" masquerade`.
+    @Test func ipv6MasqueradeRuleGoldenBytes() throws {
+        let rule = FirewallPlan.Rule(chain: "postrouting", matches: [.sourceIn6(try IPv6Network(parsing: "fd00:88::/64")),
+                                                                     .notOutputInterface("contain0")], action: .masquerade)
+        var writer = BatchWriter(sequence: 7)
+        writer.rule(rule)
+        #expect(writer.bytes == Self.golden, "\(writer.bytes)")
+    }
+
+    static let golden: [UInt8] = [
+        // nlmsghdr: length 344, NFT_MSG_NEWRULE, REQUEST|ACK|APPEND|CREATE, seq 7; nfgenmsg NFPROTO_INET
+        0x58, 0x01, 0x00, 0x00, 0x06, 0x0a, 0x05, 0x0c, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x01, 0x00, 0x00, 0x00,
+        // table "contain", chain "postrouting"
+        0x0c, 0x00, 0x01, 0x00, 0x63, 0x6f, 0x6e, 0x74, 0x61, 0x69, 0x6e, 0x00, 0x10, 0x00, 0x02, 0x00,
+        0x70, 0x6f, 0x73, 0x74, 0x72, 0x6f, 0x75, 0x74, 0x69, 0x6e, 0x67, 0x00,
+        // NFTA_RULE_EXPRESSIONS
+        0x28, 0x01, 0x04, 0x80,
+        // meta load nfproto => reg 1
+        0x24, 0x00, 0x01, 0x80, 0x09, 0x00, 0x01, 0x00, 0x6d, 0x65, 0x74, 0x61, 0x00, 0x00, 0x00, 0x00,
+        0x14, 0x00, 0x02, 0x80, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0f, 0x08, 0x00, 0x01, 0x00,
+        0x00, 0x00, 0x00, 0x01,
+        // cmp eq reg 1 0x0a
+        0x2c, 0x00, 0x01, 0x80, 0x08, 0x00, 0x01, 0x00, 0x63, 0x6d, 0x70, 0x00, 0x20, 0x00, 0x02, 0x80,
+        0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x0c, 0x00, 0x03, 0x80, 0x05, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x00,
+        // payload load 8b @ network header + 8 => reg 1
+        0x34, 0x00, 0x01, 0x80, 0x0c, 0x00, 0x01, 0x00, 0x70, 0x61, 0x79, 0x6c, 0x6f, 0x61, 0x64, 0x00,
+        0x24, 0x00, 0x02, 0x80, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x02, 0x00,
+        0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x08, 0x08, 0x00, 0x04, 0x00,
+        0x00, 0x00, 0x00, 0x08,
+        // cmp eq reg 1 fd00:88::/64's first 8 bytes
+        0x30, 0x00, 0x01, 0x80, 0x08, 0x00, 0x01, 0x00, 0x63, 0x6d, 0x70, 0x00, 0x24, 0x00, 0x02, 0x80,
+        0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x10, 0x00, 0x03, 0x80, 0x0c, 0x00, 0x01, 0x00, 0xfd, 0x00, 0x00, 0x88, 0x00, 0x00, 0x00, 0x00,
+        // meta load oifname => reg 1
+        0x24, 0x00, 0x01, 0x80, 0x09, 0x00, 0x01, 0x00, 0x6d, 0x65, 0x74, 0x61, 0x00, 0x00, 0x00, 0x00,
+        0x14, 0x00, 0x02, 0x80, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x07, 0x08, 0x00, 0x01, 0x00,
+        0x00, 0x00, 0x00, 0x01,
+        // cmp neq reg 1 "contain0" (IFNAMSIZ)
+        0x38, 0x00, 0x01, 0x80, 0x08, 0x00, 0x01, 0x00, 0x63, 0x6d, 0x70, 0x00, 0x2c, 0x00, 0x02, 0x80,
+        0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
+        0x18, 0x00, 0x03, 0x80, 0x14, 0x00, 0x01, 0x00, 0x63, 0x6f, 0x6e, 0x74, 0x61, 0x69, 0x6e, 0x30,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        // masq
+        0x14, 0x00, 0x01, 0x80, 0x09, 0x00, 0x01, 0x00, 0x6d, 0x61, 0x73, 0x71, 0x00, 0x00, 0x00, 0x00,
+        0x04, 0x00, 0x02, 0x80,
+    ]
 }
 
 @Suite struct PortMappingTests {
@@ -139,8 +390,8 @@ import Testing
             .init(mapping: try PortMapping(parsing: "192.0.2.1:5353:53/udp"), destination: IPv4Address("10.88.0.3")!),
         ])
         let ports = plan.rules.filter { $0.chain == "ports" }.map(\.description)
-        #expect(ports == ["meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80",
-                          "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat to 10.88.0.3:53"])
+        #expect(ports == ["meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
+                          "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53"])
         #expect(plan.rules.contains { $0.chain == "prerouting" && $0.description == "fib daddr type local jump ports" })
         #expect(plan.rules.contains { $0.chain == "output" && $0.description == "fib daddr type local jump ports" })
         #expect(NetlinkMessage.split(NftablesBatch.replace(with: plan, firstSequence: 1).bytes).count == 4 + plan.chains.count + plan.rules.count + 1)
@@ -151,7 +402,8 @@ import Testing
         _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "a", owner: LeaseTableTests.alive, hostInterface: "veth",
                                      ports: [try PortMapping(parsing: "8080:80"), try PortMapping(parsing: "53:53/udp")]),
                                subnet: try IPv4Network(parsing: "10.88.0.0/24"), gateway: IPv4Address("10.88.0.1")!)
-        #expect(table.serialized.hasSuffix("\t8080:80/tcp,53:53/udp\t-\n"))
+        #expect(table.serialized.contains("\t8080:80/tcp,53:53/udp\t"))
         #expect(try LeaseTable(parsing: table.serialized) == table)
     }
 }
+

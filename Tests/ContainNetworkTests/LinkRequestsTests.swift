@@ -1,4 +1,5 @@
 import CLibmnl
+import ContainSystem
 import Glibc
 import Testing
 @testable import ContainNetwork
@@ -87,6 +88,14 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
             56, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             8, 0, 3, 0, 98, 114, 48, 0,
+            16, 0, 18, 0x80, 11, 0, 1, 0, 98, 114, 105, 100, 103, 101, 0, 0,
+        ])
+        // With its address: IFLA_ADDRESS (1), six bytes and two of padding, after the name.
+        #expect(LinkRequests.createBridge(name: "br0", mtu: nil, mac: [2, 0x42, 10, 88, 0, 1], sequence: 1) == [
+            68, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            8, 0, 3, 0, 98, 114, 48, 0,
+            10, 0, 1, 0, 2, 0x42, 10, 88, 0, 1, 0, 0,
             16, 0, 18, 0x80, 11, 0, 1, 0, 98, 114, 105, 100, 103, 101, 0, 0,
         ])
     }
@@ -203,5 +212,153 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         let attribute: [UInt8] = [10, 0, UInt8(IFLA_ADDRESS), 0, 0x02, 0x42, 10, 88, 0, 5, 0, 0]
         #expect(with.count == without.count + attribute.count)
         #expect(with.indices.contains { i in with[i...].starts(with: attribute) })
+    }
+}
+
+/// Answers each request with the replies scripted for its message type, or fails it with an
+/// errno as the kernel would.
+final class ScriptedTransport: NetlinkTransport {
+    var replies: [UInt16: [[UInt8]]] = [:]
+    var failWith: Int32?
+    var requests: [(bytes: [UInt8], operation: String)] = []
+    var sequence: UInt32 = 100
+
+    func nextSequence() -> UInt32 { sequence += 1; return sequence }
+
+    func execute(_ request: [UInt8], operation: String) throws -> [[UInt8]] {
+        requests.append((request, operation))
+        if let failWith { throw SystemError(operation, errno: failWith) }
+        return replies[NetlinkMessage.split(request)[0].type] ?? []
+    }
+}
+
+@Suite struct IPv6RequestsTests {
+    static let address = IPv6Address("fd00:1::2")!
+    /// fd00:1::2 in network order.
+    static let addressBytes: [UInt8] = [0xfd, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02]
+
+    @Test func addressAddIsGolden() {
+        // nlmsghdr: len 64, RTM_NEWADDR (20), REQUEST|ACK|EXCL|CREATE (0x605), seq 9, pid 0
+        // ifaddrmsg: AF_INET6 (10), /64, flags IFA_F_NODAD (2), scope universe (0), index 7
+        // IFA_LOCAL (2) and IFA_ADDRESS (1): 4-byte header and 16 bytes of fd00:1::2 each
+        let expected: [UInt8] = [
+            64, 0, 0, 0, 20, 0, 0x05, 0x06, 9, 0, 0, 0, 0, 0, 0, 0,
+            10, 64, 2, 0, 7, 0, 0, 0,
+            20, 0, 2, 0] + Self.addressBytes + [
+            20, 0, 1, 0] + Self.addressBytes
+        #expect(AddressRequests.add(index: 7, address: Self.address, prefix: 64, sequence: 9) == expected)
+        // With duplicate address detection: the same request, ifa_flags 0.
+        var withDAD = expected
+        withDAD[18] = 0
+        #expect(AddressRequests.add(index: 7, address: Self.address, prefix: 64, sequence: 9, noDAD: false) == withDAD)
+    }
+
+    @Test func defaultRouteIsGolden() {
+        // nlmsghdr: len 48, RTM_NEWROUTE (24), REQUEST|ACK|EXCL|CREATE, seq 9, pid 0
+        // rtmsg: AF_INET6 (10), dst_len 0, src_len 0, tos 0, table main (254), proto boot (3),
+        // scope universe (0), type unicast (1), flags 0; RTA_GATEWAY (5): fd00:1::1
+        #expect(RouteRequests.addDefault(gateway: IPv6Address("fd00:1::1")!, sequence: 9) == [
+            48, 0, 0, 0, 24, 0, 0x05, 0x06, 9, 0, 0, 0, 0, 0, 0, 0,
+            10, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0,
+            20, 0, 5, 0, 0xfd, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        ])
+    }
+
+    @Test func dumpsAskForIPv6() {
+        // RTM_GETADDR (22) and RTM_GETROUTE (26), REQUEST|DUMP (0x301), family AF_INET6 (10).
+        #expect(AddressRequests.dump6(sequence: 1) == [24, 0, 0, 0, 22, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0])
+        #expect(RouteRequests.dump6(sequence: 1) == [28, 0, 0, 0, 26, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0,
+                                                     10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    /// An RTM_NEWADDR for AF_INET6 as the kernel sends it: IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS.
+    static func addressReply(_ text: String, prefix: UInt8, index: UInt8, local: String? = nil) -> [UInt8] {
+        var attributes: [UInt8] = [20, 0, 1, 0] + IPv6Address(text)!.bytes
+        if let local { attributes += [20, 0, 2, 0] + IPv6Address(local)!.bytes }
+        attributes += [20, 0, 6, 0] + [UInt8](repeating: 0xff, count: 8) + [0x10, 0, 0, 0, 0x10, 0, 0, 0]
+        attributes += [8, 0, 8, 0, 0x80, 0, 0, 0]
+        let length = UInt8(16 + 8 + attributes.count)
+        return [length, 0, 0, 0, 20, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                10, prefix, 0x80, 0, index, 0, 0, 0] + attributes
+    }
+
+    /// An RTM_NEWROUTE for AF_INET6: RTA_TABLE, RTA_DST (unless the default route), RTA_OIF.
+    static func routeReply(_ text: String?, prefix: UInt8, type: UInt8 = UInt8(RTN_UNICAST), family: UInt8 = 10) -> [UInt8] {
+        var attributes: [UInt8] = [8, 0, 15, 0, 254, 0, 0, 0]
+        if let text { attributes += [20, 0, 1, 0] + IPv6Address(text)!.bytes }
+        attributes += [8, 0, 4, 0, 3, 0, 0, 0]
+        let length = UInt8(16 + 12 + attributes.count)
+        return [length, 0, 0, 0, 24, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                family, prefix, 0, 0, 254, 2, 0, type, 0, 0, 0, 0] + attributes
+    }
+
+    @Test func addressRepliesAreParsed() throws {
+        let reply = Self.addressReply("fd00:1::1", prefix: 64, index: 3)
+        let parsed = try #require(Replies.address6(reply))
+        #expect(parsed.index == 3 && parsed.address.description == "fd00:1::1" && parsed.prefix == 64)
+        #expect(Replies.address(reply) == nil)
+        // A point-to-point address: IFA_LOCAL is the link's own, IFA_ADDRESS the peer.
+        let peer = try #require(Replies.address6(Self.addressReply("fd00:9::2", prefix: 128, index: 4, local: "fd00:9::1")))
+        #expect(peer.address.description == "fd00:9::1")
+        // An IPv4 reply is not an IPv6 one.
+        let v4: [UInt8] = [40, 0, 0, 0, 20, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                           2, 24, 0x80, 0, 3, 0, 0, 0,
+                           8, 0, 1, 0, 10, 88, 0, 1,
+                           8, 0, 2, 0, 10, 88, 0, 1]
+        #expect(Replies.address6(v4) == nil)
+        #expect(Replies.address6(Array(reply.prefix(20))) == nil)
+    }
+
+    @Test func routeRepliesAreParsed() {
+        #expect(Replies.routeDestination6(Self.routeReply("fd12:3456:789a::", prefix: 48))?.description == "fd12:3456:789a::/48")
+        #expect(Replies.routeDestination6(Self.routeReply(nil, prefix: 0)) == nil)
+        #expect(Replies.routeDestination6(Self.routeReply("fd00:1::1", prefix: 128, type: UInt8(RTN_LOCAL))) == nil)
+        #expect(Replies.routeDestination6(Self.routeReply("ff00::", prefix: 8, type: UInt8(RTN_MULTICAST))) == nil)
+        #expect(Replies.routeDestination(Self.routeReply("fd12:3456:789a::", prefix: 48)) == nil)
+    }
+
+    @Test func hostNetworksLeaveOutLinkLocalLoopbackAndMulticast() throws {
+        let transport = ScriptedTransport()
+        transport.replies[UInt16(RTM_GETADDR)] = [
+            Self.addressReply("::1", prefix: 128, index: 1),
+            Self.addressReply("fe80::42:aff:fe58:1", prefix: 64, index: 2),
+            Self.addressReply("fd00:1::1", prefix: 64, index: 3),
+            Self.addressReply("2001:db8:5::9", prefix: 48, index: 2),
+        ]
+        transport.replies[UInt16(RTM_GETROUTE)] = [
+            Self.routeReply("::1", prefix: 128),
+            Self.routeReply("fe80::", prefix: 64),
+            Self.routeReply("fd00:1::", prefix: 64),
+            Self.routeReply("fd34::", prefix: 48),
+            Self.routeReply("ff00::", prefix: 8),                                // older kernels: unicast
+            Self.routeReply("ff00::", prefix: 8, type: UInt8(RTN_MULTICAST)),
+            Self.routeReply("fd00:1::1", prefix: 128, type: UInt8(RTN_LOCAL)),
+            Self.routeReply(nil, prefix: 0),
+        ]
+        let networks = try Rtnetlink(transport: transport).hostNetworks6()
+        #expect(networks.map(\.description) == ["fd00:1::/64", "2001:db8:5::/48", "fd00:1::/64", "fd34::/48"])
+        #expect(transport.requests.map(\.operation) == ["netlink: list IPv6 addresses", "netlink: list IPv6 routes"])
+        #expect(transport.requests[0].bytes == AddressRequests.dump6(sequence: 101))
+        #expect(transport.requests[1].bytes == RouteRequests.dump6(sequence: 102))
+    }
+
+    @Test func addressesAndRoutesSendThroughTheTransport() throws {
+        let transport = ScriptedTransport()
+        let rt = Rtnetlink(transport: transport)
+        try rt.addAddress(index: 7, address: Self.address, prefix: 64)
+        try rt.addDefaultRoute(via: IPv6Address("fd00:1::1")!)
+        #expect(transport.requests.map(\.operation) == ["netlink: add address fd00:1::2/64", "netlink: add default route via fd00:1::1"])
+        #expect(transport.requests[0].bytes == AddressRequests.add(index: 7, address: Self.address, prefix: 64, sequence: 101))
+        #expect(transport.requests[1].bytes == RouteRequests.addDefault(gateway: IPv6Address("fd00:1::1")!, sequence: 102))
+    }
+
+    @Test func anAddressAlreadyThereIsFine() throws {
+        let transport = ScriptedTransport()
+        transport.failWith = EEXIST
+        try Rtnetlink(transport: transport).ensureAddress(index: 7, address: Self.address, prefix: 64)
+        transport.failWith = ENODEV
+        #expect(throws: SystemError("netlink: add address fd00:1::2/64", errno: ENODEV)) {
+            try Rtnetlink(transport: transport).ensureAddress(index: 7, address: Self.address, prefix: 64)
+        }
     }
 }

@@ -15,6 +15,51 @@ import Testing
         #expect(try NetworkDefinition(parsing: d.serialized) == d)
     }
 
+    @Test func dualStackDefaultsGateway6ToTheFirstHost() throws {
+        let d = try NetworkDefinition(name: "lab", bridge: "ct-lab", subnet: try IPv4Network(parsing: "10.89.0.0/24"),
+                                      subnet6: try IPv6Network(parsing: "fd12:3456:789a::/64"))
+        #expect(d.gateway6?.description == "fd12:3456:789a::1")
+        #expect(d.serialized == "name=lab\nbridge=ct-lab\nsubnet=10.89.0.0/24\ngateway=10.89.0.1\n"
+                + "subnet6=fd12:3456:789a::/64\ngateway6=fd12:3456:789a::1\ninternal=false\n")
+        #expect(try NetworkDefinition(parsing: d.serialized) == d)
+    }
+
+    @Test func roundTripsEveryFieldOfADualStackNetwork() throws {
+        let d = try NetworkDefinition(name: "iso", bridge: "br-iso", subnet: try IPv4Network(parsing: "192.168.50.0/26"),
+                                      gateway: IPv4Address("192.168.50.62"), mtu: 1400, internal: true,
+                                      subnet6: try IPv6Network(parsing: "2001:db8:50::/64"), gateway6: IPv6Address("2001:db8:50::fe"))
+        #expect(d.serialized == "name=iso\nbridge=br-iso\nsubnet=192.168.50.0/26\ngateway=192.168.50.62\n"
+                + "subnet6=2001:db8:50::/64\ngateway6=2001:db8:50::fe\nmtu=1400\ninternal=true\n")
+        #expect(try NetworkDefinition(parsing: d.serialized) == d)
+    }
+
+    @Test func ipv4OnlyNetworksHaveNoIPv6() throws {
+        let text = "name=iso\nbridge=br-iso\nsubnet=192.168.50.0/26\ngateway=192.168.50.62\nmtu=1400\ninternal=true\n"
+        let d = try NetworkDefinition(parsing: text)
+        #expect(d.subnet6 == nil && d.gateway6 == nil)
+        #expect(d.serialized == text)
+    }
+
+    @Test func rejectsABadIPv6Gateway() throws {
+        let subnet = try IPv4Network(parsing: "10.89.0.0/24")
+        let subnet6 = try IPv6Network(parsing: "fd00:1::/64")
+        #expect(throws: NetworkError.invalid("gateway fd00:2::1 is not a usable address in fd00:1::/64")) {
+            try NetworkDefinition(name: "x", bridge: "ct-x", subnet: subnet, subnet6: subnet6, gateway6: IPv6Address("fd00:2::1"))
+        }
+        #expect(throws: NetworkError.invalid("gateway fd00:1:: is not a usable address in fd00:1::/64")) {
+            try NetworkDefinition(name: "x", bridge: "ct-x", subnet: subnet, subnet6: subnet6, gateway6: IPv6Address("fd00:1::"))
+        }
+        #expect(throws: NetworkError.invalid("gateway fd00:1::1 needs an IPv6 subnet")) {
+            try NetworkDefinition(name: "x", bridge: "ct-x", subnet: subnet, gateway6: IPv6Address("fd00:1::1"))
+        }
+        let base = "name=x\nbridge=ct-x\nsubnet=10.89.0.0/24\ngateway=10.89.0.1\n"
+        #expect(throws: NetworkError.invalid("network file: invalid gateway6 `fd00::1::2`")) {
+            try NetworkDefinition(parsing: base + "subnet6=fd00:1::/64\ngateway6=fd00::1::2\n")
+        }
+        #expect(throws: NetworkError.self) { try NetworkDefinition(parsing: base + "subnet6=fd00:1::1/64\n") }
+        #expect(try NetworkDefinition(parsing: base + "subnet6=fd00:1::/64\n").gateway6 == IPv6Address("fd00:1::1"))
+    }
+
     @Test func rejectsAGatewayOutsideTheSubnet() {
         #expect(throws: NetworkError.invalid("gateway 10.90.0.1 is not a usable address in 10.89.0.0/24")) {
             try NetworkDefinition(name: "x", bridge: "ct-x", subnet: try IPv4Network(parsing: "10.89.0.0/24"), gateway: IPv4Address("10.90.0.1"))

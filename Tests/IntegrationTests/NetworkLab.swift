@@ -51,7 +51,7 @@ final class NetworkLab {
         return result.output
     }
 
-    /// A tool run inside the host namespace, e.g. `nft list table ip contain`.
+    /// A tool run inside the host namespace, e.g. `nft list table inet contain`.
     func inHost(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         try runTool(Self.nsenter, ["--net=/run/netns/" + host, tool] + arguments, output: scratch)
     }
@@ -116,8 +116,14 @@ final class NetworkLab {
             .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
     }
 
+    /// contain's table as nft lists it ("" when there is none: no network in use).
     func nftTable() throws -> String {
-        try inHost(Self.nftTool, ["list", "table", "ip", "contain"]).output
+        let listed = try inHost(Self.nftTool, ["list", "table", "inet", "contain"])
+        if listed.status != 0 {
+            try #require(listed.output.contains("No such file or directory"), "nft list: \(listed.output)")
+            return ""
+        }
+        return listed.output
     }
 
     /// No veth, no lease, no cgroup, no record left.

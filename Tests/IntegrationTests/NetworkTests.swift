@@ -198,7 +198,7 @@ import Testing
         try #require(started.status == 0, "\(started)")
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(lab.leases().count == 1)
-        #expect(try lab.nftTable().contains("dnat to 10.88.0.2:80"))
+        #expect(try lab.nftTable().contains("dnat ip to 10.88.0.2:80"))
         func listed() throws -> [[String: Any]] {
             let ps = try lab.contain(["ps", "--json"])
             try #require(ps.status == 0, "\(ps)")
@@ -228,7 +228,7 @@ import Testing
         #expect(after.count == 1 && after.first?["status"] as? String == "running", "\(after)")
         #expect(after.first?["pid"] as? Int == Int(pid) && after.first?["address"] as? String == "10.88.0.2", "\(after)")
         #expect(lab.leases().count == 1, "the lease belongs to the container's init")
-        #expect(try lab.nftTable().contains("dnat to 10.88.0.2:80"), "the port rule stays")
+        #expect(try lab.nftTable().contains("dnat ip to 10.88.0.2:80"), "the port rule stays")
         #expect(try lab.hostVeths().count == 1)
         let exec = try lab.contain(["exec", "bg", "--", "sh", "-c", "ip -4 -o addr show eth0; ping -c1 -W2 10.88.0.1 >/dev/null && echo gateway-ok"])
         #expect(exec.status == 0, "\(exec)")
@@ -237,7 +237,7 @@ import Testing
         let rm = try lab.contain(["rm", "-f", "bg"])
         #expect(rm.status == 0, "\(rm)")
         #expect(eventually { dead(pid) }, "rm -f ended the container")
-        #expect(try !lab.nftTable().contains("dnat to"), "the container's port rule is gone")
+        #expect(try !lab.nftTable().contains("dnat ip to"), "the container's port rule is gone")
         #expect(try listed().isEmpty)
         try lab.expectClean()
     }
@@ -290,8 +290,8 @@ import Testing
             """])
         #expect(server.waitForOutput("ready"), "\(server.stdoutSoFar)")
         let table = try lab.nftTable()
-        #expect(table.contains("tcp dport 8080 dnat to 10.88.0.2:80"), "\(table)")
-        #expect(table.contains("ip daddr \(NetworkLab.hostAddress) tcp dport 9090 dnat to 10.88.0.2:80"), "\(table)")
+        #expect(table.contains("tcp dport 8080 dnat ip to 10.88.0.2:80"), "\(table)")
+        #expect(table.contains("ip daddr \(NetworkLab.hostAddress) tcp dport 9090 dnat ip to 10.88.0.2:80"), "\(table)")
         func fetch(from namespace: String, port: Int) throws -> String {
             try lab.fetch("http://\(NetworkLab.hostAddress):\(port)/index.html", from: namespace)
         }
@@ -316,7 +316,7 @@ import Testing
         let result = try server.wait()
         #expect(result.status == 0, "\(result)")
         let after = try lab.nftTable()
-        #expect(!after.contains("dnat to"), "port rules left: \(after)")
+        #expect(!after.contains("dnat ip to"), "port rules left: \(after)")
         #expect(after.contains("chain net-contain"), "the network's own rules stay")
         try lab.expectClean()
     }

@@ -20,6 +20,16 @@ public struct Firewall {
         }
     }
 
+    /// Whether contain's table of that family is there.
+    private func exists(_ table: NftablesBatch.Table, socket: MnlSocket) throws -> Bool {
+        do {
+            _ = try socket.execute(NftablesBatch.getTable(table, sequence: socket.nextSequence()), operation: "nftables: look up table \(table)")
+            return true
+        } catch let error as SystemError where error.errno == ENOENT {
+            return false
+        }
+    }
+
     /// A base chain of another table, as the kernel lists it.
     public struct ForeignChain: Equatable, Sendable, CustomStringConvertible {
         public var family: String
@@ -45,8 +55,7 @@ public struct Firewall {
                   nftnl_chain_is_set(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue)) else { continue }
             let family = nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_FAMILY.rawValue))
             let table = String(cString: nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue)))
-            guard table != FirewallPlan.table || family != UInt32(NFPROTO_IPV4),
-                  family == UInt32(NFPROTO_IPV4) || family == UInt32(NFPROTO_INET),
+            guard family == UInt32(NFPROTO_IPV4) || family == UInt32(NFPROTO_INET), table != FirewallPlan.table,
                   nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) == UInt32(NF_INET_FORWARD.rawValue),
                   nftnl_chain_get_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue)) == UInt32(NF_DROP) else { continue }
             let familyName = family == UInt32(NFPROTO_INET) ? "inet" : "ip"
@@ -63,17 +72,22 @@ public struct Firewall {
             + "nft insert rule \(chain.family) \(chain.table) \(chain.name) oifname \"\(bridge)\" ct state established,related accept"
     }
 
-    /// Replaces contain's table with the rules for `networks`, atomically; with no networks
-    /// the table is removed. Turns on IPv4 forwarding when any network routes out.
+    /// Replaces contain's table with the rules for `networks`, atomically, removing the `ip
+    /// contain` table of earlier versions if it is still there; with no networks both are
+    /// removed. Turns on IPv4 forwarding when any network routes out.
     public func install(networks: [NetworkDefinition], published: [FirewallPlan.Publication] = []) throws {
         let socket = try MnlSocket(protocol: NETLINK_NETFILTER)
         if networks.isEmpty {
-            let batch = NftablesBatch.deleteTable(firstSequence: socket.nextSequence())
+            let present = try NftablesBatch.Table.allCases.filter { try exists($0, socket: socket) }
+            guard !present.isEmpty else { return }
+            let batch = NftablesBatch.deleteTable(present, firstSequence: socket.nextSequence())
+            // Gone already: removed by hand between the look-up and the batch.
             do { try socket.executeBatch(batch.bytes, acknowledgements: batch.acknowledgements, operation: "nftables: delete table \(FirewallPlan.table)") }
             catch let error as SystemError where error.errno == ENOENT {}
             return
         }
-        let batch = NftablesBatch.replace(with: FirewallPlan(networks: networks, published: published), firstSequence: socket.nextSequence())
+        let batch = NftablesBatch.replace(with: FirewallPlan(networks: networks, published: published),
+                                          deletingLegacyTable: try exists(.legacy, socket: socket), firstSequence: socket.nextSequence())
         // Reserve the sequence numbers the batch used.
         for _ in 0..<batch.acknowledgements + 2 { _ = socket.nextSequence() }
         try socket.executeBatch(batch.bytes, acknowledgements: batch.acknowledgements, operation: "nftables: install rules")

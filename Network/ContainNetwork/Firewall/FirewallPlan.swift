@@ -1,25 +1,33 @@
-/// The nftables ruleset `contain` owns: one table, `ip contain`, rebuilt whole and atomically
-/// from the list of networks in use whenever that list changes (never per container). Other
-/// tables, base policies and other tools' rules are never touched.
+/// The nftables ruleset `contain` owns: one table, `inet contain`, for both address families,
+/// rebuilt whole and atomically from the list of networks in use whenever that list changes
+/// (never per container). Other tables, base policies and other tools' rules are never touched.
+/// Installing it removes `ip contain`, the IPv4-only table of earlier versions, in the same batch.
 ///
-///     table ip contain {
-///         chain postrouting { type nat hook postrouting priority srcnat; policy accept;
-///             ip saddr 10.88.0.0/24 oifname != "contain0" masquerade      # each non-internal network
-///             ip saddr 10.88.0.0/24 oifname "contain0" ct status dnat masquerade   # hairpin
-///         }
+///     table inet contain {
 ///         chain prerouting { type nat hook prerouting priority dstnat; policy accept;
 ///             fib daddr type local jump ports                            # from other hosts
 ///         }
-///         chain output { type nat hook output priority dstnat; policy accept;
+///         chain output { type nat hook output priority -100; policy accept;
 ///             fib daddr type local jump ports                            # from the host itself
 ///         }
 ///         chain ports {
-///             meta l4proto tcp th dport 8080 dnat to 10.88.0.2:80        # each published port
+///             meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80     # each published port,
+///             meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80 #   per family the container has
+///         }
+///         chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+///             ip saddr 10.88.0.0/24 oifname != "contain0" masquerade      # each non-internal network
+///             ip saddr 10.88.0.0/24 oifname "contain0" ct status dnat masquerade   # hairpin
+///             ip saddr 127.0.0.0/8 oifname "contain0" masquerade         # the host's 127.0.0.1:PORT
+///             ip6 saddr fd00:88::/64 oifname != "contain0" masquerade    # unique-local IPv6 only
+///             ip6 saddr fd00:88::/64 oifname "contain0" ct status dnat masquerade
 ///         }
 ///         chain forward { type filter hook forward priority filter; policy accept;
 ///             iifname "ct-iso" oifname != "ct-iso" drop                 # each internal network first
 ///             jump net-contain                                           # each network: what may get in
 ///             iifname "contain0" accept                                   # then each: out (internal: drop)
+///         }
+///         chain guard { type filter hook prerouting priority raw; policy accept;
+///             iifname "contain0" ip daddr 127.0.0.0/8 drop              # each non-internal network
 ///         }
 ///         chain net-contain {
 ///             iifname "contain0" oifname "contain0" accept                # within the network
@@ -28,6 +36,12 @@
 ///             oifname "contain0" drop                                     # nothing else gets in
 ///         }
 ///     }
+///
+/// This is how `nft list` shows it. A match on an IPv4 or IPv6 header field is read only from
+/// packets of that family: the encoding puts `meta nfproto ipv4` (or `ipv6`) before it, as nft
+/// does and as `nft list` leaves unsaid. A DNAT names its family, and the kernel applies it to
+/// packets of that family only. Everything else (interfaces, conntrack, fib, `meta l4proto`,
+/// `th dport`) reads the same in both families, so the forward isolation covers IPv6 as it is.
 ///
 /// Every network's "what gets in" comes before any network's "out": a packet from one network
 /// to another meets the destination's drop whatever the order of their names (an `out` accept
@@ -44,11 +58,17 @@ public struct FirewallPlan: Equatable, Sendable {
     /// tracking's NAT), for what must never get as far as routing.
     public enum Hook: Equatable, Sendable { case prerouting, output, postrouting, forward, guardPrerouting }
 
-    /// A published port and where it leads.
+    /// A published port and where it leads: the container's IPv4 address, and its IPv6 one when
+    /// its network has an IPv6 subnet. A mapping bound to an IPv4 host address leads to IPv4 only.
     public struct Publication: Equatable, Sendable {
         public var mapping: PortMapping
         public var destination: IPv4Address
-        public init(mapping: PortMapping, destination: IPv4Address) { self.mapping = mapping; self.destination = destination }
+        public var destination6: IPv6Address?
+        public init(mapping: PortMapping, destination: IPv4Address, destination6: IPv6Address? = nil) {
+            self.mapping = mapping
+            self.destination = destination
+            self.destination6 = destination6
+        }
     }
 
     public struct Chain: Equatable, Sendable {
@@ -57,9 +77,14 @@ public struct FirewallPlan: Equatable, Sendable {
         public var hook: Hook?
     }
 
+    /// The address family a match reads its header field from.
+    public enum Family: Equatable, Sendable { case ipv4, ipv6 }
+
     public enum Match: Equatable, Sendable {
         case sourceIn(IPv4Network)
         case destinationIn(IPv4Network)
+        case sourceIn6(IPv6Network)
+        case destinationIn6(IPv6Network)
         case inputInterface(String)
         case outputInterface(String)
         case notOutputInterface(String)
@@ -67,14 +92,27 @@ public struct FirewallPlan: Equatable, Sendable {
         case destinationNATed
         case localDestination
         case destination(IPv4Address)
+        case destination6(IPv6Address)
         case transport(PortMapping.Transport)
         case destinationPort(UInt16)
+
+        /// The family whose header this match reads (nil: the same in both); the encoding puts
+        /// `meta nfproto` for it in front.
+        public var family: Family? {
+            switch self {
+            case .sourceIn, .destinationIn, .destination: return .ipv4
+            case .sourceIn6, .destinationIn6, .destination6: return .ipv6
+            case .inputInterface, .outputInterface, .notOutputInterface, .establishedOrRelated, .destinationNATed,
+                 .localDestination, .transport, .destinationPort: return nil
+            }
+        }
     }
 
     public enum Action: Equatable, Sendable {
         case accept, drop, masquerade
         case jump(String)
         case dnat(IPv4Address, UInt16)
+        case dnat6(IPv6Address, UInt16)
     }
 
     public struct Rule: Equatable, Sendable, CustomStringConvertible {
@@ -82,12 +120,15 @@ public struct FirewallPlan: Equatable, Sendable {
         public var matches: [Match]
         public var action: Action
 
-        /// The rule in nft's own syntax, for tests, messages and `nft list` comparisons.
+        /// The rule in nft's own syntax, as `nft list` shows it in an inet table (without the
+        /// `meta nfproto` in front of a family's header match), for tests, messages and comparisons.
         public var description: String {
             let parts = matches.map { match -> String in
                 switch match {
                 case .sourceIn(let n): return "ip saddr \(n)"
                 case .destinationIn(let n): return "ip daddr \(n)"
+                case .sourceIn6(let n): return "ip6 saddr \(n)"
+                case .destinationIn6(let n): return "ip6 daddr \(n)"
                 case .inputInterface(let i): return "iifname \"\(i)\""
                 case .outputInterface(let i): return "oifname \"\(i)\""
                 case .notOutputInterface(let i): return "oifname != \"\(i)\""
@@ -95,6 +136,7 @@ public struct FirewallPlan: Equatable, Sendable {
                 case .destinationNATed: return "ct status dnat"
                 case .localDestination: return "fib daddr type local"
                 case .destination(let a): return "ip daddr \(a)"
+                case .destination6(let a): return "ip6 daddr \(a)"
                 case .transport(let t): return "meta l4proto \(t.rawValue)"
                 case .destinationPort(let p): return "th dport \(p)"
                 }
@@ -105,7 +147,8 @@ public struct FirewallPlan: Equatable, Sendable {
             case .drop: verdict = "drop"
             case .masquerade: verdict = "masquerade"
             case .jump(let c): verdict = "jump \(c)"
-            case .dnat(let a, let p): verdict = "dnat to \(a):\(p)"
+            case .dnat(let a, let p): verdict = "dnat ip to \(a):\(p)"
+            case .dnat6(let a, let p): verdict = "dnat ip6 to [\(a)]:\(p)"
             }
             return (parts + [verdict]).joined(separator: " ")
         }
@@ -118,6 +161,10 @@ public struct FirewallPlan: Equatable, Sendable {
 
     static let loopback = IPv4Network(network: IPv4Address(0x7f00_0000), prefix: 8)
 
+    /// fc00::/7 (RFC 4193): an IPv6 subnet inside it is masqueraded on the way out; a global one
+    /// is routed as it is (as podman does), the upstream router knowing the way back.
+    static func isUniqueLocal(_ subnet: IPv6Network) -> Bool { subnet.prefix >= 7 && subnet.network.isUniqueLocal }
+
     public init(networks: [NetworkDefinition], published: [Publication] = []) {
         chains = [Chain(name: "prerouting", hook: .prerouting), Chain(name: "output", hook: .output),
                   Chain(name: "ports", hook: nil),
@@ -127,9 +174,17 @@ public struct FirewallPlan: Equatable, Sendable {
                  Rule(chain: "output", matches: [.localDestination], action: .jump("ports"))]
         for p in published {
             let m = p.mapping
-            rules.append(Rule(chain: "ports", matches: (m.hostAddress.map { [.destination($0)] } ?? [])
-                                + [.transport(m.transport), .destinationPort(m.hostPort)],
-                              action: .dnat(p.destination, m.containerPort)))
+            let port: [Match] = [.transport(m.transport), .destinationPort(m.hostPort)]
+            if let host = m.hostAddress {
+                rules.append(Rule(chain: "ports", matches: [.destination(host)] + port, action: .dnat(p.destination, m.containerPort)))
+            } else {
+                // Any of the host's addresses: one rule per family the container has, each DNAT
+                // taking only its own family's packets.
+                rules.append(Rule(chain: "ports", matches: port, action: .dnat(p.destination, m.containerPort)))
+                if let destination6 = p.destination6 {
+                    rules.append(Rule(chain: "ports", matches: port, action: .dnat6(destination6, m.containerPort)))
+                }
+            }
         }
         let sorted = networks.sorted(by: { $0.name < $1.name })
         // An internal network reaches nothing but its own members, not even another network's
@@ -153,6 +208,15 @@ public struct FirewallPlan: Equatable, Sendable {
                 // 127.0.0.0/8, which route_localnet would otherwise deliver to host-only services.
                 rules.append(Rule(chain: "postrouting", matches: [.sourceIn(Self.loopback), .outputInterface(n.bridge)], action: .masquerade))
                 rules.append(Rule(chain: "guard", matches: [.inputInterface(n.bridge), .destinationIn(Self.loopback)], action: .drop))
+                // IPv6: the way out (unique-local subnets only) and the hairpin. No loopback rules:
+                // IPv6 has no route_localnet, ::1 is never DNATed out of the host.
+                if let subnet6 = n.subnet6 {
+                    if Self.isUniqueLocal(subnet6) {
+                        rules.append(Rule(chain: "postrouting", matches: [.sourceIn6(subnet6), .notOutputInterface(n.bridge)], action: .masquerade))
+                    }
+                    rules.append(Rule(chain: "postrouting", matches: [.sourceIn6(subnet6), .outputInterface(n.bridge), .destinationNATed],
+                                      action: .masquerade))
+                }
             }
             rules.append(Rule(chain: "forward", matches: [], action: .jump(chain)))
             rules.append(Rule(chain: chain, matches: [.inputInterface(n.bridge), .outputInterface(n.bridge)], action: .accept))

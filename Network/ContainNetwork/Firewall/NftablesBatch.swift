@@ -8,7 +8,14 @@ import Glibc
 /// was), add table, chains, rules, batch end. The kernel applies all of it or none of it.
 /// Every message but the batch delimiters asks for an acknowledgement.
 public enum NftablesBatch {
-    static let family = UInt16(NFPROTO_IPV4)
+    /// contain's table by family: `inet contain`, or `ip contain`, the IPv4-only table of
+    /// versions before it became inet, which installing the current one removes.
+    public enum Table: CaseIterable, Sendable, CustomStringConvertible {
+        case current, legacy
+
+        var family: UInt16 { UInt16(self == .current ? NFPROTO_INET : NFPROTO_IPV4) }
+        public var description: String { (self == .current ? "inet " : "ip ") + FirewallPlan.table }
+    }
 
     public struct Encoded: Sendable {
         public var bytes: [UInt8]
@@ -16,23 +23,26 @@ public enum NftablesBatch {
         public var acknowledgements: Int
     }
 
-    public static func replace(with plan: FirewallPlan, firstSequence: UInt32) -> Encoded {
+    /// `deletingLegacyTable`: the host still has `ip contain` (deleting a table that is not
+    /// there fails the whole batch, so the caller asks first).
+    public static func replace(with plan: FirewallPlan, deletingLegacyTable: Bool = false, firstSequence: UInt32) -> Encoded {
         var writer = BatchWriter(sequence: firstSequence)
         writer.begin()
-        writer.table(NFT_MSG_NEWTABLE)
-        writer.table(NFT_MSG_DELTABLE)
-        writer.table(NFT_MSG_NEWTABLE)
+        if deletingLegacyTable { writer.table(NFT_MSG_DELTABLE, .legacy) }
+        writer.table(NFT_MSG_NEWTABLE, .current)
+        writer.table(NFT_MSG_DELTABLE, .current)
+        writer.table(NFT_MSG_NEWTABLE, .current)
         for chain in plan.chains { writer.chain(chain) }
         for rule in plan.rules { writer.rule(rule) }
         writer.end()
         return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
     }
 
-    /// Removes contain's table (ENOENT when there is none).
-    public static func deleteTable(firstSequence: UInt32) -> Encoded {
+    /// Removes `tables` (ENOENT, and nothing removed, when one is not there).
+    public static func deleteTable(_ tables: [Table] = [.current], firstSequence: UInt32) -> Encoded {
         var writer = BatchWriter(sequence: firstSequence)
         writer.begin()
-        writer.table(NFT_MSG_DELTABLE)
+        for table in tables { writer.table(NFT_MSG_DELTABLE, table) }
         writer.end()
         return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
     }
@@ -48,12 +58,26 @@ public enum NftablesBatch {
         }
     }
 
+    /// NFT_MSG_GETTABLE for contain's table of `table`'s family (ENOENT when it is not there).
+    public static func getTable(_ table: Table, sequence: UInt32) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETTABLE.rawValue), table.family, UInt16(NLM_F_ACK), sequence)!
+            let t = nftnl_table_alloc()!
+            defer { nftnl_table_free(t) }
+            nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), FirewallPlan.table)
+            nftnl_table_nlmsg_build_payload(nlh, t)
+            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
+        }
+    }
+
     /// NFT_MSG_GETCHAIN for one chain of contain's table (ENOENT when it is not there).
     public static func getChain(_ name: String, sequence: UInt32) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 4096)
         return buffer.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETCHAIN.rawValue), family, UInt16(NLM_F_ACK), sequence)!
+            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETCHAIN.rawValue), Table.current.family, UInt16(NLM_F_ACK), sequence)!
             let chain = nftnl_chain_alloc()!
             defer { nftnl_chain_free(chain) }
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
@@ -89,11 +113,11 @@ struct BatchWriter {
 
     private static let createFlags = UInt16(NLM_F_CREATE | NLM_F_ACK)
 
-    mutating func table(_ type: nf_tables_msg_types) {
+    mutating func table(_ type: nf_tables_msg_types, _ which: NftablesBatch.Table) {
         acknowledged += 1
         append { buf, seq in
             let flags = type == NFT_MSG_NEWTABLE ? Self.createFlags : UInt16(NLM_F_ACK)
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), NftablesBatch.family, flags, seq)!
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(type.rawValue), which.family, flags, seq)!
             let table = nftnl_table_alloc()!
             defer { nftnl_table_free(table) }
             nftnl_table_set_str(table, UInt16(NFTNL_TABLE_NAME.rawValue), FirewallPlan.table)
@@ -105,7 +129,7 @@ struct BatchWriter {
     mutating func chain(_ spec: FirewallPlan.Chain) {
         acknowledged += 1
         append { buf, seq in
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWCHAIN.rawValue), NftablesBatch.family, Self.createFlags, seq)!
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWCHAIN.rawValue), NftablesBatch.Table.current.family, Self.createFlags, seq)!
             let chain = nftnl_chain_alloc()!
             defer { nftnl_chain_free(chain) }
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
@@ -143,13 +167,22 @@ struct BatchWriter {
     mutating func rule(_ spec: FirewallPlan.Rule) {
         acknowledged += 1
         append { buf, seq in
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWRULE.rawValue), NftablesBatch.family,
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWRULE.rawValue), NftablesBatch.Table.current.family,
                                             UInt16(NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK), seq)!
             let rule = nftnl_rule_alloc()!
             defer { nftnl_rule_free(rule) }
             nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), FirewallPlan.table)
             nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), spec.chain)
-            for match in spec.matches { Expressions.add(match, to: rule) }
+            // A header field is read only from its own family's packets (nft adds the same
+            // dependency: `meta nfproto ipv4` before `ip saddr`).
+            var family: FirewallPlan.Family?
+            for match in spec.matches {
+                if let needed = match.family, needed != family {
+                    Expressions.add(family: needed, to: rule)
+                    family = needed
+                }
+                Expressions.add(match, to: rule)
+            }
             Expressions.add(spec.action, to: rule)
             nftnl_rule_nlmsg_build_payload(nlh, rule)
             return nlh
@@ -162,27 +195,26 @@ struct BatchWriter {
 enum Expressions {
     static let register = UInt32(NFT_REG_1.rawValue)
 
+    /// `meta nfproto ipv4` / `ipv6`: one byte.
+    static func add(family: FirewallPlan.Family, to rule: OpaquePointer) {
+        meta(rule, NFT_META_NFPROTO)
+        compare(rule, NFT_CMP_EQ, [UInt8(family == .ipv4 ? NFPROTO_IPV4 : NFPROTO_IPV6)])
+    }
+
     static func add(_ match: FirewallPlan.Match, to rule: OpaquePointer) {
         switch match {
         case .sourceIn(let network):
             // ip saddr: 4 bytes at offset 12 of the network header.
-            let load = expr("payload")
-            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_BASE), UInt32(NFT_PAYLOAD_NETWORK_HEADER.rawValue))
-            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_OFFSET), 12)
-            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_LEN), 4)
-            nftnl_expr_set_u32(load, UInt16(NFTNL_EXPR_PAYLOAD_DREG), register)
-            nftnl_rule_add_expr(rule, load)
-            if network.prefix < 32 {
-                bitwise(rule, mask: IPv4Address(network.mask).bytes)
-            }
-            compare(rule, NFT_CMP_EQ, network.network.bytes)
+            prefix(rule, offset: 12, address: network.network.bytes, length: network.prefix)
         case .destinationIn(let network):
             // ip daddr: 4 bytes at offset 16.
-            payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: 16, length: 4)
-            if network.prefix < 32 {
-                bitwise(rule, mask: IPv4Address(network.mask).bytes)
-            }
-            compare(rule, NFT_CMP_EQ, network.network.bytes)
+            prefix(rule, offset: 16, address: network.network.bytes, length: network.prefix)
+        case .sourceIn6(let network):
+            // ip6 saddr: 16 bytes at offset 8.
+            prefix(rule, offset: 8, address: network.network.bytes, length: network.prefix)
+        case .destinationIn6(let network):
+            // ip6 daddr: 16 bytes at offset 24.
+            prefix(rule, offset: 24, address: network.network.bytes, length: network.prefix)
         case .inputInterface(let name):
             meta(rule, NFT_META_IIFNAME)
             compare(rule, NFT_CMP_EQ, interfaceName(name))
@@ -219,6 +251,9 @@ enum Expressions {
         case .destination(let address):
             payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: 16, length: 4)
             compare(rule, NFT_CMP_EQ, address.bytes)
+        case .destination6(let address):
+            payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: 24, length: 16)
+            compare(rule, NFT_CMP_EQ, address.bytes)
         case .transport(let transport):
             meta(rule, NFT_META_L4PROTO)
             compare(rule, NFT_CMP_EQ, [UInt8(transport == .tcp ? IPPROTO_TCP : IPPROTO_UDP)])
@@ -233,14 +268,9 @@ enum Expressions {
         case .masquerade:
             nftnl_rule_add_expr(rule, expr("masq"))
         case .dnat(let address, let port):
-            immediate(rule, register: register, data: address.bytes)
-            immediate(rule, register: UInt32(NFT_REG_2.rawValue), data: [UInt8(port >> 8), UInt8(port & 0xff)])
-            let nat = expr("nat")
-            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_TYPE), UInt32(NFT_NAT_DNAT.rawValue))
-            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_FAMILY), UInt32(NFPROTO_IPV4))
-            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_REG_ADDR_MIN), register)
-            nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_REG_PROTO_MIN), UInt32(NFT_REG_2.rawValue))
-            nftnl_rule_add_expr(rule, nat)
+            dnat(rule, family: UInt32(NFPROTO_IPV4), address: address.bytes, port: port)
+        case .dnat6(let address, let port):
+            dnat(rule, family: UInt32(NFPROTO_IPV6), address: address.bytes, port: port)
         case .accept, .drop, .jump:
             let verdict = expr("immediate")
             nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_DREG), UInt32(NFT_REG_VERDICT.rawValue))
@@ -250,10 +280,25 @@ enum Expressions {
             case .jump(let chain):
                 nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_JUMP.rawValue))
                 nftnl_expr_set_str(verdict, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)
-            case .masquerade, .dnat: break
+            case .masquerade, .dnat, .dnat6: break
             }
             nftnl_rule_add_expr(rule, verdict)
         }
+    }
+
+    /// `dnat ip to A:P` / `dnat ip6 to [A]:P`: address in register 1, port in register 2. In an
+    /// inet table the nat expression names its family and the kernel applies it to that
+    /// family's packets only. (nft also sends flags NF_NAT_RANGE_PROTO_SPECIFIED, which the
+    /// kernel sets by itself for a port register; the installed rules list the same.)
+    private static func dnat(_ rule: OpaquePointer, family: UInt32, address: [UInt8], port: UInt16) {
+        immediate(rule, register: register, data: address)
+        immediate(rule, register: UInt32(NFT_REG_2.rawValue), data: [UInt8(port >> 8), UInt8(port & 0xff)])
+        let nat = expr("nat")
+        nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_TYPE), UInt32(NFT_NAT_DNAT.rawValue))
+        nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_FAMILY), family)
+        nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_REG_ADDR_MIN), register)
+        nftnl_expr_set_u32(nat, UInt16(NFTNL_EXPR_NAT_REG_PROTO_MIN), UInt32(NFT_REG_2.rawValue))
+        nftnl_rule_add_expr(rule, nat)
     }
 
     /// An interface name as the kernel keeps it: IFNAMSIZ bytes, zero padded.
@@ -262,6 +307,20 @@ enum Expressions {
     }
 
     private static func expr(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
+
+    /// An address within a prefix, compiled as nft does: a prefix of whole bytes loads and
+    /// compares just those bytes; one that ends inside a byte loads the whole address and masks it.
+    private static func prefix(_ rule: OpaquePointer, offset: UInt32, address: [UInt8], length: Int) {
+        if length % 8 == 0 {
+            guard length > 0 else { return }  // /0: every address of the family
+            payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: UInt32(length / 8))
+            compare(rule, NFT_CMP_EQ, Array(address.prefix(length / 8)))
+        } else {
+            payload(rule, base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: UInt32(address.count))
+            bitwise(rule, mask: (0..<address.count).map { UInt8(truncatingIfNeeded: 0xff << (8 - min(max(length - 8 * $0, 0), 8))) })
+            compare(rule, NFT_CMP_EQ, address)
+        }
+    }
 
     private static func payload(_ rule: OpaquePointer, base: nft_payload_bases, offset: UInt32, length: UInt32) {
         let e = expr("payload")

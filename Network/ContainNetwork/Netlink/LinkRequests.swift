@@ -24,12 +24,16 @@ public enum LinkRequests {
         }
     }
 
-    /// RTM_NEWLINK for a new bridge `name`.
-    public static func createBridge(name: String, mtu: UInt32?, sequence: UInt32) -> [UInt8] {
+    /// RTM_NEWLINK for a new bridge `name`. A bridge given its `mac` keeps it; without one
+    /// it takes the lowest address of its ports, which changes as containers come and go, and
+    /// every container's cached gateway address with it (their packets to the gateway are lost
+    /// until the neighbour entry goes stale).
+    public static func createBridge(name: String, mtu: UInt32?, mac: [UInt8]? = nil, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence) { nlh in
             putLinkHeader(nlh, index: 0, up: false)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
             if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), mtu) }
+            if let mac { mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), mac.count, mac) }
             let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
             mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "bridge")
             mnl_attr_nest_end(nlh, info)
@@ -107,7 +111,7 @@ public enum LinkRequests {
     }
 }
 
-/// rtnetlink requests about IPv4 addresses and routes.
+/// rtnetlink requests about IPv4 and IPv6 addresses and routes.
 public enum AddressRequests {
     /// RTM_NEWADDR: `address/prefix` on link `index`.
     public static func add(index: Int32, address: IPv4Address, prefix: Int, sequence: UInt32) -> [UInt8] {
@@ -124,11 +128,36 @@ public enum AddressRequests {
         }
     }
 
+    /// RTM_NEWADDR: `address/prefix` on link `index`, as `ip -6 addr add ADDRESS/PREFIX dev LINK
+    /// [nodad]` sends it: IFA_LOCAL and IFA_ADDRESS both the address, and with `noDAD` the flag
+    /// IFA_F_NODAD in ifa_flags (iproute2 uses the IFA_FLAGS attribute only for flags above 0xff).
+    /// Without duplicate address detection the address is usable at once instead of tentative
+    /// for a second or more; a container's address is unique by its lease.
+    public static func add(index: Int32, address: IPv6Address, prefix: Int, sequence: UInt32, noDAD: Bool = true) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_NEWADDR), flags: LinkRequests.createFlags, sequence: sequence) { nlh in
+            let ifa = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifaddrmsg>.size)!.assumingMemoryBound(to: ifaddrmsg.self)
+            ifa.pointee.ifa_family = UInt8(AF_INET6)
+            ifa.pointee.ifa_prefixlen = UInt8(prefix)
+            if noDAD { ifa.pointee.ifa_flags = UInt8(IFA_F_NODAD) }
+            ifa.pointee.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            ifa.pointee.ifa_index = UInt32(bitPattern: index)
+            address.bytes.withUnsafeBytes { raw in
+                mnl_attr_put(nlh, UInt16(IFA_LOCAL), 16, raw.baseAddress)
+                mnl_attr_put(nlh, UInt16(IFA_ADDRESS), 16, raw.baseAddress)
+            }
+        }
+    }
+
     /// RTM_GETADDR dump of the IPv4 addresses.
-    public static func dump(sequence: UInt32) -> [UInt8] {
+    public static func dump(sequence: UInt32) -> [UInt8] { dump(family: AF_INET, sequence: sequence) }
+
+    /// RTM_GETADDR dump of the IPv6 addresses.
+    public static func dump6(sequence: UInt32) -> [UInt8] { dump(family: AF_INET6, sequence: sequence) }
+
+    private static func dump(family: Int32, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_GETADDR), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), sequence: sequence) { nlh in
             let ifa = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<ifaddrmsg>.size)!.assumingMemoryBound(to: ifaddrmsg.self)
-            ifa.pointee.ifa_family = UInt8(AF_INET)
+            ifa.pointee.ifa_family = UInt8(family)
         }
     }
 }
@@ -136,23 +165,38 @@ public enum AddressRequests {
 public enum RouteRequests {
     /// RTM_NEWROUTE: the default route via `gateway` in the main table.
     public static func addDefault(gateway: IPv4Address, sequence: UInt32) -> [UInt8] {
+        addDefault(family: AF_INET, gateway: gateway.bytes, sequence: sequence)
+    }
+
+    /// RTM_NEWROUTE: the IPv6 default route (::/0) via `gateway` in the main table. The kernel
+    /// finds the link from the gateway, which must be on-link (inside an address's prefix).
+    public static func addDefault(gateway: IPv6Address, sequence: UInt32) -> [UInt8] {
+        addDefault(family: AF_INET6, gateway: gateway.bytes, sequence: sequence)
+    }
+
+    private static func addDefault(family: Int32, gateway: [UInt8], sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_NEWROUTE), flags: LinkRequests.createFlags, sequence: sequence) { nlh in
             let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!.assumingMemoryBound(to: rtmsg.self)
-            rtm.pointee.rtm_family = UInt8(AF_INET)
+            rtm.pointee.rtm_family = UInt8(family)
             rtm.pointee.rtm_dst_len = 0
             rtm.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
             rtm.pointee.rtm_protocol = UInt8(RTPROT_BOOT)
             rtm.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
             rtm.pointee.rtm_type = UInt8(RTN_UNICAST)
-            gateway.bytes.withUnsafeBytes { raw in mnl_attr_put(nlh, UInt16(RTA_GATEWAY.rawValue), 4, raw.baseAddress) }
+            gateway.withUnsafeBytes { raw in mnl_attr_put(nlh, UInt16(RTA_GATEWAY.rawValue), raw.count, raw.baseAddress) }
         }
     }
 
     /// RTM_GETROUTE dump of the IPv4 routes (every table).
-    public static func dump(sequence: UInt32) -> [UInt8] {
+    public static func dump(sequence: UInt32) -> [UInt8] { dump(family: AF_INET, sequence: sequence) }
+
+    /// RTM_GETROUTE dump of the IPv6 routes (every table).
+    public static func dump6(sequence: UInt32) -> [UInt8] { dump(family: AF_INET6, sequence: sequence) }
+
+    private static func dump(family: Int32, sequence: UInt32) -> [UInt8] {
         NetlinkBuilder.build(type: UInt16(RTM_GETROUTE), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), sequence: sequence) { nlh in
             let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!.assumingMemoryBound(to: rtmsg.self)
-            rtm.pointee.rtm_family = UInt8(AF_INET)
+            rtm.pointee.rtm_family = UInt8(family)
         }
     }
 }

@@ -75,6 +75,24 @@ public enum Replies {
         }
     }
 
+    /// An IPv6 address on a link (nil for other families). The kernel sends IFA_ADDRESS, and
+    /// IFA_LOCAL as well only for point-to-point addresses, where IFA_LOCAL is the link's own.
+    public static func address6(_ bytes: [UInt8]) -> (index: Int32, address: IPv6Address, prefix: Int)? {
+        bytes.withUnsafeBytes { raw -> (index: Int32, address: IPv6Address, prefix: Int)? in
+            guard raw.count >= MemoryLayout<nlmsghdr>.size + MemoryLayout<ifaddrmsg>.size else { return nil }
+            let nlh = UnsafeMutableRawPointer(mutating: raw.baseAddress!).assumingMemoryBound(to: nlmsghdr.self)
+            guard nlh.pointee.nlmsg_type == UInt16(RTM_NEWADDR) else { return nil }
+            let ifa = mnl_nlmsg_get_payload(nlh)!.assumingMemoryBound(to: ifaddrmsg.self)
+            guard ifa.pointee.ifa_family == UInt8(AF_INET6) else { return nil }
+            var local: IPv6Address?
+            for (type, payload) in attributes(nlh, headerSize: MemoryLayout<ifaddrmsg>.size) where payload.count == 16 {
+                if type == UInt16(IFA_LOCAL) || (type == UInt16(IFA_ADDRESS) && local == nil) { local = IPv6Address(bytes: payload) }
+            }
+            guard let local else { return nil }
+            return (Int32(bitPattern: ifa.pointee.ifa_index), local, Int(ifa.pointee.ifa_prefixlen))
+        }
+    }
+
     /// A route's destination network (nil for the default route and non-IPv4 routes).
     public static func routeDestination(_ bytes: [UInt8]) -> IPv4Network? {
         bytes.withUnsafeBytes { raw -> IPv4Network? in
@@ -86,6 +104,24 @@ public enum Replies {
                   rtm.pointee.rtm_type == UInt8(RTN_UNICAST) else { return nil }
             for (type, payload) in attributes(nlh, headerSize: MemoryLayout<rtmsg>.size) where type == UInt16(RTA_DST.rawValue) && payload.count == 4 {
                 return IPv4Network(network: IPv4Address(bytes: payload), prefix: Int(rtm.pointee.rtm_dst_len))
+            }
+            return nil
+        }
+    }
+
+    /// An IPv6 unicast route's destination network (nil for the default route, other route
+    /// types such as local, anycast, multicast or unreachable, and other families).
+    public static func routeDestination6(_ bytes: [UInt8]) -> IPv6Network? {
+        bytes.withUnsafeBytes { raw -> IPv6Network? in
+            guard raw.count >= MemoryLayout<nlmsghdr>.size + MemoryLayout<rtmsg>.size else { return nil }
+            let nlh = UnsafeMutableRawPointer(mutating: raw.baseAddress!).assumingMemoryBound(to: nlmsghdr.self)
+            guard nlh.pointee.nlmsg_type == UInt16(RTM_NEWROUTE) else { return nil }
+            let rtm = mnl_nlmsg_get_payload(nlh)!.assumingMemoryBound(to: rtmsg.self)
+            guard rtm.pointee.rtm_family == UInt8(AF_INET6), rtm.pointee.rtm_dst_len > 0,
+                  rtm.pointee.rtm_type == UInt8(RTN_UNICAST) else { return nil }
+            for (type, payload) in attributes(nlh, headerSize: MemoryLayout<rtmsg>.size) where type == UInt16(RTA_DST.rawValue) {
+                guard let destination = IPv6Address(bytes: payload) else { return nil }
+                return IPv6Network(network: destination, prefix: Int(rtm.pointee.rtm_dst_len))
             }
             return nil
         }

@@ -44,11 +44,30 @@ public struct Rtnetlink {
             .compactMap(Replies.routeDestination)
     }
 
+    /// The IPv6 addresses of every link, with their prefix lengths.
+    public func addresses6() throws -> [(index: Int32, address: IPv6Address, prefix: Int)] {
+        try transport.execute(AddressRequests.dump6(sequence: transport.nextSequence()), operation: "netlink: list IPv6 addresses")
+            .compactMap(Replies.address6)
+    }
+
+    public func routeDestinations6() throws -> [IPv6Network] {
+        try transport.execute(RouteRequests.dump6(sequence: transport.nextSequence()), operation: "netlink: list IPv6 routes")
+            .compactMap(Replies.routeDestination6)
+    }
+
+    /// What a new network's IPv6 subnet must not overlap: the networks of the host's IPv6
+    /// addresses and the destinations of its IPv6 unicast routes, less link-local (fe80::/10,
+    /// on every link), loopback and multicast, which no container subnet is chosen from.
+    public func hostNetworks6() throws -> [IPv6Network] {
+        let networks = try addresses6().map { IPv6Network(network: $0.address, prefix: $0.prefix) } + routeDestinations6()
+        return networks.filter { !$0.network.isLinkLocal && !$0.network.isLoopback && !$0.network.isMulticast }
+    }
+
     /// Creates the bridge unless it exists (another `contain` may create it at the same moment).
-    public func ensureBridge(name: String, mtu: UInt32?) throws -> LinkInfo {
+    public func ensureBridge(name: String, mtu: UInt32?, mac: [UInt8]? = nil) throws -> LinkInfo {
         if let existing = try link(named: name) { return existing }
         do {
-            _ = try transport.execute(LinkRequests.createBridge(name: name, mtu: mtu, sequence: transport.nextSequence()),
+            _ = try transport.execute(LinkRequests.createBridge(name: name, mtu: mtu, mac: mac, sequence: transport.nextSequence()),
                                       operation: "netlink: create bridge \(name)")
         } catch let error as SystemError where error.errno == EEXIST {}
         guard let created = try link(named: name) else { throw SystemError("netlink: create bridge \(name)", errno: ENODEV) }
@@ -63,6 +82,22 @@ public struct Rtnetlink {
     public func addAddress(index: Int32, address: IPv4Address, prefix: Int) throws {
         _ = try transport.execute(AddressRequests.add(index: index, address: address, prefix: prefix, sequence: transport.nextSequence()),
                                   operation: "netlink: add address \(address)/\(prefix)")
+    }
+
+    /// Adds `address/prefix` to link `index`, usable at once (no duplicate address detection);
+    /// an address already there is fine.
+    public func ensureAddress(index: Int32, address: IPv6Address, prefix: Int) throws {
+        do { try addAddress(index: index, address: address, prefix: prefix) } catch let error as SystemError where error.errno == EEXIST {}
+    }
+
+    public func addAddress(index: Int32, address: IPv6Address, prefix: Int) throws {
+        _ = try transport.execute(AddressRequests.add(index: index, address: address, prefix: prefix, sequence: transport.nextSequence()),
+                                  operation: "netlink: add address \(address)/\(prefix)")
+    }
+
+    public func addDefaultRoute(via gateway: IPv6Address) throws {
+        _ = try transport.execute(RouteRequests.addDefault(gateway: gateway, sequence: transport.nextSequence()),
+                                  operation: "netlink: add default route via \(gateway)")
     }
 
     public func addDefaultRoute(via gateway: IPv4Address) throws {

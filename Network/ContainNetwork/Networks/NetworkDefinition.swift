@@ -14,16 +14,31 @@ public struct NetworkDefinition: Equatable, Sendable {
     public var subnet: IPv4Network
     public var gateway: IPv4Address
     public var mtu: UInt32?
+    /// The IPv6 side of a dual-stack network; nil for an IPv4-only one.
+    public var subnet6: IPv6Network?
+    /// The bridge's IPv6 address: subnet6's first host unless given; nil without subnet6.
+    public var gateway6: IPv6Address?
     /// No NAT, no route out: containers reach each other and the gateway only.
     public var `internal`: Bool
 
     public init(name: String, bridge: String, subnet: IPv4Network, gateway: IPv4Address? = nil,
-                mtu: UInt32? = nil, internal: Bool = false) throws(NetworkError) {
+                mtu: UInt32? = nil, internal: Bool = false,
+                subnet6: IPv6Network? = nil, gateway6: IPv6Address? = nil) throws(NetworkError) {
         try Self.validateName(name)
         try Self.validateInterfaceName(bridge, what: "bridge name")
         let gateway = gateway ?? subnet.firstHost
         guard subnet.isHost(gateway) else {
             throw .invalid("gateway \(gateway) is not a usable address in \(subnet)")
+        }
+        var resolvedGateway6: IPv6Address?
+        if let subnet6 {
+            let gateway6 = gateway6 ?? subnet6.firstHost
+            guard subnet6.isHost(gateway6) else {
+                throw .invalid("gateway \(gateway6) is not a usable address in \(subnet6)")
+            }
+            resolvedGateway6 = gateway6
+        } else if let gateway6 {
+            throw .invalid("gateway \(gateway6) needs an IPv6 subnet")
         }
         if let mtu, !(68...65535).contains(mtu) { throw .invalid("invalid --mtu \(mtu): expected 68 to 65535") }
         self.name = name
@@ -32,6 +47,8 @@ public struct NetworkDefinition: Equatable, Sendable {
         self.gateway = gateway
         self.mtu = mtu
         self.internal = `internal`
+        self.subnet6 = subnet6
+        self.gateway6 = resolvedGateway6
     }
 
     /// Network names: letters, digits, `-`, `_`, `.`; starting with a letter or digit.
@@ -87,6 +104,8 @@ public struct NetworkDefinition: Equatable, Sendable {
 
     public var serialized: String {
         var text = "name=\(name)\nbridge=\(bridge)\nsubnet=\(subnet)\ngateway=\(gateway)\n"
+        if let subnet6 { text += "subnet6=\(subnet6)\n" }
+        if let gateway6 { text += "gateway6=\(gateway6)\n" }
         if let mtu { text += "mtu=\(mtu)\n" }
         text += "internal=\(`internal`)\n"
         return text
@@ -107,7 +126,15 @@ public struct NetworkDefinition: Equatable, Sendable {
             guard let value = UInt32(text) else { throw .invalid("network file: invalid mtu `\(text)`") }
             mtu = value
         }
+        // Files written before dual stack have neither line.
+        var subnet6: IPv6Network?
+        if let text = fields["subnet6"] { subnet6 = try IPv6Network(parsing: text) }
+        var gateway6: IPv6Address?
+        if let text = fields["gateway6"] {
+            guard let value = IPv6Address(text) else { throw .invalid("network file: invalid gateway6 `\(text)`") }
+            gateway6 = value
+        }
         try self.init(name: name, bridge: bridge, subnet: try IPv4Network(parsing: subnetText), gateway: gateway,
-                      mtu: mtu, internal: fields["internal"] == "true")
+                      mtu: mtu, internal: fields["internal"] == "true", subnet6: subnet6, gateway6: gateway6)
     }
 }
