@@ -104,7 +104,7 @@ final class RecordingHost: NetworkHost {
         return routed
     }
 
-    func ensureBridge(name: String, mtu: UInt32?) throws -> LinkInfo {
+    func ensureBridge(name: String, mtu: UInt32?, mac: [UInt8]) throws -> LinkInfo {
         try record(.ensureBridge(name))
         return interfaces[name] ?? addLink(name, up: false)
     }

@@ -17,7 +17,7 @@ public protocol NetworkHost: AnyObject {
     /// network's subnet must not overlap.
     func hostNetworks() throws -> [IPv4Network]
     /// The bridge called `name`, created unless it exists (a concurrent creation is fine).
-    func ensureBridge(name: String, mtu: UInt32?) throws -> LinkInfo
+    func ensureBridge(name: String, mtu: UInt32?, mac: [UInt8]) throws -> LinkInfo
     /// `address/prefix` on link `index`; an address already there is fine.
     func ensureAddress(index: Int32, address: IPv4Address, prefix: Int) throws
     func setUp(index: Int32) throws
@@ -64,8 +64,8 @@ public final class KernelNetworkHost: NetworkHost {
     /// arrives on the bridge for 127.0.0.0/8).
     public func forwardDropChains() throws -> [Firewall.ForeignChain] { try firewall.forwardDropChains() }
 
-    public func ensureBridge(name: String, mtu: UInt32?) throws -> LinkInfo {
-        let bridge = try rtnetlink().ensureBridge(name: name, mtu: mtu)
+    public func ensureBridge(name: String, mtu: UInt32?, mac: [UInt8]) throws -> LinkInfo {
+        let bridge = try rtnetlink().ensureBridge(name: name, mtu: mtu, mac: mac)
         try? Files.write("/proc/sys/net/ipv4/conf/\(name)/route_localnet", "1")
         return bridge
     }

@@ -227,7 +227,9 @@ public final class NetworkManager {
         // lease that is reclaimed (ports included) once its owner is gone.
         try store.saveLeases(leases, of: name)
         do {
-            let bridge = try host.ensureBridge(name: definition.bridge, mtu: definition.mtu)
+            // Its address fixed, from the gateway's as containers' are from theirs.
+            let bridge = try host.ensureBridge(name: definition.bridge, mtu: definition.mtu,
+                                               mac: Endpoint.containerMAC(for: definition.gateway))
             try host.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
             // A bridge that is not up was made just now (or after a reboot): the network's first use.
             let firstUse = !bridge.isUp
