@@ -32,7 +32,7 @@ let package = Package(
                        providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CLibnftnl", path: "Network/CLibnftnl", pkgConfig: "libnftnl",
                        providers: [.apt(["libnftnl-dev"])]),
-        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "ContainSystem"],
+        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "CContainShim", "ContainSystem"],
                 path: "Network/ContainNetwork"),
         .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim", "CZlib", "CLibseccomp"],
                 path: "Sources/ContainRuntime"),

@@ -85,8 +85,8 @@ def phases(path):
 
 phase_table = ["| phase | what | `--net none` | `--net bridge` |", "|---|---|---:|---:|"]
 what = {"parse": "exec of contain, argument parsing, rootfs check", "reclaim": "looking for what dead runtimes left", "cgroup": "record, cgroup creation and limits",
-        "network": "network, bridge, rules, lease, hosts (store lock)", "clone": "clone + exec of the init",
-        "veth": "veth with its peer in the namespace", "join": "config sent, pid into the cgroup, proceed",
+        "network": "network, bridge, rules, lease (store lock)", "clone": "clone + exec of the init",
+        "veth": "veth with its peer in the namespace", "nameserver": "the name server asked to serve the networks (sync)", "join": "config sent, pid into the cgroup, proceed",
         "init": "hostname, lo and eth0, rootfs bind, /dev", "pivot": "pivot_root, old root detached",
         "mounts": "/proc, /sys", "exec": "command lookup, execve", "total": "start to the command's exec"}
 none, n1 = phases(os.path.join(work, "timings-none.txt"))

@@ -12,4 +12,8 @@ if arguments.count == 2 && arguments[1] == ContainerInit.argument {
 if arguments.count == 2 && arguments[1] == ContainerExec.argument {
     ContainerExec.helperMain()
 }
+// So is the name server, which a bridged start may be waiting for.
+if arguments.count == 3 && arguments[1] == NameServerProcess.argument {
+    NameServerProcess.main(directory: arguments[2])
+}
 ContainCLI.main(Array(arguments.dropFirst()))

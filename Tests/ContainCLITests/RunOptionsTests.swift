@@ -32,6 +32,7 @@ import Testing
         ["--rootfs", "r", "--net", "bridge", "--add-host", "db:192.0.2.7", "--add-host=gw:host-gateway", "--dns-search", "lab.example",
          "--dns-option", "ndots:2", "--dns-opt", "edns0", "--net", "container:web", "sh"],
         ["--rootfs", "r", "--net", "left:ip=10.88.20.5", "--network", "right", "--net=third", "sh"],
+        ["--rootfs", "r", "--net", "a:alias=web,ip=10.88.20.5", "--network-alias", "www", "--network-alias=api.internal", "sh"],
     ]
 
     @Test(arguments: accepted)

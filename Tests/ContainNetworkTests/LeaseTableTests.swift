@@ -9,8 +9,7 @@ import Testing
     static let dead = ProcessIdentity(pid: 200, startTime: 7)
 
     static func lease(_ id: String, name: String? = nil, owner: ProcessIdentity = alive) -> Lease {
-        Lease(address: IPv4Address(0), containerID: id, owner: owner, hostInterface: "veth" + id, name: name,
-              hostsFile: "/run/contain/containers/\(id)/hosts")
+        Lease(address: IPv4Address(0), containerID: id, owner: owner, hostInterface: "veth" + id, name: name)
     }
 
     @Test func allocatesLowestFreeAddressSkippingTheGateway() throws {
@@ -90,15 +89,18 @@ import Testing
         var table = LeaseTable()
         _ = try table.allocate(Self.lease("a", name: "web"), subnet: Self.subnet, gateway: Self.gateway)
         _ = try table.allocate(Lease(address: IPv4Address(0), containerID: "b", owner: Self.dead, hostInterface: "vethb",
-                                     extraHosts: [.init(name: "db", address: IPv4Address("192.0.2.7")!), .init(name: "gw", address: Self.gateway)]),
+                                     ports: [try PortMapping(parsing: "8080:80")], aliases: ["www", "api"]),
                                subnet: Self.subnet, gateway: Self.gateway)
         let text = table.serialized
-        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/contain/containers/a/hosts\t-\t-\n"))
-        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t-\tdb=192.0.2.7,gw=10.88.0.1\n"))
+        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\t-\t-\n"))
+        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t8080:80/tcp\t-\twww,api\n"))
         #expect(try LeaseTable(parsing: text) == table)
-        // A file written before extra hosts (8 fields) still reads.
-        let old = try LeaseTable(parsing: "10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\n")
-        #expect(old.leases.first?.extraHosts == [])
+        // Files from before aliases (8 or 9 fields, a hosts file and extra hosts in 7 and 9,
+        // no longer used) still read.
+        let old = try LeaseTable(parsing: "10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t/run/x/hosts\t-\n"
+                                   + "10.88.0.3\tb\t100@5\tvethb\t-\tb\t-\t-\tdb=192.0.2.7\n")
+        #expect(old.leases.map(\.name) == ["web", nil])
+        #expect(old.leases.allSatisfy { $0.aliases.isEmpty })
         #expect(throws: NetworkError.self) { try LeaseTable(parsing: "10.88.0.2\tonly-two-fields\n") }
     }
 }

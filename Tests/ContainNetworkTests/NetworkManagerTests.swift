@@ -180,9 +180,9 @@ final class StoreFaults {
     static let dead = ProcessIdentity(pid: getpid(), startTime: 1)   // this pid, another start time
 
     func request(_ id: String, name: String? = nil, address: String? = nil, ports: [String] = [],
-                 owner: ProcessIdentity = .current(), hostsFile: String? = nil) -> EndpointRequest {
+                 owner: ProcessIdentity = .current(), aliases: [String] = []) -> EndpointRequest {
         EndpointRequest(containerID: id, name: name, hostname: name ?? id, address: address.flatMap(IPv4Address.init),
-                        hostsFile: hostsFile, owner: owner, ports: ports.map { try! PortMapping(parsing: $0) })
+                        owner: owner, ports: ports.map { try! PortMapping(parsing: $0) }, aliases: aliases)
     }
 
     func leasesFile(_ network: String) -> String? { try? Files.read(store.directory + "/\(network).leases") }
@@ -322,13 +322,9 @@ final class StoreFaults {
         ])
     }
 
-    @Test func aHostsFileThatCannotBeWrittenRollsBack() throws {
-        try existingNetwork()
-        let hosts = directory + "/missing/hosts"
-        #expect(throws: SystemError("write hosts file", path: hosts, errno: EIO)) {
-            try self.manager.attach(network: "contain", self.request("aaaa1111", hostsFile: hosts))
-        }
-        #expect(try leasedIDs("contain").isEmpty)
+    @Test func aliasesAreLeasedWithTheAddress() throws {
+        _ = try manager.attach(network: "contain", request("aaaa1111", name: "web", aliases: ["www", "api"]))
+        #expect(try store.leases(of: "contain").leases.first?.aliases == ["www", "api"])
     }
 
     // MARK: reclaim
@@ -429,10 +425,8 @@ final class StoreFaults {
     }
 
     @Test func detachReportsALeasesWriteFailureAndStillDoesTheRest() throws {
-        let webHosts = directory + "/web.hosts", dbHosts = directory + "/db.hosts"
-        let web = try manager.attach(network: "contain", request("aaaa1111", name: "web", ports: ["8080:80"], hostsFile: webHosts))
-        _ = try manager.attach(network: "contain", request("bbbb2222", name: "db", hostsFile: dbHosts))
-        #expect(try Files.read(dbHosts).contains("10.88.0.2\tweb\n"))
+        let web = try manager.attach(network: "contain", request("aaaa1111", name: "web", ports: ["8080:80"]))
+        _ = try manager.attach(network: "contain", request("bbbb2222", name: "db"))
         let file = leasesFile("contain")
 
         faults.leasesErrno = ENOSPC
@@ -440,8 +434,7 @@ final class StoreFaults {
         #expect(failures.count == 1)
         #expect((failures.first as? SystemError)?.errno == ENOSPC)
         #expect(leasesFile("contain") == file)       // the lease stays on file, to be reclaimed
-        // The rest was done all the same: the others no longer see it, its port is closed.
-        #expect(try !Files.read(dbHosts).contains("web"))
+        // The rest was done all the same: its port is closed.
         #expect(host.calls(.installFirewall).last == .installFirewall(networks: ["contain"], published: []))
     }
 

@@ -40,6 +40,10 @@ final class NetworkLab {
     }
 
     deinit {
+        // A name server still running (a failed test) would keep the namespace alive.
+        if let pid = nameServerPID(), (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains(sandbox.stateRoot) == true {
+            kill(pid, SIGKILL)
+        }
         _ = try? runTool(Self.ipTool, ["netns", "del", host], output: scratch)
         _ = try? runTool(Self.ipTool, ["netns", "del", upstream], output: scratch)
     }
@@ -126,9 +130,25 @@ final class NetworkLab {
         return listed.output
     }
 
-    /// No veth, no lease, no cgroup, no record left.
+    /// Whether `pid` runs (a zombie, ended and waiting for its reaper, does not).
+    static func isLive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
+    }
+
+    /// The pid of the store's name server, while it runs.
+    func nameServerPID() -> pid_t? {
+        (try? String(contentsOfFile: sandbox.stateRoot + "/networks/nameserver.pid", encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// No veth, no lease, no cgroup, no record, no name server left.
     func expectClean(network: String = "contain", sourceLocation: SourceLocation = #_sourceLocation) throws {
         sandbox.expectClean(sourceLocation: sourceLocation)
+        let pid = nameServerPID()
+        #expect(eventually(timeout: 10) { pid.map { !Self.isLive($0) } ?? true && nameServerPID() == nil },
+                "the name server (pid \(pid ?? 0)) is still running", sourceLocation: sourceLocation)
         #expect(leases(network: network) == [], "leases left behind", sourceLocation: sourceLocation)
         // A veth goes with its namespace, which the kernel tears down asynchronously.
         #expect(eventually(timeout: 10) { (try? hostVeths()) == [] }, "veths left: \((try? hostVeths()) ?? [])",

@@ -9,40 +9,39 @@ public struct Lease: Equatable, Sendable {
     public var owner: ProcessIdentity
     /// The host end of the container's veth.
     public var hostInterface: String
-    /// The container's name, resolvable by the others on the network (nil: unnamed).
+    /// The container's name, which the network's name server answers (nil: unnamed).
     public var name: String?
-    /// The container's hostname, first on its own line of its hosts file.
+    /// The container's hostname.
     public var hostname: String
-    /// The container's generated /etc/hosts, rewritten when containers join or leave.
-    public var hostsFile: String?
     /// Ports published to it (`-p`).
     public var ports: [PortMapping]
-    /// `--add-host`: entries of its own hosts file only, kept through every rewrite.
-    public var extraHosts: [ContainerFiles.Peer]
+    /// `--network-alias`: more names the network's name server answers with its address
+    /// (an alias several containers share is answered with each of their addresses).
+    public var aliases: [String]
 
     public init(address: IPv4Address, containerID: String, owner: ProcessIdentity, hostInterface: String,
-                name: String? = nil, hostname: String? = nil, hostsFile: String? = nil, ports: [PortMapping] = [],
-                extraHosts: [ContainerFiles.Peer] = []) {
-        self.extraHosts = extraHosts
+                name: String? = nil, hostname: String? = nil, ports: [PortMapping] = [], aliases: [String] = []) {
+        self.aliases = aliases
         self.address = address
         self.containerID = containerID
         self.owner = owner
         self.hostInterface = hostInterface
         self.name = name
         self.hostname = hostname ?? name ?? String(containerID.prefix(12))
-        self.hostsFile = hostsFile
         self.ports = ports
     }
 }
 
 /// The leases of one network: pure allocation logic plus a line format for its file.
 ///
-///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  hosts-file  ports        extra-hosts
-///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       /run/.../hosts  8080:80/tcp  db=192.0.2.7
+///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  -  ports        -  aliases
+///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       -  8080:80/tcp  -  www,api
 ///
-/// Fields are separated by single tabs; ports and extra hosts by commas; `-` stands for an
-/// absent name, hosts file, port list or extra hosts (a line of 8 fields, from before extra
-/// hosts, has none).
+/// Fields are separated by single tabs; ports and aliases by commas; `-` stands for an absent
+/// name, port list or aliases. Fields 7 and 9 (a hosts file kept current and its extra
+/// entries, when names were written into every container's hosts file rather than served by
+/// the name server) are written as `-` and ignored when read; lines of 8 or 9 fields, from
+/// before aliases, have none.
 public struct LeaseTable: Equatable, Sendable {
     public private(set) var leases: [Lease]
 
@@ -108,35 +107,23 @@ public struct LeaseTable: Equatable, Sendable {
         var leases: [Lease] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            let ownerParts = f.count == 8 || f.count == 9 ? f[2].split(separator: "@") : []
-            guard f.count == 8 || f.count == 9, let address = IPv4Address(f[0]), ownerParts.count == 2,
+            let ownerParts = (8...10).contains(f.count) ? f[2].split(separator: "@") : []
+            guard (8...10).contains(f.count), let address = IPv4Address(f[0]), ownerParts.count == 2,
                   let pid = Int32(ownerParts[0]), let start = UInt64(ownerParts[1]) else {
                 throw .invalid("lease file line \(number + 1) is malformed: \(line)")
             }
-            var extra: [ContainerFiles.Peer] = []
-            if f.count == 9 && f[8] != "-" {
-                for entry in f[8].split(separator: ",") {
-                    let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard parts.count == 2, let a = IPv4Address(parts[1]) else {
-                        throw .invalid("lease file line \(number + 1) is malformed: \(line)")
-                    }
-                    extra.append(ContainerFiles.Peer(name: parts[0], address: a))
-                }
-            }
             leases.append(Lease(address: address, containerID: f[1], owner: ProcessIdentity(pid: pid, startTime: start),
                                 hostInterface: f[3], name: f[4] == "-" ? nil : f[4], hostname: f[5],
-                                hostsFile: f[6] == "-" ? nil : f[6],
                                 ports: f[7] == "-" ? [] : try f[7].split(separator: ",").map { p throws(NetworkError) in try PortMapping(parsing: String(p)) },
-                                extraHosts: extra))
+                                aliases: f.count == 10 && f[9] != "-" ? f[9].split(separator: ",").map(String.init) : []))
         }
         self.leases = leases
     }
 
     public var serialized: String {
-        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\thosts-file\tports\textra-hosts\n"
+        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\t-\tports\t-\taliases\n"
         for l in leases {
-            let extra = l.extraHosts.isEmpty ? "-" : l.extraHosts.map { "\($0.name)=\($0.address)" }.joined(separator: ",")
-            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t\(l.hostsFile ?? "-")\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t\(extra)\n"
+            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t-\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t-\t\(l.aliases.isEmpty ? "-" : l.aliases.joined(separator: ","))\n"
         }
         return text
     }

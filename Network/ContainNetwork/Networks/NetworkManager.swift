@@ -9,26 +9,22 @@ public struct EndpointRequest: Sendable {
     public var name: String?
     public var hostname: String
     public var address: IPv4Address?
-    /// The container's generated /etc/hosts; kept current as others join and leave.
-    public var hostsFile: String?
     public var owner: ProcessIdentity
     public var ports: [PortMapping]
-    /// `--add-host`: entries for its own hosts file (address 0.0.0.0: `host-gateway`, the
-    /// network's gateway).
-    public var extraHosts: [ContainerFiles.Peer]
+    /// `--network-alias`: more names for it on this network.
+    public var aliases: [String]
     /// Which of the container's networks this is (Endpoint.index).
     public var index = 0
 
-    public init(containerID: String, name: String?, hostname: String, address: IPv4Address?, hostsFile: String?,
-                owner: ProcessIdentity, ports: [PortMapping] = [], extraHosts: [ContainerFiles.Peer] = []) {
-        self.extraHosts = extraHosts
+    public init(containerID: String, name: String?, hostname: String, address: IPv4Address?,
+                owner: ProcessIdentity, ports: [PortMapping] = [], aliases: [String] = []) {
         self.containerID = containerID
         self.name = name
         self.hostname = hostname
         self.address = address
-        self.hostsFile = hostsFile
         self.owner = owner
         self.ports = ports
+        self.aliases = aliases
     }
 }
 
@@ -218,9 +214,7 @@ public final class NetworkManager {
         let hostInterface = Endpoint.hostInterfaceName(containerID: request.containerID, index: request.index)
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
-                          hostsFile: request.hostsFile, ports: request.ports,
-                          // 0.0.0.0 stands for docker's `host-gateway`: the network's gateway.
-                          extraHosts: request.extraHosts.map { $0.address.value == 0 ? ContainerFiles.Peer(name: $0.name, address: definition.gateway) : $0 })
+                          ports: request.ports, aliases: request.aliases)
         let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
 
         // The lease is recorded before anything is made for it: from here on a crash leaves a
@@ -242,7 +236,6 @@ public final class NetworkManager {
                 // contain cannot override another table's drop: say so, once, when it matters.
                 warnings = ((try? host.forwardDropChains()) ?? []).map { Firewall.forwardDropWarning($0, bridge: definition.bridge) }
             }
-            try writeNewHostsFile(definition, leases, request)
             var endpoint = Endpoint(network: definition, containerID: request.containerID, address: address,
                                     hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
             endpoint.warnings = warnings
@@ -253,7 +246,6 @@ public final class NetworkManager {
             // behind, it is reclaimed once this process is gone.
             leases.release(containerID: request.containerID)
             try? store.saveLeases(leases, of: name)
-            if request.name != nil { writeHostsFiles(leases) }
             if !request.ports.isEmpty { try? installFirewall(excluding: request.containerID) }
             throw error
         }
@@ -290,11 +282,6 @@ public final class NetworkManager {
                             peerMAC: endpoint.containerMAC, master: endpoint.bridgeIndex, mtu: endpoint.network.mtu)
     }
 
-    /// Gives the lease back, updates the others' hosts files and takes the container's port
-    /// rules out. Runs on the way out, so it never stops at a failure: it goes on with the
-    /// next step and returns every failure (none: all done) for the caller to report. A lease
-    /// left behind is reclaimed once its owner is gone.
-    @discardableResult
     /// The container's endpoints as its leases record them, in the order of their interfaces
     /// (`net connect` and `net disconnect` on a running container).
     public func endpoints(of containerID: String) throws -> [Endpoint] {
@@ -316,6 +303,11 @@ public final class NetworkManager {
         try host.deleteLink(index: link.index, name: link.name)
     }
 
+    /// Gives the lease back (the name server stops answering its names at once) and takes the
+    /// container's port rules out. Runs on the way out, so it never stops at a failure: it goes
+    /// on with the next step and returns every failure (none: all done) for the caller to
+    /// report. A lease left behind is reclaimed once its owner is gone.
+    @discardableResult
     public func detach(_ endpoint: Endpoint) -> [Error] {
         var failures: [Error] = []
         do {
@@ -323,9 +315,8 @@ public final class NetworkManager {
                 let network = endpoint.network.name
                 do {
                     var leases = try store.leases(of: network)
-                    if let released = leases.release(containerID: endpoint.containerID) {
+                    if leases.release(containerID: endpoint.containerID) != nil {
                         do { try store.saveLeases(leases, of: network) } catch { failures.append(error) }
-                        if released.name != nil { failures += writeHostsFiles(leases) }
                     }
                 } catch {
                     failures.append(error)
@@ -343,22 +334,13 @@ public final class NetworkManager {
 
     // MARK: helpers (store lock held)
 
-    /// The network's leases without those whose owner died (saved back, hosts files updated).
+    /// The network's leases without those whose owner died (saved back).
     private func reclaimLocked(_ definition: NetworkDefinition) throws -> LeaseTable {
         var leases = try store.leases(of: definition.name)
         let reclaimed = leases.reclaim(isAlive: \.isAlive)
         if reclaimed.contains(where: { !$0.ports.isEmpty }) { portsStale = true }
-        if !reclaimed.isEmpty {
-            try store.saveLeases(leases, of: definition.name)
-            if reclaimed.contains(where: { $0.name != nil }) { writeHostsFiles(leases) }
-        }
+        if !reclaimed.isEmpty { try store.saveLeases(leases, of: definition.name) }
         return leases
-    }
-
-    private func writeNewHostsFile(_ definition: NetworkDefinition, _ leases: LeaseTable, _ request: EndpointRequest) throws {
-        // The others' files list named containers only: an unnamed one changes none of them.
-        writeHostsFiles(leases, creating: request.containerID, everyone: request.name != nil)
-        if let file = request.hostsFile, !Files.exists(file) { throw SystemError("write hosts file", path: file, errno: EIO) }
     }
 
     /// Replaces contain's table with the rules of every network whose bridge exists and the
@@ -375,43 +357,5 @@ public final class NetworkManager {
         }
         try host.installFirewall(networks: networks, published: published)
         portsStale = false
-    }
-
-    /// Rewrites, in place (the container sees it through a bind mount), the hosts file of every
-    /// endpoint of the network (`everyone`), or only that of `creating`, the container whose file
-    /// is new. Any other missing file belongs to a container on its way out and is skipped.
-    /// Returns the writes that failed.
-    /// A container on several networks (its leases share one hosts file) sees the named members
-    /// of every one of them: the peers come from every network's saved table (each caller saved
-    /// `table` first), so a rewrite for one network keeps the others' names.
-    @discardableResult
-    private func writeHostsFiles(_ table: LeaseTable, creating: String? = nil, everyone: Bool = true) -> [Error] {
-        var tables = [table]
-        if let definitions = try? store.definitions(), definitions.count > 1 {
-            tables = definitions.compactMap { try? store.leases(of: $0.name) }
-        }
-        func peers(of containerID: String) -> [ContainerFiles.Peer] {
-            var seen = Set<String>()
-            return tables.filter { $0.leases.contains { $0.containerID == containerID } }.flatMap(\.leases).compactMap { lease in
-                guard let name = lease.name, seen.insert(name).inserted else { return nil }
-                return ContainerFiles.Peer(name: name, address: lease.address)
-            }
-        }
-        var failures: [Error] = []
-        for lease in table.leases {
-            guard let file = lease.hostsFile else { continue }
-            let text = ContainerFiles.hosts(hostname: lease.hostname, name: lease.name, address: lease.address, peers: peers(of: lease.containerID),
-                                            extra: lease.extraHosts)
-            do {
-                if lease.containerID == creating {
-                    try Files.write(file, text, create: true)
-                } else if everyone && Files.exists(file) {
-                    try Files.write(file, text)
-                }
-            } catch {
-                failures.append(error)
-            }
-        }
-        return failures
     }
 }

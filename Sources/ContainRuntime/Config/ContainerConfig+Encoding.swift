@@ -405,18 +405,19 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
 }
 
 extension ContainerConfig.NetworkAttachment: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4 }
+    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.network, network)
         w.field(.address, address)
         w.fields(.ports, ports)
         w.fields(.dns, dns)
+        w.fields(.aliases, aliases)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(network: try r.required(.network), address: try r.optional(.address), ports: try r.repeated(.ports),
-                  dns: try r.repeated(.dns))
+                  dns: try r.repeated(.dns), aliases: try r.repeated(.aliases))
     }
 }
 

@@ -44,7 +44,8 @@ extension ContainerConfig {
         var attachments: [NetworkAttachment] = []
         if case .bridge(let network) = spec.network {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
-                                                 ports: spec.ports.map(\.description), dns: spec.dns.map(\.description)))
+                                                 ports: spec.ports.map(\.description), dns: spec.dns.map(\.description),
+                                                 aliases: spec.aliases))
             attachments += spec.moreNetworks
         }
         let security = spec.security
@@ -166,6 +167,7 @@ struct BridgeAttachment {
     let address: IPv4Address?
     let ports: [PortMapping]
     let dns: [IPv4Address]
+    let aliases: [String]
 
     /// nil unless the network mode is a bridge network.
     init?(_ contain: ContainerConfig.ContainExtensions) throws {
@@ -188,6 +190,7 @@ struct BridgeAttachment {
             guard let address = IPv4Address(text) else { throw SpecError("invalid address `\(text)`: expected an IPv4 address") }
             return address
         }
+        aliases = attachment?.aliases ?? []
         ports = try (attachment?.ports ?? []).map { text throws(NetworkError) in try PortMapping(parsing: text) }
         dns = try (attachment?.dns ?? []).map { text throws(SpecError) in
             guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }

@@ -541,10 +541,13 @@ extension ContainerConfig {
         public var address: String?
         /// `-p`: `[HOSTIP:]HOSTPORT:CTRPORT/PROTO`, as PortMapping prints them.
         public var ports: [String]
-        /// `--dns`: resolvers instead of the host's.
+        /// `--dns`: resolvers instead of the network's name server.
         public var dns: [String]
+        /// `--network-alias`, `--net NAME:alias=A`: more names for it on this network.
+        public var aliases: [String]
 
-        public init(network: String, address: String? = nil, ports: [String] = [], dns: [String] = []) {
+        public init(network: String, address: String? = nil, ports: [String] = [], dns: [String] = [], aliases: [String] = []) {
+            self.aliases = aliases
             self.network = network
             self.address = address
             self.ports = ports

@@ -202,9 +202,9 @@ public final class Container {
         // Bridge networks: bridge, rules and lease, then the veth into the init's namespace.
         var initNetworks: [InitNetwork] = []
         for (index, bridge) in bridges.enumerated() {
-            var request = EndpointRequest(
-                containerID: id, name: config.contain.name, hostname: hostname, address: bridge.address,
-                hostsFile: record.directory + "/hosts", owner: initIdentity, ports: bridge.ports, extraHosts: extraHosts)
+            // A generated name resolves as a given one does.
+            var request = EndpointRequest(containerID: id, name: record.info.name, hostname: hostname, address: bridge.address,
+                                          owner: initIdentity, ports: bridge.ports, aliases: bridge.aliases)
             request.index = index
             let endpoint = try networks.attach(network: bridge.network, request)
             endpoints.append(endpoint)
@@ -224,6 +224,12 @@ public final class Container {
             status.address = endpoints.map(\.address.description).joined(separator: ",")
             initNetworks.append(InitNetwork(interface: endpoint.containerInterface, address: endpoint.address.description,
                                             prefix: Int32(n.subnet.prefix), gateway: n.internal || index > 0 ? nil : n.gateway.description))
+        }
+        // Its name server, before anything in it can ask: the leases are on file, so it
+        // answers this container's names (and sees it as one that may ask) at once.
+        if !bridges.isEmpty && (bridge?.dns ?? []).isEmpty {
+            try NameServerProcess.ensure(directory: context.networkDirectory, networks: bridges.map(\.network))
+            timings.mark("nameserver")
         }
         let bindFiles = try writeNameFiles(record.directory)
 
@@ -245,8 +251,8 @@ public final class Container {
 
     /// /etc/hosts, /etc/hostname and /etc/resolv.conf, generated in the record and bound over
     /// the rootfs's (created in the copy-on-write layer when the rootfs has none), as docker
-    /// and podman always provide them. A bridge network's hosts file lists the named peers and
-    /// is kept current by the network; --net host gets the host's files.
+    /// and podman always provide them. A bridge network's hosts file lists the container's own
+    /// names (the others' are its name server's); --net host gets the host's files.
     private func writeNameFiles(_ directory: String) throws -> [BindFile] {
         let hosts = directory + "/hosts", resolv = directory + "/resolv.conf", hostnameFile = directory + "/hostname"
         let hostResolv = (try? Files.read("/etc/resolv.conf")) ?? ""
@@ -273,14 +279,19 @@ public final class Container {
             try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []), create: true)
             try Files.write(resolv, hostResolv, create: true)
         case .bridge:
-            // The network wrote the hosts file when it leased the address.
-            let text = ContainerFiles.resolvConf(host: hostResolv, upstream: try? Files.read("/run/systemd/resolve/resolv.conf"),
-                                                 dns: bridge?.dns ?? [], search: search, options: options)
-            if !text.contains("\nnameserver ") {
-                Progress.warning("the host has no name server a container can use (only loopback or IPv6 ones in /etc/resolv.conf, "
-                                 + "no upstream in /run/systemd/resolve/resolv.conf): names will not resolve; give one with --dns")
+            // Its own names only: the others' are the name server's (on its first network's
+            // gateway), which forwards the rest to the host's resolvers, unless --dns is given.
+            let first = endpoints.first
+            let extra = extraHosts.map { $0.address.value == 0 ? ContainerFiles.Peer(name: $0.name, address: first?.network.gateway ?? $0.address) : $0 }
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: record?.info.name, address: first?.address, peers: [], extra: extra),
+                            create: true)
+            let dns = bridge?.dns ?? []
+            let servers = dns.isEmpty ? (first.map { [$0.network.gateway.description] } ?? []) : dns.map(\.description)
+            if dns.isEmpty, first?.network.internal == false, ContainerFiles.nameservers(hostResolv).isEmpty {
+                Progress.warning("the host has no name server in /etc/resolv.conf: containers' names resolve, other names do not; "
+                                 + "give resolvers with --dns")
             }
-            try Files.write(resolv, text, create: true)
+            try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, servers: servers, search: search, options: options), create: true)
         }
         try Files.write(hostnameFile, hostname + "\n", create: true)
         return [BindFile(source: hosts, target: "/etc/hosts"), BindFile(source: hostnameFile, target: "/etc/hostname"),

@@ -6,12 +6,13 @@ import Glibc
 #endif
 
 /// `contain net connect` and `net disconnect` on a running container: an interface added to or
-/// taken from its network namespace while it runs, with its lease, hosts files and veth, as at
-/// start. The lease belongs to the container's init (so it goes with the container, reclaimed
+/// taken from its network namespace while it runs, with its lease and veth, as at start (the
+/// name server sees the lease come and go). The lease belongs to the container's init (so it goes with the container, reclaimed
 /// like the others); the new interface is configured from inside the namespace by this thread
 /// alone, which enters it (setns, CLONE_NEWNET: per thread) and comes back.
 public enum LiveNetworks {
-    public static func connect(_ view: ContainerView, network: String, address: IPv4Address?, manager: NetworkManager) throws -> Endpoint {
+    public static func connect(_ view: ContainerView, network: String, address: IPv4Address?, aliases: [String] = [],
+                               manager: NetworkManager) throws -> Endpoint {
         guard view.isRunning, !view.paused, let identity = view.status.pid, identity.isAlive else {
             throw RunFailure.runtime("container \(view.displayName) is not running")
         }
@@ -24,8 +25,8 @@ public enum LiveNetworks {
             throw RunFailure.runtime("container \(view.displayName) is on network \(network) already")
         }
         let used = Set(current.map(\.index))
-        var request = EndpointRequest(containerID: view.info.id, name: config.contain.name, hostname: config.hostname ?? view.shortID,
-                                      address: address, hostsFile: view.directory + "/hosts", owner: identity)
+        var request = EndpointRequest(containerID: view.info.id, name: view.info.name, hostname: config.hostname ?? view.shortID,
+                                      address: address, owner: identity, aliases: aliases)
         request.index = (0...).first { !used.contains($0) }!
         let endpoint = try manager.attach(network: network, request)
         do {
@@ -39,6 +40,8 @@ public enum LiveNetworks {
                 try rt.addAddress(index: link.index, address: endpoint.address, prefix: n.subnet.prefix)
                 try rt.setUp(index: link.index)
             }
+            // A name server that died since is replaced (it sees the new lease by itself).
+            try NameServerProcess.ensure(directory: manager.store.directory, networks: [network])
         } catch {
             try? manager.removeLink(of: endpoint)
             _ = manager.detach(endpoint)

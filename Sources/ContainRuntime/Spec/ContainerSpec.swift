@@ -19,8 +19,10 @@ public struct ContainerSpec: Sendable {
     public var name: String?
     /// `--ip`: a fixed address on its bridge network.
     public var address: IPv4Address?
-    /// `--dns`: resolvers for the generated resolv.conf instead of the host's.
+    /// `--dns`: resolvers for the generated resolv.conf instead of the network's name server.
     public var dns: [IPv4Address] = []
+    /// `--network-alias`: more names for it on its (first) bridge network.
+    public var aliases: [String] = []
     /// `-p`: host ports forwarded to the container.
     public var ports: [PortMapping] = []
     /// `-v`: host paths bound in.
@@ -112,6 +114,19 @@ public struct ContainerSpec: Sendable {
         guard !bytes.isEmpty, bytes.count <= 63, alnum(bytes[0]),
               bytes.allSatisfy({ alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
             throw SpecError("invalid --name `\(text)`: use up to 63 letters, digits, `_`, `.` or `-`, starting with a letter or digit")
+        }
+        return text
+    }
+
+    /// A network alias is a DNS name: labels of letters, digits, `-` and `_`, separated by
+    /// dots, up to 253 characters; an alias that looks like an address would shadow one.
+    public static func validateAlias(_ text: String, flag: String = "--network-alias") throws(SpecError) -> String {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        func alnum(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) }
+        guard text.utf8.count <= 253, !labels.isEmpty, labels.allSatisfy({ label in
+            !label.isEmpty && label.utf8.count <= 63 && alnum(label.utf8.first!) && label.utf8.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        }), IPv4Address(text) == nil else {
+            throw SpecError("invalid \(flag) `\(text)`: expected a name such as web or db.internal (letters, digits, `-`, `_`, dot-separated)")
         }
         return text
     }

@@ -13,7 +13,7 @@ struct NetCommand: ParsableCommand {
     )
 }
 
-/// `contain net connect NET CONTAINER [--ip ADDR]`: another interface (`eth1` ...) on a running
+/// `contain net connect NET CONTAINER [--ip ADDR] [--alias NAME]...`: another interface (`eth1` ...) on a running
 /// container, live.
 struct NetConnect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +21,7 @@ struct NetConnect: ParsableCommand {
 
     @OptionGroup var state: StateOptions
     @Option(help: ArgumentHelp("A fixed address on that network.", valueName: "addr")) var ip: String?
+    @Option(help: ArgumentHelp("Another name for it on that network (repeatable).", valueName: "name")) var alias: [String] = []
     @Argument(help: "The network.") var network: String
     @Argument(help: "The container's name or id.") var container: String
 
@@ -30,8 +31,9 @@ struct NetConnect: ParsableCommand {
             guard let a = IPv4Address(text) else { throw NetworkError.invalid("invalid --ip `\(text)`: expected an IPv4 address") }
             return a
         }
+        let aliases = try alias.map { text throws(SpecError) in try ContainerSpec.validateAlias(text, flag: "--alias") }
         let view = try ContainerRecord.find(stateRoot: state.stateRoot, container)
-        let endpoint = try LiveNetworks.connect(view, network: network, address: address,
+        let endpoint = try LiveNetworks.connect(view, network: network, address: address, aliases: aliases,
                                                 manager: NetworkManager(store: NetworkStore(directory: state.networkDirectory)))
         print("\(endpoint.containerInterface) \(endpoint.address)/\(endpoint.network.subnet.prefix)")
     }
@@ -146,11 +148,12 @@ struct NetInspect: ParsableCommand {
         print("internal:  \(d.internal)")
         print("endpoints: \(network.leases.count)")
         guard !network.leases.isEmpty else { return }
-        var rows = [["CONTAINER", "NAME", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
+        var rows = [["CONTAINER", "NAME", "ALIASES", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
         for lease in network.leases {
             let link = network.hostInterfaces[lease.hostInterface]
             let stats = link?.stats
-            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", String(lease.owner.pid), lease.hostInterface,
+            rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", lease.aliases.isEmpty ? "-" : lease.aliases.joined(separator: ","),
+                         String(lease.owner.pid), lease.hostInterface,
                          "\(lease.address)/\(d.subnet.prefix)", NetworkReport.mac(Endpoint.containerMAC(for: lease.address)),
                          lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
@@ -195,7 +198,8 @@ enum NetworkReport {
             let link = n.hostInterfaces[lease.hostInterface]
             let s = link?.stats
             return [("container", .string(lease.containerID)), ("name", lease.name.map(JSON.string) ?? .null),
-                    ("hostname", .string(lease.hostname)), ("pid", .number(Int64(lease.owner.pid))),
+                    ("hostname", .string(lease.hostname)), ("aliases", .array(lease.aliases.map(JSON.string))),
+                    ("pid", .number(Int64(lease.owner.pid))),
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
                     // The container's eth0 (docker's 02:42 + address), not the host end's.
                     ("mac", .string(mac(Endpoint.containerMAC(for: lease.address)))),

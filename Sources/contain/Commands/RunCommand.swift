@@ -174,6 +174,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customLong("dns-option"), .customLong("dns-opt")], help: ArgumentHelp("An options entry of the container's resolv.conf, e.g. ndots:2 (repeatable).", valueName: "option"))
     var dnsOption: [String] = []
 
+    @Option(name: .customLong("network-alias"), help: ArgumentHelp("Another name for the container on its (first) network, which the network's name server answers (repeatable).", valueName: "name"))
+    var networkAlias: [String] = []
+
     @Option(name: .customLong("restart"), help: ArgumentHelp("With -d: no (default), always, unless-stopped or on-failure[:N] (restarts in place).", valueName: "policy"))
     var restart: String?
 
@@ -231,6 +234,7 @@ struct RunCommand: ParsableCommand {
         options.addHost = addHost
         options.dnsSearch = dnsSearch
         options.dnsOption = dnsOption
+        options.networkAlias = networkAlias
         return options
     }
 

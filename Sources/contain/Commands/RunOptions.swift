@@ -77,6 +77,7 @@ struct RunOptions: Equatable {
     var addHost: [String] = []
     var dnsSearch: [String] = []
     var dnsOption: [String] = []
+    var networkAlias: [String] = []
 
     /// `--cgroup-parent`'s default: CONTAIN_CGROUP_PARENT, else `contain`.
     static var defaultCgroupParent: String {
@@ -179,6 +180,7 @@ struct RunOptions: Equatable {
             case "--add-host": options.addHost.append(value)
             case "--dns-search": options.dnsSearch.append(value)
             case "--dns-option", "--dns-opt": options.dnsOption.append(value)
+            case "--network-alias": options.networkAlias.append(value)
             default: return nil
             }
             i += 1
@@ -234,6 +236,7 @@ struct RunOptions: Equatable {
         for h in addHost { a += ["--add-host", h] }
         for d in dnsSearch { a += ["--dns-search", d] }
         for o in dnsOption { a += ["--dns-option", o] }
+        for n in networkAlias { a += ["--network-alias", n] }
         return a + ["--"] + command
     }
 
@@ -271,23 +274,28 @@ struct RunOptions: Equatable {
             throw SpecError("--hostname and --uts host conflict: the container has the host's name")
         }
 
-        // `--net NAME:ip=ADDR`: a bridge network with its own options (container:NAME aside).
-        func networkOption(_ text: String) throws -> (name: String, address: IPv4Address?) {
-            guard !text.hasPrefix("container:"), let colon = text.firstIndex(of: ":") else { return (text, nil) }
+        // `--net NAME:ip=ADDR,alias=A`: a bridge network with its own options (container:NAME aside).
+        typealias NetworkOption = (name: String, address: IPv4Address?, aliases: [String])
+        func networkOption(_ text: String) throws -> NetworkOption {
+            guard !text.hasPrefix("container:"), let colon = text.firstIndex(of: ":") else { return (text, nil, []) }
             var address: IPv4Address?
+            var aliases: [String] = []
             for option in text[text.index(after: colon)...].split(separator: ",") {
                 let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
-                let isAddress = kv.count == 2 && kv[0] == "ip"
-                guard isAddress, let a = IPv4Address(kv[1]) else {
-                    throw SpecError("invalid --net `\(text)`: expected NAME or NAME:ip=ADDRESS")
+                if kv.count == 2 && kv[0] == "alias" {
+                    aliases.append(try ContainerSpec.validateAlias(kv[1], flag: "--net \(text): alias"))
+                    continue
+                }
+                guard kv.count == 2 && kv[0] == "ip", let a = IPv4Address(kv[1]) else {
+                    throw SpecError("invalid --net `\(text)`: expected NAME or NAME:ip=ADDRESS,alias=NAME")
                 }
                 address = a
             }
-            return (String(text[..<colon]), address)
+            return (String(text[..<colon]), address, aliases)
         }
         let first = try networkOption(net)
         let network = try NetworkMode(parsing: first.name)
-        var moreNetworks: [(name: String, address: IPv4Address?)] = []
+        var moreNetworks: [NetworkOption] = []
         for text in moreNets {
             let option = try networkOption(text)
             guard case .bridge = network, case .bridge(let name)? = try? NetworkMode(parsing: option.name) else {
@@ -296,7 +304,7 @@ struct RunOptions: Equatable {
             guard !moreNetworks.contains(where: { $0.name == name }), name != (try NetworkMode(parsing: first.name)).bridgeName else {
                 throw SpecError("--net \(text): the container is on network \(option.name) already")
             }
-            moreNetworks.append((name, option.address))
+            moreNetworks.append((name, option.address, option.aliases))
         }
         // --entrypoint: the program, with the command as its arguments (there is no image to
         // take an entrypoint from, so only this one).
@@ -323,9 +331,12 @@ struct RunOptions: Equatable {
             guard spec.address == nil else { throw SpecError("--ip and --net \(net) both give the address: give one of them") }
             spec.address = address
         }
-        spec.moreNetworks = moreNetworks.map { ContainerConfig.NetworkAttachment(network: $0.name, address: $0.address?.description) }
-        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty {
-            throw SpecError("--ip, --dns and -p need a bridge network (--net bridge or --net NAME)")
+        spec.aliases = try (first.aliases + networkAlias.map { text throws(SpecError) in try ContainerSpec.validateAlias(text) })
+        spec.moreNetworks = moreNetworks.map {
+            ContainerConfig.NetworkAttachment(network: $0.name, address: $0.address?.description, aliases: $0.aliases)
+        }
+        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty || !spec.aliases.isEmpty {
+            throw SpecError("--ip, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
         }
         var environment = try env.compactMap { entry throws(SpecError) in try EnvironmentEntries.resolve(entry) }
         for path in envFile {
