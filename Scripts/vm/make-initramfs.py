@@ -15,6 +15,7 @@ WANTED = [
     # Later issues (networking) run in the VM too; modprobe is not there to find these.
     "veth", "bridge", "crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq", "nft_nat", "nft_ct", "nf_nat",
     "nft_fib", "nft_fib_ipv4",   # published ports: `fib daddr type local`
+    "nft_fib_inet", "nft_fib_ipv6",   # the same in contain's inet table (both families)
 ]
 
 
