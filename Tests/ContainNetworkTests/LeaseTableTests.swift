@@ -85,6 +85,37 @@ import Testing
         #expect(ProcessIdentity.parseStartTime(stat: "garbage") == nil)
     }
 
+    @Test func dualStackLeasesAnIPv6AddressToo() throws {
+        let subnet6 = try IPv6Network(parsing: "fd00:88::/64"), gateway6 = IPv6Address("fd00:88::1")!
+        var table = LeaseTable()
+        _ = try table.allocate(Self.lease("a"), subnet: Self.subnet, gateway: Self.gateway, subnet6: (subnet6, gateway6))
+        _ = try table.allocate(Self.lease("b"), subnet: Self.subnet, gateway: Self.gateway, subnet6: (subnet6, gateway6),
+                               requested6: IPv6Address("fd00:88::2:1"))
+        _ = try table.allocate(Self.lease("c"), subnet: Self.subnet, gateway: Self.gateway, subnet6: (subnet6, gateway6))
+        #expect(table.leases.map { $0.address6?.description } == ["fd00:88::2", "fd00:88::2:1", "fd00:88::3"])
+        #expect(throws: NetworkError.conflict("address fd00:88::2 is already leased")) {
+            try table.allocate(Self.lease("d"), subnet: Self.subnet, gateway: Self.gateway, subnet6: (subnet6, gateway6),
+                               requested6: IPv6Address("fd00:88::2"))
+        }
+        #expect(throws: NetworkError.invalid("address fd00:99::2 is not a usable address in fd00:88::/64")) {
+            try table.allocate(Self.lease("d"), subnet: Self.subnet, gateway: Self.gateway, subnet6: (subnet6, gateway6),
+                               requested6: IPv6Address("fd00:99::2"))
+        }
+        #expect(throws: NetworkError.conflict("address fd00:88::1 is the network's gateway")) {
+            try table.allocate(Self.lease("d"), subnet: Self.subnet, gateway: Self.gateway, subnet6: (subnet6, gateway6),
+                               requested6: gateway6)
+        }
+        #expect(throws: NetworkError.invalid("--ip6 fd00:88::9: the network has no IPv6 subnet")) {
+            try table.allocate(Self.lease("d"), subnet: Self.subnet, gateway: Self.gateway, requested6: IPv6Address("fd00:88::9"))
+        }
+        // None of the failures took an address.
+        #expect(table.leases.count == 3)
+        let text = table.serialized
+        #expect(text.hasSuffix("\t-\tfd00:88::3\n"), "\(text)")
+        #expect(try LeaseTable(parsing: text) == table)
+        #expect(throws: NetworkError.self) { try LeaseTable(parsing: "10.88.0.2\ta\t100@5\tvetha\t-\ta\t-\t-\t-\t-\tnot-an-address\n") }
+    }
+
     @Test func fileFormatRoundTrips() throws {
         var table = LeaseTable()
         _ = try table.allocate(Self.lease("a", name: "web"), subnet: Self.subnet, gateway: Self.gateway)
@@ -92,8 +123,8 @@ import Testing
                                      ports: [try PortMapping(parsing: "8080:80")], aliases: ["www", "api"]),
                                subnet: Self.subnet, gateway: Self.gateway)
         let text = table.serialized
-        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\t-\t-\n"))
-        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t8080:80/tcp\t-\twww,api\n"))
+        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\t-\t-\t-\n"))
+        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t8080:80/tcp\t-\twww,api\t-\n"))
         #expect(try LeaseTable(parsing: text) == table)
         // Files from before aliases (8 or 9 fields, a hosts file and extra hosts in 7 and 9,
         // no longer used) still read.

@@ -10,8 +10,9 @@ import Testing
         try! NetworkDefinition(name: name, bridge: "ct-" + name, subnet: try! IPv4Network(parsing: subnet), internal: `internal`)
     }
 
-    static func lease(_ id: String, _ address: String, name: String? = nil, aliases: [String] = []) -> Lease {
-        Lease(address: IPv4Address(address)!, containerID: id, owner: owner, hostInterface: "veth" + id.prefix(8), name: name, aliases: aliases)
+    static func lease(_ id: String, _ address: String, name: String? = nil, aliases: [String] = [], address6: String? = nil) -> Lease {
+        Lease(address: IPv4Address(address)!, containerID: id, owner: owner, hostInterface: "veth" + id.prefix(8), name: name, aliases: aliases,
+              address6: address6.flatMap(IPv6Address.init))
     }
 
     static let webID = "3f9c0a1b2c3d4e5f3f9c0a1b2c3d4e5f3f9c0a1b2c3d4e5f3f9c0a1b2c3d4e5f"
@@ -21,7 +22,7 @@ import Testing
         (network("left", "10.1.0.0/24"), [lease(webID, "10.1.0.2", name: "web", aliases: ["www", "Shared"]),
                                           lease("r0000000000000", "10.1.0.9", name: "router"),
                                           lease("c0000000000000", "10.1.0.3")]),
-        (network("right", "10.2.0.0/24"), [lease("r0000000000000", "10.2.0.9", name: "router", aliases: ["shared"]),
+        (network("right", "10.2.0.0/24"), [lease("r0000000000000", "10.2.0.9", name: "router", aliases: ["shared"], address6: "fd00:2::9"),
                                            lease("d0000000000000", "10.2.0.4", name: "db")]),
         (network("iso", "10.3.0.0/24", internal: true), [lease("i0000000000000", "10.3.0.2", name: "lone"),
                                                          lease("j0000000000000", "10.3.0.3", name: "other")]),
@@ -53,6 +54,15 @@ import Testing
         // An alias two containers share: both (each on its own network, both seen by the router).
         #expect(Self.ask("shared", from: "10.1.0.9") == Self.a("10.1.0.2", "10.2.0.9"))
         #expect(Self.ask("shared", from: "10.1.0.3") == Self.a("10.1.0.2"))
+    }
+
+    @Test func aaaaAndIPv6PointersOnDualStackNetworks() {
+        #expect(Self.ask("router", DNSType.aaaa, from: "10.2.0.4") == .answers([.aaaa(IPv6Address("fd00:2::9")!.bytes)]))
+        // The left network has no IPv6: nothing to say, but the name exists.
+        #expect(Self.ask("router", DNSType.aaaa, from: "10.1.0.3") == .noData)
+        let reverse = DNSName.reverse(ipv6: IPv6Address("fd00:2::9")!.bytes)
+        #expect(Self.ask(reverse.description, DNSType.ptr, from: "10.2.0.4") == .answers([.ptr(DNSName("router")!)]))
+        #expect(Self.ask(reverse.description, DNSType.ptr, from: "10.1.0.3") == .forward)
     }
 
     @Test func otherTypesPointersAndStrangers() {

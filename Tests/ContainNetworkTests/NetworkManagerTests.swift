@@ -113,6 +113,13 @@ final class RecordingHost: NetworkHost {
         try record(.ensureAddress(index: index, address: "\(address)/\(prefix)"))
     }
 
+    func ensureAddress6(index: Int32, address: IPv6Address, prefix: Int) throws {
+        try record(.ensureAddress(index: index, address: "\(address)/\(prefix)"))
+    }
+
+    var routed6: [IPv6Network] = []
+    func hostNetworks6() throws -> [IPv6Network] { routed6 }
+
     func setUp(index: Int32) throws {
         try record(.setUp(index: index))
         for (name, link) in interfaces where link.index == index { interfaces[name]?.flags |= UInt32(IFF_UP) }
@@ -484,6 +491,35 @@ final class StoreFaults {
             .link("ct-lab"), .deleteLink("ct-lab"), .links, .installFirewall(networks: [], published: []),
         ])
         #expect(try store.definition(named: "lab") == nil)
+    }
+
+    @Test func dualStackNetworksLeaseBothFamiliesAndAvoidOverlaps() throws {
+        host.routed6 = [try IPv6Network(parsing: "2001:db8::/48")]
+        #expect(throws: NetworkError.conflict("subnet 2001:db8:0:1::/64 overlaps 2001:db8::/48, already routed on this host")) {
+            try self.manager.create(name: "v6", subnet: nil, gateway: nil, ipv6: .subnet(try IPv6Network(parsing: "2001:db8:0:1::/64"), gateway: nil),
+                                    bridge: nil, mtu: nil, internal: false)
+        }
+        let dual = try manager.create(name: "dual", subnet: nil, gateway: nil, ipv6: .subnet(try IPv6Network(parsing: "fd00:88::/64"), gateway: nil),
+                                      bridge: nil, mtu: nil, internal: false)
+        #expect(dual.subnet6?.description == "fd00:88::/64" && dual.gateway6?.description == "fd00:88::1")
+        #expect(throws: NetworkError.conflict("subnet fd00:88::/64 overlaps network `dual` (fd00:88::/64)")) {
+            try self.manager.create(name: "again", subnet: nil, gateway: nil, ipv6: .subnet(try IPv6Network(parsing: "fd00:88::/64"), gateway: nil),
+                                    bridge: nil, mtu: nil, internal: false)
+        }
+        let picked = try manager.create(name: "auto", subnet: nil, gateway: nil, ipv6: .automatic, bridge: nil, mtu: nil, internal: false)
+        #expect(picked.subnet6?.prefix == 64 && picked.subnet6?.network.bytes.first == 0xfd)
+        var wanted = request("aaaa1111", name: "web", ports: ["8080:80"])
+        wanted.address6 = IPv6Address("fd00:88::7")
+        let endpoint = try manager.attach(network: "dual", wanted)
+        #expect(endpoint.address.description == "10.88.0.2" && endpoint.address6?.description == "fd00:88::7")
+        #expect(host.calls.contains(.ensureAddress(index: 11, address: "fd00:88::1/64")))
+        #expect(try manager.endpoints(of: "aaaa1111").first?.address6?.description == "fd00:88::7")
+        // An IPv4-only network refuses --ip6.
+        var wrong = request("bbbb2222")
+        wrong.address6 = IPv6Address("fd00:88::8")
+        #expect(throws: NetworkError.invalid("--ip6 fd00:88::8: the network has no IPv6 subnet")) {
+            try self.manager.attach(network: "contain", wrong)
+        }
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A throwaway network namespace that plays the host, and a second one that plays the upstream
-/// network, joined by a veth on 198.51.100.0/24 (a documentation range):
+/// network, joined by a veth on 198.51.100.0/24 and 2001:db8:1::/64 (documentation ranges):
 ///
 ///     [container]--contain0--[ host ns: up0 198.51.100.1 ]--veth--[ upstream ns: eth0 198.51.100.2 ]
 ///
@@ -13,6 +13,9 @@ import Testing
 final class NetworkLab {
     static let hostAddress = "198.51.100.1"
     static let upstreamAddress = "198.51.100.2"
+    /// The same link's IPv6 addresses, in the documentation prefix.
+    static let hostAddress6 = "2001:db8:1::1"
+    static let upstreamAddress6 = "2001:db8:1::2"
     static let ipTool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
     static let nftTool = ["/usr/sbin/nft", "/sbin/nft"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/nft"
     static let nsenter = "/usr/bin/nsenter"
@@ -34,6 +37,9 @@ final class NetworkLab {
         try ip(["link", "add", "up0", "netns", host, "type", "veth", "peer", "name", "eth0", "netns", upstream])
         try ip(["-n", host, "addr", "add", Self.hostAddress + "/24", "dev", "up0"])
         try ip(["-n", upstream, "addr", "add", Self.upstreamAddress + "/24", "dev", "eth0"])
+        // No duplicate address detection: usable at once.
+        try ip(["-n", host, "-6", "addr", "add", Self.hostAddress6 + "/64", "dev", "up0", "nodad"])
+        try ip(["-n", upstream, "-6", "addr", "add", Self.upstreamAddress6 + "/64", "dev", "eth0", "nodad"])
         for (ns, dev) in [(host, "up0"), (host, "lo"), (upstream, "eth0"), (upstream, "lo")] {
             try ip(["-n", ns, "link", "set", dev, "up"])
         }

@@ -94,5 +94,10 @@ public struct Firewall {
         if networks.contains(where: { !$0.internal }) {
             try Files.write("/proc/sys/net/ipv4/ip_forward", "1\n")
         }
+        // As docker does with IPv6 networks (a host that takes its own address from router
+        // advertisements then needs accept_ra=2 on that interface).
+        if networks.contains(where: { !$0.internal && $0.subnet6 != nil }) {
+            try Files.write("/proc/sys/net/ipv6/conf/all/forwarding", "1\n")
+        }
     }
 }

@@ -4,6 +4,8 @@ import ContainSystem
 /// whether its owner is still alive.
 public struct Lease: Equatable, Sendable {
     public var address: IPv4Address
+    /// Its IPv6 address, on a network with an IPv6 subnet.
+    public var address6: IPv6Address?
     public var containerID: String
     /// The `contain` process that holds the lease; a lease whose owner died is reclaimed.
     public var owner: ProcessIdentity
@@ -20,8 +22,10 @@ public struct Lease: Equatable, Sendable {
     public var aliases: [String]
 
     public init(address: IPv4Address, containerID: String, owner: ProcessIdentity, hostInterface: String,
-                name: String? = nil, hostname: String? = nil, ports: [PortMapping] = [], aliases: [String] = []) {
+                name: String? = nil, hostname: String? = nil, ports: [PortMapping] = [], aliases: [String] = [],
+                address6: IPv6Address? = nil) {
         self.aliases = aliases
+        self.address6 = address6
         self.address = address
         self.containerID = containerID
         self.owner = owner
@@ -34,14 +38,14 @@ public struct Lease: Equatable, Sendable {
 
 /// The leases of one network: pure allocation logic plus a line format for its file.
 ///
-///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  -  ports        -  aliases
-///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       -  8080:80/tcp  -  www,api
+///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  -  ports        -  aliases  address6
+///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       -  8080:80/tcp  -  www,api  fd3c:1:2:3::2
 ///
 /// Fields are separated by single tabs; ports and aliases by commas; `-` stands for an absent
-/// name, port list or aliases. Fields 7 and 9 (a hosts file kept current and its extra
+/// name, port list, aliases or IPv6 address. Fields 7 and 9 (a hosts file kept current and its extra
 /// entries, when names were written into every container's hosts file rather than served by
-/// the name server) are written as `-` and ignored when read; lines of 8 or 9 fields, from
-/// before aliases, have none.
+/// the name server) are written as `-` and ignored when read; lines of 8 to 10 fields, from
+/// before aliases and IPv6, have none.
 public struct LeaseTable: Equatable, Sendable {
     public private(set) var leases: [Lease]
 
@@ -59,11 +63,13 @@ public struct LeaseTable: Equatable, Sendable {
         return dead
     }
 
-    /// Leases an address in `subnet` for `lease` (whose address field is ignored unless
-    /// `requested`): the requested one if it is free, else the lowest free host address
-    /// that is not the gateway.
+    /// Leases an address in `subnet` for `lease` (whose address fields are ignored unless
+    /// requested): the requested one if it is free, else the lowest free host address that is
+    /// not the gateway; and so in `subnet6` too, when the network has one.
     public mutating func allocate(_ lease: Lease, subnet: IPv4Network, gateway: IPv4Address,
-                                  requested: IPv4Address? = nil) throws(NetworkError) -> IPv4Address {
+                                  requested: IPv4Address? = nil,
+                                  subnet6: (network: IPv6Network, gateway: IPv6Address)? = nil,
+                                  requested6: IPv6Address? = nil) throws(NetworkError) -> IPv4Address {
         if leases.contains(where: { $0.containerID == lease.containerID }) {
             throw .conflict("container \(lease.containerID.prefix(12)) already has an address on this network")
         }
@@ -89,9 +95,34 @@ public struct LeaseTable: Equatable, Sendable {
         }
         var leased = lease
         leased.address = address
+        leased.address6 = nil
+        if let subnet6 {
+            leased.address6 = try allocate6(in: subnet6.network, gateway: subnet6.gateway, requested: requested6)
+        } else if let requested6 {
+            throw .invalid("--ip6 \(requested6): the network has no IPv6 subnet")
+        }
         leases.append(leased)
         leases.sort { $0.address < $1.address }
         return address
+    }
+
+    /// The requested IPv6 address if it is free, else the lowest free one after the gateway
+    /// (the subnet's first host by default) that is not leased.
+    private func allocate6(in subnet: IPv6Network, gateway: IPv6Address, requested: IPv6Address?) throws(NetworkError) -> IPv6Address {
+        let used = Set(leases.compactMap(\.address6)).union([gateway])
+        if let requested {
+            guard subnet.isHost(requested) else { throw .invalid("address \(requested) is not a usable address in \(subnet)") }
+            guard requested != gateway else { throw .conflict("address \(requested) is the network's gateway") }
+            guard !used.contains(requested) else { throw .conflict("address \(requested) is already leased") }
+            return requested
+        }
+        // At most one candidate per lease is taken, so this ends within leases.count + 2 steps.
+        var n: UInt64 = 1
+        while let candidate = subnet.host(n) {
+            if !used.contains(candidate) { return candidate }
+            n += 1
+        }
+        throw .exhausted("no free address left in \(subnet)")
     }
 
     /// Drops the lease of `containerID`; returns it if there was one.
@@ -107,23 +138,25 @@ public struct LeaseTable: Equatable, Sendable {
         var leases: [Lease] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            let ownerParts = (8...10).contains(f.count) ? f[2].split(separator: "@") : []
-            guard (8...10).contains(f.count), let address = IPv4Address(f[0]), ownerParts.count == 2,
+            let ownerParts = (8...11).contains(f.count) ? f[2].split(separator: "@") : []
+            let address6 = f.count == 11 && f[10] != "-" ? IPv6Address(f[10]) : nil
+            guard (8...11).contains(f.count), f.count < 11 || f[10] == "-" || address6 != nil, let address = IPv4Address(f[0]), ownerParts.count == 2,
                   let pid = Int32(ownerParts[0]), let start = UInt64(ownerParts[1]) else {
                 throw .invalid("lease file line \(number + 1) is malformed: \(line)")
             }
             leases.append(Lease(address: address, containerID: f[1], owner: ProcessIdentity(pid: pid, startTime: start),
                                 hostInterface: f[3], name: f[4] == "-" ? nil : f[4], hostname: f[5],
                                 ports: f[7] == "-" ? [] : try f[7].split(separator: ",").map { p throws(NetworkError) in try PortMapping(parsing: String(p)) },
-                                aliases: f.count == 10 && f[9] != "-" ? f[9].split(separator: ",").map(String.init) : []))
+                                aliases: f.count >= 10 && f[9] != "-" ? f[9].split(separator: ",").map(String.init) : [],
+                                address6: address6))
         }
         self.leases = leases
     }
 
     public var serialized: String {
-        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\t-\tports\t-\taliases\n"
+        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\t-\tports\t-\taliases\taddress6\n"
         for l in leases {
-            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t-\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t-\t\(l.aliases.isEmpty ? "-" : l.aliases.joined(separator: ","))\n"
+            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t-\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t-\t\(l.aliases.isEmpty ? "-" : l.aliases.joined(separator: ","))\t\(l.address6.map(String.init(describing:)) ?? "-")\n"
         }
         return text
     }

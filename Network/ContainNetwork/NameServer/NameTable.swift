@@ -13,6 +13,7 @@ public struct NameTable: Sendable {
         public var network: String
         public var isInternal: Bool
         public var address: IPv4Address
+        public var address6: IPv6Address?
         public var containerID: String
         /// Lowercased: the name, aliases and short id.
         public var names: [String]
@@ -21,7 +22,7 @@ public struct NameTable: Sendable {
     }
 
     public enum Resolution: Equatable, Sendable {
-        /// Local answers (A records, or the PTR record of a member's address).
+        /// Local answers (A or AAAA records, or the PTR record of a member's address).
         case answers([DNSAnswer])
         /// A local name with no record of the type asked (AAAA of an IPv4-only member): NOERROR,
         /// no answers, so the asker does not take the name for nonexistent.
@@ -47,7 +48,7 @@ public struct NameTable: Sendable {
                 if let name = lease.name { names.insert(name, at: 0) }
                 var seen = Set<String>()
                 entries.append(Entry(network: definition.name, isInternal: definition.internal, address: lease.address,
-                                     containerID: lease.containerID,
+                                     address6: lease.address6, containerID: lease.containerID,
                                      names: names.map { $0.lowercased() }.filter { seen.insert($0).inserted },
                                      canonicalName: lease.name ?? shortID))
             }
@@ -68,10 +69,15 @@ public struct NameTable: Sendable {
         let outside: Resolution = own.allSatisfy(\.isInternal) ? .nameError : .forward
 
         if question.type == DNSType.ptr {
-            guard let target = question.name.reverseIPv4 else { return outside }
-            guard let entry = visible.first(where: { $0.address == target }), let name = DNSName(entry.canonicalName) else {
-                return outside
+            let entry: Entry?
+            if let target = question.name.reverseIPv4 {
+                entry = visible.first { $0.address == target }
+            } else if let bytes = question.name.reverseIPv6, let target = IPv6Address(bytes: bytes) {
+                entry = visible.first { $0.address6 == target }
+            } else {
+                entry = nil
             }
+            guard let entry, let name = DNSName(entry.canonicalName) else { return outside }
             return .answers([.ptr(name)])
         }
         let name = question.name.description
@@ -81,6 +87,10 @@ public struct NameTable: Sendable {
         case DNSType.a, DNSType.any:
             var seen = Set<IPv4Address>()
             return .answers(matches.map(\.address).filter { seen.insert($0).inserted }.sorted().map(DNSAnswer.a))
+        case DNSType.aaaa:
+            var seen = Set<IPv6Address>()
+            let addresses = matches.compactMap(\.address6).filter { seen.insert($0).inserted }.sorted()
+            return addresses.isEmpty ? .noData : .answers(addresses.map { .aaaa($0.bytes) })
         default:
             return .noData
         }

@@ -20,6 +20,11 @@ public protocol NetworkHost: AnyObject {
     func ensureBridge(name: String, mtu: UInt32?, mac: [UInt8]) throws -> LinkInfo
     /// `address/prefix` on link `index`; an address already there is fine.
     func ensureAddress(index: Int32, address: IPv4Address, prefix: Int) throws
+    /// The same for an IPv6 address (without duplicate address detection: usable at once).
+    func ensureAddress6(index: Int32, address: IPv6Address, prefix: Int) throws
+    /// The host's IPv6 networks (addresses and routes, not link-local), which a new network's
+    /// IPv6 subnet must not overlap.
+    func hostNetworks6() throws -> [IPv6Network]
     func setUp(index: Int32) throws
     func deleteLink(index: Int32, name: String) throws
     /// A veth pair: `name` here, attached to `master` and up; its peer born as `peerName` in
@@ -58,12 +63,14 @@ public final class KernelNetworkHost: NetworkHost {
         return try rt.addresses().map(\.network) + rt.routeDestinations()
     }
 
+    public func hostNetworks6() throws -> [IPv6Network] { try rtnetlink().hostNetworks6() }
+
+    public func forwardDropChains() throws -> [Firewall.ForeignChain] { try firewall.forwardDropChains() }
+
     /// Also sets route_localnet on the bridge (its own /proc/sys entry, in this namespace): DNAT
     /// of the host's own connections to 127.0.0.1 may then leave through it, which is how
     /// published ports answer on the host's loopback (the firewall's guard chain drops whatever
     /// arrives on the bridge for 127.0.0.0/8).
-    public func forwardDropChains() throws -> [Firewall.ForeignChain] { try firewall.forwardDropChains() }
-
     public func ensureBridge(name: String, mtu: UInt32?, mac: [UInt8]) throws -> LinkInfo {
         let bridge = try rtnetlink().ensureBridge(name: name, mtu: mtu, mac: mac)
         try? Files.write("/proc/sys/net/ipv4/conf/\(name)/route_localnet", "1")
@@ -71,6 +78,10 @@ public final class KernelNetworkHost: NetworkHost {
     }
 
     public func ensureAddress(index: Int32, address: IPv4Address, prefix: Int) throws {
+        try rtnetlink().ensureAddress(index: index, address: address, prefix: prefix)
+    }
+
+    public func ensureAddress6(index: Int32, address: IPv6Address, prefix: Int) throws {
         try rtnetlink().ensureAddress(index: index, address: address, prefix: prefix)
     }
 

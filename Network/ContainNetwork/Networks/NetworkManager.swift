@@ -9,6 +9,8 @@ public struct EndpointRequest: Sendable {
     public var name: String?
     public var hostname: String
     public var address: IPv4Address?
+    /// `--ip6`: a fixed IPv6 address (the network must have an IPv6 subnet).
+    public var address6: IPv6Address?
     public var owner: ProcessIdentity
     public var ports: [PortMapping]
     /// `--network-alias`: more names for it on this network.
@@ -33,6 +35,8 @@ public struct Endpoint: Sendable {
     public var network: NetworkDefinition
     public var containerID: String
     public var address: IPv4Address
+    /// On a dual-stack network.
+    public var address6: IPv6Address? = nil
     public var hostInterface: String
     public var bridgeIndex: Int32
     public var ports: [PortMapping]
@@ -83,16 +87,24 @@ public final class NetworkManager {
 
     // MARK: networks
 
-    public func create(name: String, subnet: IPv4Network?, gateway: IPv4Address?, bridge: String?,
+    /// What `net create` asks for IPv6: nothing, a subnet (and perhaps its gateway), or a
+    /// unique-local /64 picked from fd00::/8 (`--ipv6`, as podman does).
+    public enum IPv6Choice: Equatable, Sendable {
+        case none
+        case subnet(IPv6Network, gateway: IPv6Address?)
+        case automatic
+    }
+
+    public func create(name: String, subnet: IPv4Network?, gateway: IPv4Address?, ipv6: IPv6Choice = .none, bridge: String?,
                        mtu: UInt32?, internal: Bool) throws -> NetworkDefinition {
         try NetworkDefinition.validateName(name)
         return try store.withLock {
             guard try store.definition(named: name) == nil else { throw NetworkError.conflict("network `\(name)` already exists") }
-            return try createLocked(name: name, subnet: subnet, gateway: gateway, bridge: bridge, mtu: mtu, internal: `internal`)
+            return try createLocked(name: name, subnet: subnet, gateway: gateway, ipv6: ipv6, bridge: bridge, mtu: mtu, internal: `internal`)
         }
     }
 
-    private func createLocked(name: String, subnet: IPv4Network?, gateway: IPv4Address?, bridge: String?,
+    private func createLocked(name: String, subnet: IPv4Network?, gateway: IPv4Address?, ipv6: IPv6Choice = .none, bridge: String?,
                               mtu: UInt32?, internal: Bool) throws -> NetworkDefinition {
         let others = try store.definitions()
         let bridgeName = bridge ?? NetworkDefinition.automaticBridgeName(for: name)
@@ -120,8 +132,26 @@ public final class NetworkManager {
             }
             chosen = picked
         }
+        var subnet6: IPv6Network?, gateway6: IPv6Address?
+        switch ipv6 {
+        case .none: break
+        case .subnet(let wanted, let gateway):
+            if let other = others.first(where: { $0.subnet6?.overlaps(wanted) == true }) {
+                throw NetworkError.conflict("subnet \(wanted) overlaps network `\(other.name)` (\(other.subnet6!))")
+            }
+            if let clash = try host.hostNetworks6().first(where: { $0.overlaps(wanted) }) {
+                throw NetworkError.conflict("subnet \(wanted) overlaps \(clash), already routed on this host")
+            }
+            subnet6 = wanted
+            gateway6 = gateway
+        case .automatic:
+            guard let picked = IPv6Network.pickUniqueLocal(avoiding: others.compactMap(\.subnet6) + (try host.hostNetworks6())) else {
+                throw NetworkError.exhausted("no free unique-local /64 found in fd00::/8; pass --subnet with an IPv6 subnet")
+            }
+            subnet6 = picked
+        }
         let definition = try NetworkDefinition(name: name, bridge: bridgeName, subnet: chosen, gateway: gateway,
-                                               mtu: mtu, internal: `internal`)
+                                               mtu: mtu, internal: `internal`, subnet6: subnet6, gateway6: gateway6)
         try store.save(definition)
         return definition
     }
@@ -215,7 +245,10 @@ public final class NetworkManager {
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
                           ports: request.ports, aliases: request.aliases)
-        let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address)
+        let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address,
+                                          subnet6: definition.subnet6.flatMap { s in definition.gateway6.map { (s, $0) } },
+                                          requested6: request.address6)
+        let address6 = leases.leases.first { $0.containerID == request.containerID }?.address6
 
         // The lease is recorded before anything is made for it: from here on a crash leaves a
         // lease that is reclaimed (ports included) once its owner is gone.
@@ -225,6 +258,9 @@ public final class NetworkManager {
             let bridge = try host.ensureBridge(name: definition.bridge, mtu: definition.mtu,
                                                mac: Endpoint.containerMAC(for: definition.gateway))
             try host.ensureAddress(index: bridge.index, address: definition.gateway, prefix: definition.subnet.prefix)
+            if let subnet6 = definition.subnet6, let gateway6 = definition.gateway6 {
+                try host.ensureAddress6(index: bridge.index, address: gateway6, prefix: subnet6.prefix)
+            }
             // A bridge that is not up was made just now (or after a reboot): the network's first use.
             let firstUse = !bridge.isUp
             if !bridge.isUp { try host.setUp(index: bridge.index) }
@@ -238,6 +274,7 @@ public final class NetworkManager {
             }
             var endpoint = Endpoint(network: definition, containerID: request.containerID, address: address,
                                     hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
+            endpoint.address6 = address6
             endpoint.warnings = warnings
             endpoint.index = request.index
             return endpoint
@@ -290,6 +327,7 @@ public final class NetworkManager {
             guard let lease = try store.leases(of: definition.name).leases.first(where: { $0.containerID == containerID }) else { continue }
             var endpoint = Endpoint(network: definition, containerID: containerID, address: lease.address, hostInterface: lease.hostInterface,
                                     bridgeIndex: (try host.link(named: definition.bridge))?.index ?? 0, ports: lease.ports)
+            endpoint.address6 = lease.address6
             let base = Endpoint.hostInterfaceName(containerID: containerID)
             endpoint.index = lease.hostInterface == base ? 0 : Int(lease.hostInterface.dropFirst(base.count + 1)) ?? 0
             found.append(endpoint)
@@ -352,7 +390,7 @@ public final class NetworkManager {
         var published: [FirewallPlan.Publication] = []
         for network in networks {
             for lease in try store.leases(of: network.name).leases where lease.containerID != excluding && lease.owner.isAlive {
-                published += lease.ports.map { FirewallPlan.Publication(mapping: $0, destination: lease.address) }
+                published += lease.ports.map { FirewallPlan.Publication(mapping: $0, destination: lease.address, destination6: lease.address6) }
             }
         }
         try host.installFirewall(networks: networks, published: published)

@@ -15,11 +15,16 @@ public final class PortReservations {
 
     public init() {}
 
-    /// Binds every port, or none: on the first one in use, what was bound is let go.
-    public static func reserve(_ ports: [PortMapping]) throws -> PortReservations {
+    /// Binds every port, or none: on the first one in use, what was bound is let go. `ipv6`:
+    /// the container has an IPv6 address too, so a port without a host address is also held
+    /// on `[::]` (IPv6 only), where its IPv6 traffic arrives.
+    public static func reserve(_ ports: [PortMapping], ipv6: Bool = false) throws -> PortReservations {
         let held = PortReservations()
         do {
-            for port in ports { held.fds.append(try bind(port)) }
+            for port in ports {
+                held.fds.append(try bind(port))
+                if ipv6 && port.hostAddress == nil, let fd = try bind6(port) { held.fds.append(fd) }
+            }
         } catch {
             held.release()
             throw error
@@ -33,6 +38,32 @@ public final class PortReservations {
     }
 
     deinit { release() }
+
+    /// `[::]:PORT` with IPV6_V6ONLY; nil on a host without IPv6.
+    private static func bind6(_ port: PortMapping) throws -> Int32? {
+        let type: Int32 = port.transport == .tcp ? 1 : 2
+        let fd = socket(AF_INET6, type | 0o2000000, 0)
+        guard fd >= 0 else {
+            if errno == EAFNOSUPPORT { return nil }
+            throw SystemError.last("socket", path: port.description)
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.hostPort.bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard result == 0 else {
+            let err = errno
+            close(fd)
+            if err == EADDRINUSE { throw NetworkError.conflict("port [::]:\(port.hostPort)/\(port.transport.rawValue) is already in use on the host") }
+            if err == EADDRNOTAVAIL || err == EAFNOSUPPORT { return nil }
+            throw SystemError("bind", path: "[::]:\(port.hostPort)/\(port.transport.rawValue)", errno: err)
+        }
+        return fd
+    }
 
     private static func bind(_ port: PortMapping) throws -> Int32 {
         // SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_CLOEXEC 0o2000000 (<bits/socket_type.h>): Glibc's

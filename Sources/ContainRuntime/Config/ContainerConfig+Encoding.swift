@@ -405,7 +405,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
 }
 
 extension ContainerConfig.NetworkAttachment: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5 }
+    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5, address6 = 6 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.network, network)
@@ -413,11 +413,12 @@ extension ContainerConfig.NetworkAttachment: TaggedMessage {
         w.fields(.ports, ports)
         w.fields(.dns, dns)
         w.fields(.aliases, aliases)
+        w.field(.address6, address6)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(network: try r.required(.network), address: try r.optional(.address), ports: try r.repeated(.ports),
-                  dns: try r.repeated(.dns), aliases: try r.repeated(.aliases))
+                  dns: try r.repeated(.dns), aliases: try r.repeated(.aliases), address6: try r.optional(.address6))
     }
 }
 

@@ -45,7 +45,7 @@ extension ContainerConfig {
         if case .bridge(let network) = spec.network {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
                                                  ports: spec.ports.map(\.description), dns: spec.dns.map(\.description),
-                                                 aliases: spec.aliases))
+                                                 aliases: spec.aliases, address6: spec.address6?.description))
             attachments += spec.moreNetworks
         }
         let security = spec.security
@@ -165,6 +165,7 @@ extension ContainerConfig {
 struct BridgeAttachment {
     let network: String
     let address: IPv4Address?
+    let address6: IPv6Address?
     let ports: [PortMapping]
     let dns: [IPv4Address]
     let aliases: [String]
@@ -191,6 +192,10 @@ struct BridgeAttachment {
             return address
         }
         aliases = attachment?.aliases ?? []
+        address6 = try attachment?.address6.map { text throws(SpecError) in
+            guard let address = IPv6Address(text) else { throw SpecError("invalid address `\(text)`: expected an IPv6 address") }
+            return address
+        }
         ports = try (attachment?.ports ?? []).map { text throws(NetworkError) in try PortMapping(parsing: text) }
         dns = try (attachment?.dns ?? []).map { text throws(SpecError) in
             guard let address = IPv4Address(text) else { throw SpecError("invalid --dns `\(text)`: expected an IPv4 address") }

@@ -546,8 +546,13 @@ extension ContainerConfig {
         /// `--network-alias`, `--net NAME:alias=A`: more names for it on this network.
         public var aliases: [String]
 
-        public init(network: String, address: String? = nil, ports: [String] = [], dns: [String] = [], aliases: [String] = []) {
+        /// `--ip6`: a fixed IPv6 address; nil: the next free one (on a dual-stack network).
+        public var address6: String?
+
+        public init(network: String, address: String? = nil, ports: [String] = [], dns: [String] = [], aliases: [String] = [],
+                    address6: String? = nil) {
             self.aliases = aliases
+            self.address6 = address6
             self.network = network
             self.address = address
             self.ports = ports

@@ -142,6 +142,15 @@ public enum ContainerInit {
             guard let gateway = IPv4Address(text) else { throw SpecError("eth0: invalid gateway `\(text)`") }
             try rt.addDefaultRoute(via: gateway)
         }
+        // Without duplicate address detection (the lease made it unique): usable at once.
+        if let text = network.address6 {
+            guard let address6 = IPv6Address(text) else { throw SpecError("\(network.interface): invalid address `\(text)`") }
+            try rt.addAddress(index: link.index, address: address6, prefix: Int(network.prefix6))
+            if let text = network.gateway6 {
+                guard let gateway6 = IPv6Address(text) else { throw SpecError("\(network.interface): invalid gateway `\(text)`") }
+                try rt.addDefaultRoute(via: gateway6)
+            }
+        }
         // A fresh veth forwards only once the kernel's link watcher has seen its carrier (it
         // runs at most once a second when links change in a burst): until then the bridge drops
         // what the command sends. Wait for it, boundedly, so the first packets arrive.

@@ -206,24 +206,34 @@ public final class Container {
             var request = EndpointRequest(containerID: id, name: record.info.name, hostname: hostname, address: bridge.address,
                                           owner: initIdentity, ports: bridge.ports, aliases: bridge.aliases)
             request.index = index
+            request.address6 = bridge.address6
             let endpoint = try networks.attach(network: bridge.network, request)
             endpoints.append(endpoint)
             for warning in endpoint.warnings { Progress.warning(warning) }
             // After the lease, which names a container that already publishes the port; a host
             // service on it is found here (and the lease and rules go with the failed create).
-            if !bridge.ports.isEmpty { portReservations = try PortReservations.reserve(bridge.ports) }
+            if !bridge.ports.isEmpty { portReservations = try PortReservations.reserve(bridge.ports, ipv6: endpoint.address6 != nil) }
             timings.mark("network")
             let n = endpoint.network
-            progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix) on \(n.bridge) (\(endpoint.hostInterface))")
+            let v6 = endpoint.address6.flatMap { a in n.subnet6.map { " \(a)/\($0.prefix)" } } ?? ""
+            progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix)\(v6) on \(n.bridge) (\(endpoint.hostInterface))")
             try networks.connect(endpoint, containerPID: child.pid)
             if !endpoint.ports.isEmpty {
                 progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
             }
             timings.mark("veth")
-            // Recorded with the next state: every address, the first network's first.
-            status.address = endpoints.map(\.address.description).joined(separator: ",")
-            initNetworks.append(InitNetwork(interface: endpoint.containerInterface, address: endpoint.address.description,
-                                            prefix: Int32(n.subnet.prefix), gateway: n.internal || index > 0 ? nil : n.gateway.description))
+            // Recorded with the next state: every address, the first network's first (IPv4, then
+            // IPv6 on a dual-stack network).
+            status.address = endpoints.flatMap { [$0.address.description] + ($0.address6.map { [$0.description] } ?? []) }
+                .joined(separator: ",")
+            var initNetwork = InitNetwork(interface: endpoint.containerInterface, address: endpoint.address.description,
+                                          prefix: Int32(n.subnet.prefix), gateway: n.internal || index > 0 ? nil : n.gateway.description)
+            if let address6 = endpoint.address6, let subnet6 = n.subnet6 {
+                initNetwork.address6 = address6.description
+                initNetwork.prefix6 = Int32(subnet6.prefix)
+                initNetwork.gateway6 = n.internal || index > 0 ? nil : n.gateway6?.description
+            }
+            initNetworks.append(initNetwork)
         }
         // Its name server, before anything in it can ask: the leases are on file, so it
         // answers this container's names (and sees it as one that may ask) at once.

@@ -38,6 +38,9 @@ public enum LiveNetworks {
                     throw SystemError("netlink: find link", path: endpoint.containerInterface, errno: ENODEV)
                 }
                 try rt.addAddress(index: link.index, address: endpoint.address, prefix: n.subnet.prefix)
+                if let address6 = endpoint.address6, let subnet6 = n.subnet6 {
+                    try rt.addAddress(index: link.index, address: address6, prefix: subnet6.prefix)
+                }
                 try rt.setUp(index: link.index)
             }
             // A name server that died since is replaced (it sees the new lease by itself).

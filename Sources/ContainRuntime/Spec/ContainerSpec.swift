@@ -21,6 +21,8 @@ public struct ContainerSpec: Sendable {
     public var address: IPv4Address?
     /// `--dns`: resolvers for the generated resolv.conf instead of the network's name server.
     public var dns: [IPv4Address] = []
+    /// `--ip6`: a fixed IPv6 address on its (first, dual-stack) bridge network.
+    public var address6: IPv6Address?
     /// `--network-alias`: more names for it on its (first) bridge network.
     public var aliases: [String] = []
     /// `-p`: host ports forwarded to the container.

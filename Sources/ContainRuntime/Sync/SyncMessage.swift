@@ -151,6 +151,10 @@ public struct InitNetwork: Equatable, Sendable {
     public var address: String        // dotted quad
     public var prefix: Int32
     public var gateway: String?       // nil: no default route (internal networks)
+    /// On a dual-stack network: its IPv6 address, prefix and default route's gateway.
+    public var address6: String?
+    public var prefix6: Int32 = 0
+    public var gateway6: String?
 
     public init(interface: String, address: String, prefix: Int32, gateway: String?) {
         self.interface = interface
@@ -215,16 +219,22 @@ extension InitPlan: TaggedMessage {
 }
 
 extension InitNetwork: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case interface = 1, address = 2, prefix = 3, gateway = 4 }
+    public enum Tag: UInt16, FieldTag { case interface = 1, address = 2, prefix = 3, gateway = 4, address6 = 5, prefix6 = 6, gateway6 = 7 }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.interface, interface)
         w.field(.address, address)
         w.field(.prefix, prefix)
         w.field(.gateway, gateway)
+        w.field(.address6, address6)
+        w.field(.prefix6, prefix6)
+        w.field(.gateway6, gateway6)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(interface: try r.required(.interface), address: try r.required(.address), prefix: try r.required(.prefix),
                   gateway: try r.optional(.gateway))
+        address6 = try r.optional(.address6)
+        prefix6 = try r.optional(.prefix6) ?? 0
+        gateway6 = try r.optional(.gateway6)
     }
 }
 

@@ -62,10 +62,12 @@ struct NetCreate: ParsableCommand {
 
     @OptionGroup var state: StateOptions
     @Argument(help: "The network's name.") var name: String
-    @Option(help: ArgumentHelp("IPv4 subnet in CIDR form (default: a free /24 in 10.88.0.0/16).", valueName: "cidr"))
-    var subnet: String?
-    @Option(help: ArgumentHelp("Gateway address, the bridge's (default: the subnet's first address).", valueName: "addr"))
-    var gateway: String?
+    @Option(help: ArgumentHelp("Subnet in CIDR form, IPv4 (default: a free /24 in 10.88.0.0/16) and/or IPv6 (dual stack); give one of each at most.", valueName: "cidr"))
+    var subnet: [String] = []
+    @Option(help: ArgumentHelp("Gateway address, the bridge's, per family (default: the subnet's first address).", valueName: "addr"))
+    var gateway: [String] = []
+    @Flag(help: "Dual stack: an IPv6 subnet too, a free unique-local /64 from fd00::/8 unless --subnet gives one.")
+    var ipv6 = false
     @Option(help: ArgumentHelp("Bridge interface name (default: ct-NAME).", valueName: "ifname"))
     var bridge: String?
     @Option(help: ArgumentHelp("MTU of the bridge and the containers' interfaces.", valueName: "n"))
@@ -75,14 +77,35 @@ struct NetCreate: ParsableCommand {
 
     func run() throws {
         try state.prepare()
-        let parsedSubnet = try subnet.map { text throws(NetworkError) in try IPv4Network(parsing: text) }
+        // Each --subnet and --gateway is IPv4 or IPv6 by its form: one of each at most.
+        let subnets4 = subnet.filter { !$0.contains(":") }, subnets6 = subnet.filter { $0.contains(":") }
+        let gateways4 = gateway.filter { !$0.contains(":") }, gateways6 = gateway.filter { $0.contains(":") }
+        guard subnets4.count <= 1, subnets6.count <= 1, gateways4.count <= 1, gateways6.count <= 1 else {
+            throw NetworkError.invalid("give at most one IPv4 and one IPv6 --subnet (and --gateway)")
+        }
+        let parsedSubnet = try subnets4.first.map { text throws(NetworkError) in try IPv4Network(parsing: text) }
         var parsedGateway: IPv4Address?
-        if let gateway {
-            guard let address = IPv4Address(gateway) else { throw NetworkError.invalid("invalid --gateway `\(gateway)`: expected an IPv4 address") }
+        if let gateway = gateways4.first {
+            guard let address = IPv4Address(gateway) else { throw NetworkError.invalid("invalid --gateway `\(gateway)`: expected an IPv4 or IPv6 address") }
             if let parsedSubnet, !parsedSubnet.isHost(address) {
                 throw NetworkError.invalid("gateway \(address) is not a usable address in \(parsedSubnet)")
             }
             parsedGateway = address
+        }
+        var ipv6Choice = NetworkManager.IPv6Choice.none
+        if let text = subnets6.first {
+            let subnet6 = try IPv6Network(parsing: text)
+            var gateway6: IPv6Address?
+            if let g = gateways6.first {
+                guard let address = IPv6Address(g) else { throw NetworkError.invalid("invalid --gateway `\(g)`: expected an IPv4 or IPv6 address") }
+                guard subnet6.isHost(address) else { throw NetworkError.invalid("gateway \(address) is not a usable address in \(subnet6)") }
+                gateway6 = address
+            }
+            ipv6Choice = .subnet(subnet6, gateway: gateway6)
+        } else if !gateways6.isEmpty {
+            throw NetworkError.invalid("an IPv6 --gateway needs an IPv6 --subnet")
+        } else if ipv6 {
+            ipv6Choice = .automatic
         }
         var parsedMTU: UInt32?
         if let mtu {
@@ -92,7 +115,7 @@ struct NetCreate: ParsableCommand {
         if let bridge { try NetworkDefinition.validateInterfaceName(bridge, what: "bridge name") }
         if parsedGateway != nil && parsedSubnet == nil { throw NetworkError.invalid("--gateway needs --subnet") }
         let manager = NetworkManager(store: NetworkStore(directory: state.networkDirectory))
-        let definition = try manager.create(name: name, subnet: parsedSubnet, gateway: parsedGateway, bridge: bridge,
+        let definition = try manager.create(name: name, subnet: parsedSubnet, gateway: parsedGateway, ipv6: ipv6Choice, bridge: bridge,
                                             mtu: parsedMTU, internal: `internal`)
         print(definition.name)
     }
@@ -114,7 +137,9 @@ struct NetList: ParsableCommand {
         var rows = [["NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS"]]
         for n in networks {
             let d = n.definition
-            rows.append([d.name, d.bridge, d.subnet.description, d.internal ? "\(d.gateway) (internal)" : d.gateway.description,
+            let subnets = [d.subnet.description] + (d.subnet6.map { [$0.description] } ?? [])
+            let gateways = ([d.gateway.description] + (d.gateway6.map { [$0.description] } ?? [])).joined(separator: ",")
+            rows.append([d.name, d.bridge, subnets.joined(separator: ","), d.internal ? "\(gateways) (internal)" : gateways,
                          String(n.leases.count)])
         }
         print(Table.render(rows), terminator: "")
@@ -142,8 +167,8 @@ struct NetInspect: ParsableCommand {
         let d = network.definition
         print("name:      \(d.name)")
         print("bridge:    \(d.bridge) (\(network.bridge.map { $0.isUp ? "up" : "down" } ?? "not created yet"))")
-        print("subnet:    \(d.subnet)")
-        print("gateway:   \(d.gateway)")
+        print("subnet:    \(d.subnet)" + (d.subnet6.map { ", \($0)" } ?? ""))
+        print("gateway:   \(d.gateway)" + (d.gateway6.map { ", \($0)" } ?? ""))
         print("mtu:       \(d.mtu.map(String.init) ?? "default")")
         print("internal:  \(d.internal)")
         print("endpoints: \(network.leases.count)")
@@ -154,7 +179,8 @@ struct NetInspect: ParsableCommand {
             let stats = link?.stats
             rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", lease.aliases.isEmpty ? "-" : lease.aliases.joined(separator: ","),
                          String(lease.owner.pid), lease.hostInterface,
-                         "\(lease.address)/\(d.subnet.prefix)", NetworkReport.mac(Endpoint.containerMAC(for: lease.address)),
+                         "\(lease.address)/\(d.subnet.prefix)" + (lease.address6.flatMap { a in d.subnet6.map { ",\(a)/\($0.prefix)" } } ?? ""),
+                         NetworkReport.mac(Endpoint.containerMAC(for: lease.address)),
                          lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
                          // is what the host end sent.
@@ -187,7 +213,9 @@ enum NetworkReport {
     static func summary(_ n: NetworkStatus) -> [(String, JSON)] {
         let d = n.definition
         return [("name", .string(d.name)), ("bridge", .string(d.bridge)), ("subnet", .string(d.subnet.description)),
-                ("gateway", .string(d.gateway.description)), ("mtu", d.mtu.map { .number(Int64($0)) } ?? .null),
+                ("gateway", .string(d.gateway.description)),
+                ("subnet6", d.subnet6.map { .string($0.description) } ?? .null), ("gateway6", d.gateway6.map { .string($0.description) } ?? .null),
+                ("mtu", d.mtu.map { .number(Int64($0)) } ?? .null),
                 ("internal", .bool(d.internal)), ("bridge_up", .bool(n.bridge?.isUp ?? false)),
                 ("containers", .number(Int64(n.leases.count)))]
     }
@@ -201,6 +229,7 @@ enum NetworkReport {
                     ("hostname", .string(lease.hostname)), ("aliases", .array(lease.aliases.map(JSON.string))),
                     ("pid", .number(Int64(lease.owner.pid))),
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
+                    ("address6", lease.address6.map { .string($0.description) } ?? .null),
                     // The container's eth0 (docker's 02:42 + address), not the host end's.
                     ("mac", .string(mac(Endpoint.containerMAC(for: lease.address)))),
                     ("ports", .array(lease.ports.map { .string($0.description) })),

@@ -45,6 +45,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A fixed address on the container's network.", valueName: "addr"))
     var ip: String?
 
+    @Option(help: ArgumentHelp("A fixed IPv6 address on the container's (dual-stack) network.", valueName: "addr"))
+    var ip6: String?
+
     @Option(help: ArgumentHelp("A resolver for the container's /etc/resolv.conf (repeatable).", valueName: "addr"))
     var dns: [String] = []
 
@@ -235,6 +238,7 @@ struct RunCommand: ParsableCommand {
         options.dnsSearch = dnsSearch
         options.dnsOption = dnsOption
         options.networkAlias = networkAlias
+        options.ip6 = ip6
         return options
     }
 

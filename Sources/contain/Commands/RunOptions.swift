@@ -78,6 +78,7 @@ struct RunOptions: Equatable {
     var dnsSearch: [String] = []
     var dnsOption: [String] = []
     var networkAlias: [String] = []
+    var ip6: String?
 
     /// `--cgroup-parent`'s default: CONTAIN_CGROUP_PARENT, else `contain`.
     static var defaultCgroupParent: String {
@@ -181,6 +182,7 @@ struct RunOptions: Equatable {
             case "--dns-search": options.dnsSearch.append(value)
             case "--dns-option", "--dns-opt": options.dnsOption.append(value)
             case "--network-alias": options.networkAlias.append(value)
+            case "--ip6": options.ip6 = value
             default: return nil
             }
             i += 1
@@ -237,6 +239,7 @@ struct RunOptions: Equatable {
         for d in dnsSearch { a += ["--dns-search", d] }
         for o in dnsOption { a += ["--dns-option", o] }
         for n in networkAlias { a += ["--network-alias", n] }
+        add("--ip6", ip6)
         return a + ["--"] + command
     }
 
@@ -274,24 +277,22 @@ struct RunOptions: Equatable {
             throw SpecError("--hostname and --uts host conflict: the container has the host's name")
         }
 
-        // `--net NAME:ip=ADDR,alias=A`: a bridge network with its own options (container:NAME aside).
-        typealias NetworkOption = (name: String, address: IPv4Address?, aliases: [String])
+        // `--net NAME:ip=ADDR,ip6=ADDR,alias=A`: a bridge network with its own options
+        // (container:NAME aside).
+        typealias NetworkOption = (name: String, address: IPv4Address?, address6: IPv6Address?, aliases: [String])
         func networkOption(_ text: String) throws -> NetworkOption {
-            guard !text.hasPrefix("container:"), let colon = text.firstIndex(of: ":") else { return (text, nil, []) }
-            var address: IPv4Address?
-            var aliases: [String] = []
-            for option in text[text.index(after: colon)...].split(separator: ",") {
-                let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
-                if kv.count == 2 && kv[0] == "alias" {
-                    aliases.append(try ContainerSpec.validateAlias(kv[1], flag: "--net \(text): alias"))
-                    continue
+            guard !text.hasPrefix("container:"), let colon = text.firstIndex(of: ":") else { return (text, nil, nil, []) }
+            var option: NetworkOption = (String(text[..<colon]), nil, nil, [])
+            for item in text[text.index(after: colon)...].split(separator: ",") {
+                let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
+                switch (kv.first, kv.count == 2 ? kv[1] : nil) {
+                case ("alias"?, let value?): option.aliases.append(try ContainerSpec.validateAlias(value, flag: "--net \(text): alias"))
+                case ("ip"?, let value?) where IPv4Address(value) != nil: option.address = IPv4Address(value)
+                case ("ip6"?, let value?) where IPv6Address(value) != nil: option.address6 = IPv6Address(value)
+                default: throw SpecError("invalid --net `\(text)`: expected NAME or NAME:ip=ADDRESS,ip6=ADDRESS,alias=NAME")
                 }
-                guard kv.count == 2 && kv[0] == "ip", let a = IPv4Address(kv[1]) else {
-                    throw SpecError("invalid --net `\(text)`: expected NAME or NAME:ip=ADDRESS,alias=NAME")
-                }
-                address = a
             }
-            return (String(text[..<colon]), address, aliases)
+            return option
         }
         let first = try networkOption(net)
         let network = try NetworkMode(parsing: first.name)
@@ -304,7 +305,7 @@ struct RunOptions: Equatable {
             guard !moreNetworks.contains(where: { $0.name == name }), name != (try NetworkMode(parsing: first.name)).bridgeName else {
                 throw SpecError("--net \(text): the container is on network \(option.name) already")
             }
-            moreNetworks.append((name, option.address, option.aliases))
+            moreNetworks.append((name, option.address, option.address6, option.aliases))
         }
         // --entrypoint: the program, with the command as its arguments (there is no image to
         // take an entrypoint from, so only this one).
@@ -332,11 +333,21 @@ struct RunOptions: Equatable {
             spec.address = address
         }
         spec.aliases = try (first.aliases + networkAlias.map { text throws(SpecError) in try ContainerSpec.validateAlias(text) })
-        spec.moreNetworks = moreNetworks.map {
-            ContainerConfig.NetworkAttachment(network: $0.name, address: $0.address?.description, aliases: $0.aliases)
+        if let ip6 {
+            guard let address = IPv6Address(ip6) else { throw SpecError("invalid --ip6 `\(ip6)`: expected an IPv6 address") }
+            spec.address6 = address
         }
-        if case .bridge = network {} else if spec.address != nil || !spec.dns.isEmpty || !spec.ports.isEmpty || !spec.aliases.isEmpty {
-            throw SpecError("--ip, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
+        if let address6 = first.address6 {
+            guard spec.address6 == nil else { throw SpecError("--ip6 and --net \(net) both give the IPv6 address: give one of them") }
+            spec.address6 = address6
+        }
+        spec.moreNetworks = moreNetworks.map {
+            ContainerConfig.NetworkAttachment(network: $0.name, address: $0.address?.description, aliases: $0.aliases,
+                                              address6: $0.address6?.description)
+        }
+        if case .bridge = network {} else if spec.address != nil || spec.address6 != nil || !spec.dns.isEmpty || !spec.ports.isEmpty
+                                                 || !spec.aliases.isEmpty {
+            throw SpecError("--ip, --ip6, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
         }
         var environment = try env.compactMap { entry throws(SpecError) in try EnvironmentEntries.resolve(entry) }
         for path in envFile {
