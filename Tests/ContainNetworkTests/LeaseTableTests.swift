@@ -111,9 +111,32 @@ import Testing
         // None of the failures took an address.
         #expect(table.leases.count == 3)
         let text = table.serialized
-        #expect(text.hasSuffix("\t-\tfd00:88::3\n"), "\(text)")
+        #expect(text.hasSuffix("\t-\tfd00:88::3\t-\n"), "\(text)")
         #expect(try LeaseTable(parsing: text) == table)
         #expect(throws: NetworkError.self) { try LeaseTable(parsing: "10.88.0.2\ta\t100@5\tvetha\t-\ta\t-\t-\t-\t-\tnot-an-address\n") }
+    }
+
+    @Test func aGivenMACAddressIsUniqueOnItsNetworkAndKept() throws {
+        var table = LeaseTable()
+        _ = try table.allocate(Self.lease("a"), subnet: Self.subnet, gateway: Self.gateway)   // 02:42:0a:58:00:02
+        var b = Self.lease("b")
+        b.mac = MACAddress.parse("92:d0:c6:0a:29:33")
+        _ = try table.allocate(b, subnet: Self.subnet, gateway: Self.gateway)
+        var c = Self.lease("c")
+        c.mac = MACAddress.parse("02:42:0a:58:00:02")
+        #expect(throws: NetworkError.conflict("MAC address 02:42:0a:58:00:02 is already used on this network by container a")) {
+            try table.allocate(c, subnet: Self.subnet, gateway: Self.gateway)
+        }
+        c.mac = MACAddress.parse("02:42:0a:58:00:01")
+        #expect(throws: NetworkError.conflict("MAC address 02:42:0a:58:00:01 is the network's bridge's")) {
+            try table.allocate(c, subnet: Self.subnet, gateway: Self.gateway)
+        }
+        #expect(table.serialized.contains("\t92:d0:c6:0a:29:33\n"))
+        #expect(try LeaseTable(parsing: table.serialized) == table)
+        #expect(MACAddress.parse("92-D0-C6-0A-29-33") == [0x92, 0xd0, 0xc6, 0x0a, 0x29, 0x33])
+        for bad in ["92:d0:c6:0a:29", "92:d0:c6:0a:29:3g", "929:d0:c6:0a:29:33", ""] { #expect(MACAddress.parse(bad) == nil, "\(bad)") }
+        #expect(throws: NetworkError.self) { try MACAddress.validateForInterface("01:00:5e:00:00:01") }   // multicast
+        #expect(throws: NetworkError.self) { try MACAddress.validateForInterface("00:00:00:00:00:00") }
     }
 
     @Test func fileFormatRoundTrips() throws {
@@ -123,8 +146,8 @@ import Testing
                                      ports: [try PortMapping(parsing: "8080:80")], aliases: ["www", "api"]),
                                subnet: Self.subnet, gateway: Self.gateway)
         let text = table.serialized
-        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\t-\t-\t-\n"))
-        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t8080:80/tcp\t-\twww,api\t-\n"))
+        #expect(text.contains("10.88.0.2\ta\t100@5\tvetha\tweb\tweb\t-\t-\t-\t-\t-\t-\n"))
+        #expect(text.contains("10.88.0.3\tb\t200@7\tvethb\t-\tb\t-\t8080:80/tcp\t-\twww,api\t-\t-\n"))
         #expect(try LeaseTable(parsing: text) == table)
         // Files from before aliases (8 or 9 fields, a hosts file and extra hosts in 7 and 9,
         // no longer used) still read.

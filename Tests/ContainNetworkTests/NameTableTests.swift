@@ -63,6 +63,9 @@ import Testing
         let reverse = DNSName.reverse(ipv6: IPv6Address("fd00:2::9")!.bytes)
         #expect(Self.ask(reverse.description, DNSType.ptr, from: "10.2.0.4") == .answers([.ptr(DNSName("router")!)]))
         #expect(Self.ask(reverse.description, DNSType.ptr, from: "10.1.0.3") == .forward)
+        // Asked over IPv6: known by its IPv6 address.
+        #expect(Self.table.resolve(DNSQuestion(name: DNSName("db")!, type: DNSType.a, qclass: 1), from: .v6(IPv6Address("fd00:2::9")!))
+                == Self.a("10.2.0.4"))
     }
 
     @Test func otherTypesPointersAndStrangers() {
@@ -88,7 +91,7 @@ import Testing
         }
         let web: [UInt8] = [3] + Array("web".utf8) + [0]
         func outcome(_ bytes: [UInt8]) -> NameServer.Outcome {
-            NameServer.answer(bytes, from: IPv4Address("10.1.0.3")!, table: Self.table, maxSize: DNSMessage.udpLimit, canForward: true)
+            NameServer.answer(bytes, from: .v4(IPv4Address("10.1.0.3")!), table: Self.table, maxSize: DNSMessage.udpLimit, canForward: true)
         }
         guard case .reply(let reply) = outcome(query(0x1234, name: web)) else { Issue.record("no reply"); return }
         #expect(reply.prefix(2) == [0x12, 0x34] && reply[3] & 0x0f == 0 && reply.suffix(4) == [10, 1, 0, 2])
@@ -104,13 +107,15 @@ import Testing
             Issue.record("not forwarded"); return
         }
         #expect(q.id == 10)
-        #expect(NameServer.answer(query(11, name: [7] + Array("example".utf8) + [0]), from: IPv4Address("10.1.0.3")!, table: Self.table,
+        #expect(NameServer.answer(query(11, name: [7] + Array("example".utf8) + [0]), from: .v4(IPv4Address("10.1.0.3")!), table: Self.table,
                                   maxSize: DNSMessage.udpLimit, canForward: false) != .ignore)
     }
 
     @Test func upstreamsAreTheHostsWithLoopbackStubsReplacedOrKept() {
         let plain = NameServer.upstreams(resolvConf: "nameserver 192.0.2.53\nnameserver 2001:db8::53\n", systemd: nil, port: 53)
-        #expect(plain.map(\.description) == ["192.0.2.53:53"])
+        #expect(plain.map(\.description) == ["192.0.2.53:53", "[2001:db8::53]:53"])
+        // A link-local resolver needs its zone, which an address cannot carry: skipped.
+        #expect(NameServer.upstreams(resolvConf: "nameserver fe80::1%eth0\n", systemd: nil, port: 53).isEmpty)
         let stub = NameServer.upstreams(resolvConf: "nameserver 127.0.0.53\n", systemd: "nameserver 198.51.100.53\n", port: 53)
         #expect(stub.map(\.description) == ["198.51.100.53:53"])
         // In the host's namespace a stub answers: it is asked when nothing else is known.

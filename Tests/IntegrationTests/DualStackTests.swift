@@ -38,6 +38,8 @@ import Testing
             ip -6 route show default | awk '{print $1, $2, $3}'
             ping6 -c1 -W3 fd00:60::1 >/dev/null && echo gateway6
             nslookup -type=AAAA web6 | grep '^Address: '
+            grep nameserver /etc/resolv.conf
+            nslookup web6 fd00:60::1 | grep '^Address: ' | sort
             ping6 -c1 -W3 web6 >/dev/null && echo web6-by-name
             echo hi | nc -w 5 \(NetworkLab.upstreamAddress6) 7006
             """])
@@ -46,6 +48,10 @@ import Testing
             fd00:60::77/64
             default via fd00:60::1
             gateway6
+            Address: fd00:60::2
+            nameserver 10.88.60.1
+            nameserver fd00:60::1
+            Address: 10.88.60.2
             Address: fd00:60::2
             web6-by-name
             hello over ipv6

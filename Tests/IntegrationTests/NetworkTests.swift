@@ -619,9 +619,15 @@ import Testing
         Self.expectFailure(try lab.run(["--net", "tiny", "-p", "8080:80/sctp"], ["true"]), "invalid -p")
         Self.expectFailure(try lab.run(["--net", "tiny", "-p", "70000:80"], ["true"]), "invalid -p")
         Self.expectFailure(try lab.run(["--net", "tiny", "-p", "8080:80", "-p", "8080:81"], ["true"]), "port 8080/tcp is published twice")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--mac-address", "01:00:5e:00:00:01"], ["true"]), "invalid --mac-address")
+        Self.expectFailure(try lab.run(["--net", "tiny", "--mac-address", "02:42:0a:58:46:01"], ["true"]), "is the network's bridge's")
 
-        let holder = try lab.startRun(["--net", "tiny", "--name", "only"], ["sh", "-c", "echo ready; sleep 3"])
+        // --mac-address: the container's eth0 has it, and net inspect says so.
+        let holder = try lab.startRun(["--net", "tiny", "--name", "only", "--mac-address", "92:d0:c6:0a:29:33"],
+                                      ["sh", "-c", "cat /sys/class/net/eth0/address; echo ready; sleep 3"])
         #expect(holder.waitForOutput("ready"))
+        #expect(holder.stdoutSoFar.hasPrefix("92:d0:c6:0a:29:33\n"), "\(holder.stdoutSoFar)")
+        #expect(try lab.contain(["net", "inspect", "tiny"]).stdout.contains(" 92:d0:c6:0a:29:33 "))
         Self.expectFailure(try lab.run(["--net", "tiny"], ["true"]), "no free address left in 10.88.70.0/30")
         Self.expectFailure(try lab.run(["--net", "bridge", "--name", "only"], ["true"]), "the name `only` is already in use")
         Self.expectFailure(try lab.run(["--net", "tiny", "--ip", "10.88.70.2"], ["true"]), "already leased")

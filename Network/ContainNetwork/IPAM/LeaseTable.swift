@@ -6,6 +6,10 @@ public struct Lease: Equatable, Sendable {
     public var address: IPv4Address
     /// Its IPv6 address, on a network with an IPv6 subnet.
     public var address6: IPv6Address?
+    /// `--mac-address`: its interface's MAC address; nil: `02:42` and its IPv4 address.
+    public var mac: [UInt8]?
+    /// The MAC address its interface has.
+    public var effectiveMAC: [UInt8] { mac ?? Endpoint.containerMAC(for: address) }
     public var containerID: String
     /// The `contain` process that holds the lease; a lease whose owner died is reclaimed.
     public var owner: ProcessIdentity
@@ -23,7 +27,8 @@ public struct Lease: Equatable, Sendable {
 
     public init(address: IPv4Address, containerID: String, owner: ProcessIdentity, hostInterface: String,
                 name: String? = nil, hostname: String? = nil, ports: [PortMapping] = [], aliases: [String] = [],
-                address6: IPv6Address? = nil) {
+                address6: IPv6Address? = nil, mac: [UInt8]? = nil) {
+        self.mac = mac
         self.aliases = aliases
         self.address6 = address6
         self.address = address
@@ -38,14 +43,14 @@ public struct Lease: Equatable, Sendable {
 
 /// The leases of one network: pure allocation logic plus a line format for its file.
 ///
-///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  -  ports        -  aliases  address6
-///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       -  8080:80/tcp  -  www,api  fd3c:1:2:3::2
+///     # address  container-id  owner-pid@start-time  host-interface  name  hostname  -  ports        -  aliases  address6       mac
+///     10.88.0.2  3f9c...       4242@1234567          veth3f9c0a1b    web   web       -  8080:80/tcp  -  www,api  fd3c:1:2:3::2  -
 ///
 /// Fields are separated by single tabs; ports and aliases by commas; `-` stands for an absent
-/// name, port list, aliases or IPv6 address. Fields 7 and 9 (a hosts file kept current and its extra
+/// name, port list, aliases, IPv6 address or MAC address (its own, from its IPv4 address). Fields 7 and 9 (a hosts file kept current and its extra
 /// entries, when names were written into every container's hosts file rather than served by
-/// the name server) are written as `-` and ignored when read; lines of 8 to 10 fields, from
-/// before aliases and IPv6, have none.
+/// the name server) are written as `-` and ignored when read; lines of 8 to 11 fields, from
+/// before aliases, IPv6 and MAC addresses, have none.
 public struct LeaseTable: Equatable, Sendable {
     public private(set) var leases: [Lease]
 
@@ -75,6 +80,12 @@ public struct LeaseTable: Equatable, Sendable {
         }
         if let name = lease.name, leases.contains(where: { $0.name == name }) {
             throw .conflict("the name `\(name)` is already in use on this network")
+        }
+        if let mac = lease.mac {
+            if let other = leases.first(where: { $0.effectiveMAC == mac }) {
+                throw .conflict("MAC address \(MACAddress.text(mac)) is already used on this network by container \(other.name ?? String(other.containerID.prefix(12)))")
+            }
+            if mac == Endpoint.containerMAC(for: gateway) { throw .conflict("MAC address \(MACAddress.text(mac)) is the network's bridge's") }
         }
         let used = Set(leases.map(\.address.value)).union([gateway.value])
         let address: IPv4Address
@@ -138,9 +149,11 @@ public struct LeaseTable: Equatable, Sendable {
         var leases: [Lease] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            let ownerParts = (8...11).contains(f.count) ? f[2].split(separator: "@") : []
-            let address6 = f.count == 11 && f[10] != "-" ? IPv6Address(f[10]) : nil
-            guard (8...11).contains(f.count), f.count < 11 || f[10] == "-" || address6 != nil, let address = IPv4Address(f[0]), ownerParts.count == 2,
+            let ownerParts = (8...12).contains(f.count) ? f[2].split(separator: "@") : []
+            let address6 = f.count >= 11 && f[10] != "-" ? IPv6Address(f[10]) : nil
+            let mac = f.count == 12 && f[11] != "-" ? MACAddress.parse(f[11]) : nil
+            guard (8...12).contains(f.count), f.count < 11 || f[10] == "-" || address6 != nil,
+                  f.count < 12 || f[11] == "-" || mac != nil, let address = IPv4Address(f[0]), ownerParts.count == 2,
                   let pid = Int32(ownerParts[0]), let start = UInt64(ownerParts[1]) else {
                 throw .invalid("lease file line \(number + 1) is malformed: \(line)")
             }
@@ -148,15 +161,15 @@ public struct LeaseTable: Equatable, Sendable {
                                 hostInterface: f[3], name: f[4] == "-" ? nil : f[4], hostname: f[5],
                                 ports: f[7] == "-" ? [] : try f[7].split(separator: ",").map { p throws(NetworkError) in try PortMapping(parsing: String(p)) },
                                 aliases: f.count >= 10 && f[9] != "-" ? f[9].split(separator: ",").map(String.init) : [],
-                                address6: address6))
+                                address6: address6, mac: mac))
         }
         self.leases = leases
     }
 
     public var serialized: String {
-        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\t-\tports\t-\taliases\taddress6\n"
+        var text = "# address\tcontainer-id\towner\thost-interface\tname\thostname\t-\tports\t-\taliases\taddress6\tmac\n"
         for l in leases {
-            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t-\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t-\t\(l.aliases.isEmpty ? "-" : l.aliases.joined(separator: ","))\t\(l.address6.map(String.init(describing:)) ?? "-")\n"
+            text += "\(l.address)\t\(l.containerID)\t\(l.owner)\t\(l.hostInterface)\t\(l.name ?? "-")\t\(l.hostname)\t-\t\(l.ports.isEmpty ? "-" : l.ports.map(\.description).joined(separator: ","))\t-\t\(l.aliases.isEmpty ? "-" : l.aliases.joined(separator: ","))\t\(l.address6.map(String.init(describing:)) ?? "-")\t\(l.mac.map(MACAddress.text) ?? "-")\n"
         }
         return text
     }

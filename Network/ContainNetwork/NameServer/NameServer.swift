@@ -43,8 +43,14 @@ public final class NameServer {
     /// containers one after another finds it still there (starting one costs a few ms).
     static let linger = 2.0
 
+    /// A network's gateway address of one family, where it listens.
+    private struct ListenerKey: Hashable {
+        var network: String
+        var ipv6: Bool
+    }
+
     private struct Listener {
-        var gateway: IPv4Address
+        var gateway: IPAddress
         var udp: Int32
         var tcp: Int32
     }
@@ -62,8 +68,8 @@ public final class NameServer {
     private let store: NetworkStore
     private let port: UInt16
     private let resolvConf: String
-    private var listeners: [String: Listener] = [:]
-    private var listenErrors: [String: String] = [:]
+    private var listeners: [ListenerKey: Listener] = [:]
+    private var listenErrors: [ListenerKey: String] = [:]
     private var table = NameTable()
     private var upstreams: [Sockets.Endpoint] = []
     private var pending: [Int32: Pending] = [:]
@@ -149,9 +155,9 @@ public final class NameServer {
                 alive = reload()
             }
             if woke.contains(control) { alive = serveControl(control) }
-            for (name, listener) in listeners {
+            for listener in listeners.values {
                 if woke.contains(listener.udp) { serveUDP(listener.udp) }
-                if woke.contains(listener.tcp) { acceptTCP(listener.tcp, network: name) }
+                if woke.contains(listener.tcp) { acceptTCP(listener.tcp) }
             }
             for fd in Array(pending.keys) where woke.contains(fd) { receiveUpstream(fd) }
             expirePending()
@@ -230,29 +236,33 @@ public final class NameServer {
         table = NameTable(networks: networks)
         upstreams = Self.upstreams(resolvConf: (try? Files.read(resolvConf)) ?? "",
                                    systemd: try? Files.read("/run/systemd/resolve/resolv.conf"), port: Self.port)
-        let wanted = Dictionary(networks.map { ($0.definition.name, $0.definition.gateway) }, uniquingKeysWith: { a, _ in a })
-        for (name, listener) in listeners where wanted[name] != listener.gateway {
+        var wanted: [ListenerKey: IPAddress] = [:]
+        for (definition, _) in networks {
+            wanted[ListenerKey(network: definition.name, ipv6: false)] = .v4(definition.gateway)
+            if let gateway6 = definition.gateway6 { wanted[ListenerKey(network: definition.name, ipv6: true)] = .v6(gateway6) }
+        }
+        for (key, listener) in listeners where wanted[key] != listener.gateway {
             close(listener.udp)
             close(listener.tcp)
-            listeners[name] = nil
+            listeners[key] = nil
         }
         listenErrors = [:]
-        for (name, gateway) in wanted where listeners[name] == nil {
+        for (key, gateway) in wanted where listeners[key] == nil {
             let endpoint = Sockets.Endpoint(address: gateway, port: port)
             do {
                 let udp = try Sockets.listen(Sockets.udp, on: endpoint)
                 do {
-                    listeners[name] = Listener(gateway: gateway, udp: udp, tcp: try Sockets.listen(Sockets.tcp, on: endpoint))
+                    listeners[key] = Listener(gateway: gateway, udp: udp, tcp: try Sockets.listen(Sockets.tcp, on: endpoint))
                 } catch {
                     close(udp)
                     throw error
                 }
             } catch let error as SystemError {
                 let why = error.errno == EADDRINUSE ? "port \(port) is already in use there" : String(cString: strerror(error.errno))
-                listenErrors[name] = "the name server of network \(name) cannot listen on \(endpoint) (udp and tcp): \(why)"
-                log(listenErrors[name]!)
+                listenErrors[key] = "the name server of network \(key.network) cannot listen on \(endpoint) (udp and tcp): \(why)"
+                log(listenErrors[key]!)
             } catch {
-                listenErrors[name] = "the name server of network \(name) cannot listen on \(endpoint): \(error)"
+                listenErrors[key] = "the name server of network \(key.network) cannot listen on \(endpoint): \(error)"
             }
         }
         return !networks.isEmpty
@@ -261,10 +271,11 @@ public final class NameServer {
     /// The resolvers queries are forwarded to: the host's, with loopback stubs replaced by
     /// the upstreams systemd-resolved lists, as containers' own resolv.conf used to get them.
     /// The server lives in the host's namespace, so when nothing else is known a loopback stub
-    /// is asked itself. IPv4 resolvers only, for now.
+    /// is asked itself. Both families (a link-local resolver with a zone, `fe80::1%eth0`, is
+    /// skipped).
     static func upstreams(resolvConf: String, systemd: String?, port: UInt16) -> [Sockets.Endpoint] {
-        var found = ContainerFiles.resolvers(host: resolvConf, upstream: systemd).compactMap(IPv4Address.init)
-        if found.isEmpty { found = ContainerFiles.nameservers(resolvConf).compactMap(IPv4Address.init) }
+        var found = ContainerFiles.resolvers(host: resolvConf, upstream: systemd).compactMap(IPAddress.init)
+        if found.isEmpty { found = ContainerFiles.nameservers(resolvConf).compactMap(IPAddress.init) }
         return found.map { Sockets.Endpoint(address: $0, port: port) }
     }
 
@@ -290,9 +301,16 @@ public final class NameServer {
         let alive = reload()
         var reply = "ok\n"
         if words.first == "sync" {
-            for name in words.dropFirst() where listeners[name] == nil {
-                reply = "error " + (listenErrors[name] ?? "network \(name) has no live container for the name server to serve") + "\n"
-                break
+            for name in words.dropFirst() {
+                let keys = [ListenerKey(network: name, ipv6: false), ListenerKey(network: name, ipv6: true)]
+                if let error = keys.compactMap({ listenErrors[$0] }).first {
+                    reply = "error \(error)\n"
+                    break
+                }
+                if listeners[keys[0]] == nil {
+                    reply = "error network \(name) has no live container for the name server to serve\n"
+                    break
+                }
             }
         } else {
             reply = "error unknown request\n"
@@ -311,7 +329,7 @@ public final class NameServer {
         case ignore
     }
 
-    static func answer(_ bytes: [UInt8], from asker: IPv4Address, table: NameTable, maxSize: (DNSQuery) -> Int, canForward: Bool) -> Outcome {
+    static func answer(_ bytes: [UInt8], from asker: IPAddress, table: NameTable, maxSize: (DNSQuery) -> Int, canForward: Bool) -> Outcome {
         switch DNSMessage.parse(bytes) {
         case .drop:
             return .ignore
@@ -402,19 +420,17 @@ public final class NameServer {
     // MARK: TCP
 
     /// A TCP client gets a thread of its own, with what the server knew when it connected.
-    private func acceptTCP(_ listener: Int32, network: String) {
+    private func acceptTCP(_ listener: Int32) {
         let fd = Sockets.accept(listener)
         guard fd >= 0 else { return }
-        var peer = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let known = withUnsafeMutablePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) } } == 0
+        let peer = Sockets.peer(fd)
         let counter = tcpConnections
-        guard known, counter.value.add(1, ordering: .relaxed).newValue <= Self.maxTCPConnections else {
-            if known { counter.value.subtract(1, ordering: .relaxed) }
+        guard let peer, counter.value.add(1, ordering: .relaxed).newValue <= Self.maxTCPConnections else {
+            if peer != nil { counter.value.subtract(1, ordering: .relaxed) }
             close(fd)
             return
         }
-        let snapshot = table, upstreams = upstreams, asker = Sockets.Endpoint(peer).address
+        let snapshot = table, upstreams = upstreams, asker = peer.address
         detachedThread {
             Self.serveTCP(fd, asker: asker, table: snapshot, upstreams: upstreams)
             close(fd)
@@ -423,7 +439,7 @@ public final class NameServer {
     }
 
     /// Queries on one connection until it closes or stays idle for 10 s.
-    static func serveTCP(_ fd: Int32, asker: IPv4Address, table: NameTable, upstreams: [Sockets.Endpoint]) {
+    static func serveTCP(_ fd: Int32, asker: IPAddress, table: NameTable, upstreams: [Sockets.Endpoint]) {
         while let bytes = Sockets.readMessage(fd, until: Sockets.now() + 10) {
             let reply: [UInt8]
             switch answer(bytes, from: asker, table: table, maxSize: { _ in 65535 }, canForward: !upstreams.isEmpty) {

@@ -56,12 +56,21 @@ public struct NameTable: Sendable {
     }
 
     /// The entries of the container asking from `address` (one per network it is on).
-    public func asker(_ address: IPv4Address) -> [Entry] {
-        guard let container = entries.first(where: { $0.address == address })?.containerID else { return [] }
+    public func asker(_ address: IPAddress) -> [Entry] {
+        let found: Entry?
+        switch address {
+        case .v4(let v4): found = entries.first { $0.address == v4 }
+        case .v6(let v6): found = entries.first { $0.address6 == v6 }
+        }
+        guard let container = found?.containerID else { return [] }
         return entries.filter { $0.containerID == container }
     }
 
     public func resolve(_ question: DNSQuestion, from address: IPv4Address) -> Resolution {
+        resolve(question, from: .v4(address))
+    }
+
+    public func resolve(_ question: DNSQuestion, from address: IPAddress) -> Resolution {
         let own = asker(address)
         guard !own.isEmpty else { return .refused }
         let networks = Set(own.map(\.network))

@@ -5,30 +5,61 @@ import Glibc
 
 /// The few socket calls the name server makes, with Swift types around the C structures.
 enum Sockets {
-    /// A UDP or TCP endpoint: an IPv4 address and a port.
+    /// A UDP or TCP endpoint: an IPv4 or IPv6 address and a port.
     struct Endpoint: Equatable, Sendable, CustomStringConvertible {
-        var address: IPv4Address
+        var address: IPAddress
         var port: UInt16
 
-        var sockaddr: sockaddr_in {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = port.bigEndian
-            a.sin_addr.s_addr = address.value.bigEndian
-            return a
+        init(address: IPAddress, port: UInt16) { self.address = address; self.port = port }
+        init(address: IPv4Address, port: UInt16) { self.init(address: .v4(address), port: port) }
+
+        /// From what recvfrom/getpeername filled in; nil for another family.
+        init?(_ storage: sockaddr_storage) {
+            var storage = storage
+            switch Int32(storage.ss_family) {
+            case AF_INET:
+                let a = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in.self) }
+                self.init(address: .v4(IPv4Address(UInt32(bigEndian: a.sin_addr.s_addr))), port: UInt16(bigEndian: a.sin_port))
+            case AF_INET6:
+                let a = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in6.self) }
+                let bytes = withUnsafeBytes(of: a.sin6_addr) { Array($0) }
+                guard let address = IPv6Address(bytes: bytes) else { return nil }
+                self.init(address: .v6(address), port: UInt16(bigEndian: a.sin6_port))
+            default:
+                return nil
+            }
         }
 
-        init(address: IPv4Address, port: UInt16) { self.address = address; self.port = port }
-        init(_ a: sockaddr_in) {
-            address = IPv4Address(UInt32(bigEndian: a.sin_addr.s_addr))
-            port = UInt16(bigEndian: a.sin_port)
+        var family: Int32 { if case .v6 = address { return AF_INET6 } else { return AF_INET } }
+
+        /// Calls `body` with the C address and its length.
+        func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+            switch address {
+            case .v4(let v4):
+                var a = sockaddr_in()
+                a.sin_family = sa_family_t(AF_INET)
+                a.sin_port = port.bigEndian
+                a.sin_addr.s_addr = v4.value.bigEndian
+                return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            case .v6(let v6):
+                var a = sockaddr_in6()
+                a.sin6_family = sa_family_t(AF_INET6)
+                a.sin6_port = port.bigEndian
+                withUnsafeMutableBytes(of: &a.sin6_addr) { raw in for (i, b) in v6.bytes.enumerated() { raw[i] = b } }
+                return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            }
         }
 
-        var description: String { "\(address):\(port)" }
+        var description: String {
+            switch address {
+            case .v4(let a): return "\(a):\(port)"
+            case .v6(let a): return "[\(a)]:\(port)"
+            }
+        }
     }
 
-    static func socket(_ type: Int32) throws -> Int32 {
-        try sys("socket") { Glibc.socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+    static func socket(_ type: Int32, family: Int32 = AF_INET) throws -> Int32 {
+        try sys("socket") { Glibc.socket(family, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
     }
 
     /// A connection from a listening socket, non-blocking and close-on-exec; -1 when none waits.
@@ -43,18 +74,15 @@ enum Sockets {
     static var udp: Int32 { Int32(SOCK_DGRAM.rawValue) }
     static var tcp: Int32 { Int32(SOCK_STREAM.rawValue) }
 
-    /// A socket bound to `endpoint` (and listening, for TCP). The descriptor is non-blocking.
+    /// A socket bound to `endpoint` (and listening, for TCP). The descriptor is non-blocking;
+    /// an IPv6 one is IPv6 only.
     static func listen(_ type: Int32, on endpoint: Endpoint) throws -> Int32 {
-        let fd = try socket(type)
+        let fd = try socket(type, family: endpoint.family)
         do {
-            if type == tcp {
-                var one: Int32 = 1
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            }
-            var a = endpoint.sockaddr
-            try sys("bind", path: endpoint.description) {
-                withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            }
+            var one: Int32 = 1
+            if type == tcp { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+            if endpoint.family == AF_INET6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+            try sys("bind", path: endpoint.description) { endpoint.withSockaddr { bind(fd, $0, $1) } }
             if type == tcp { try sys("listen", path: endpoint.description) { Glibc.listen(fd, 64) } }
             return fd
         } catch {
@@ -65,9 +93,8 @@ enum Sockets {
 
     /// A connected UDP or TCP socket to `endpoint`; TCP's connect may still be in progress.
     static func connect(_ type: Int32, to endpoint: Endpoint) throws -> Int32 {
-        let fd = try socket(type)
-        var a = endpoint.sockaddr
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let fd = try socket(type, family: endpoint.family)
+        let rc = endpoint.withSockaddr { Glibc.connect(fd, $0, $1) }
         if rc != 0 && errno != EINPROGRESS {
             let error = SystemError.last("connect", path: endpoint.description)
             close(fd)
@@ -78,26 +105,32 @@ enum Sockets {
 
     /// One datagram and its sender; nil when none is waiting.
     static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> (bytes: [UInt8], from: Endpoint)? {
-        var from = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let n = buffer.withUnsafeMutableBytes { raw in
-            withUnsafeMutablePointer(to: &from) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, raw.baseAddress, raw.count, 0, $0, &length) }
+        var from = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                withUnsafeMutablePointer(to: &from) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, raw.baseAddress, raw.count, 0, $0, &length) }
+                }
             }
+            guard n >= 0 else { return nil }
+            // A sender of another family cannot be answered: skip it.
+            if let endpoint = Endpoint(from) { return (Array(buffer[0..<n]), endpoint) }
         }
-        guard n >= 0 else { return nil }
-        return (Array(buffer[0..<n]), Endpoint(from))
     }
 
     static func send(_ fd: Int32, _ bytes: [UInt8], to endpoint: Endpoint) {
-        var a = endpoint.sockaddr
         _ = bytes.withUnsafeBytes { raw in
-            withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            endpoint.withSockaddr { sendto(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL), $0, $1) }
         }
+    }
+
+    /// The peer of a connected socket.
+    static func peer(_ fd: Int32) -> Endpoint? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) } }
+        return rc == 0 ? Endpoint(storage) : nil
     }
 
     /// Waits until `fd` has `events` or `deadline` (monotonic seconds) passes.

@@ -11,6 +11,8 @@ public struct EndpointRequest: Sendable {
     public var address: IPv4Address?
     /// `--ip6`: a fixed IPv6 address (the network must have an IPv6 subnet).
     public var address6: IPv6Address?
+    /// `--mac-address`: its interface's MAC address (nil: from its IPv4 address).
+    public var mac: [UInt8]?
     public var owner: ProcessIdentity
     public var ports: [PortMapping]
     /// `--network-alias`: more names for it on this network.
@@ -37,6 +39,8 @@ public struct Endpoint: Sendable {
     public var address: IPv4Address
     /// On a dual-stack network.
     public var address6: IPv6Address? = nil
+    /// `--mac-address`; nil: `containerMAC(for: address)`.
+    public var mac: [UInt8]? = nil
     public var hostInterface: String
     public var bridgeIndex: Int32
     public var ports: [PortMapping]
@@ -58,7 +62,7 @@ public struct Endpoint: Sendable {
     /// and its IPv4 address, so it is known without looking inside the container and unique
     /// on the network as its address is.
     public static func containerMAC(for address: IPv4Address) -> [UInt8] { [0x02, 0x42] + address.bytes }
-    public var containerMAC: [UInt8] { Self.containerMAC(for: address) }
+    public var containerMAC: [UInt8] { mac ?? Self.containerMAC(for: address) }
 }
 
 /// A network with its live endpoints, for `net ls` and `net inspect`.
@@ -244,7 +248,7 @@ public final class NetworkManager {
         let hostInterface = Endpoint.hostInterfaceName(containerID: request.containerID, index: request.index)
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
-                          ports: request.ports, aliases: request.aliases)
+                          ports: request.ports, aliases: request.aliases, mac: request.mac)
         let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address,
                                           subnet6: definition.subnet6.flatMap { s in definition.gateway6.map { (s, $0) } },
                                           requested6: request.address6)
@@ -275,6 +279,7 @@ public final class NetworkManager {
             var endpoint = Endpoint(network: definition, containerID: request.containerID, address: address,
                                     hostInterface: hostInterface, bridgeIndex: bridge.index, ports: request.ports)
             endpoint.address6 = address6
+            endpoint.mac = request.mac
             endpoint.warnings = warnings
             endpoint.index = request.index
             return endpoint
@@ -328,6 +333,7 @@ public final class NetworkManager {
             var endpoint = Endpoint(network: definition, containerID: containerID, address: lease.address, hostInterface: lease.hostInterface,
                                     bridgeIndex: (try host.link(named: definition.bridge))?.index ?? 0, ports: lease.ports)
             endpoint.address6 = lease.address6
+            endpoint.mac = lease.mac
             let base = Endpoint.hostInterfaceName(containerID: containerID)
             endpoint.index = lease.hostInterface == base ? 0 : Int(lease.hostInterface.dropFirst(base.count + 1)) ?? 0
             found.append(endpoint)

@@ -405,7 +405,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
 }
 
 extension ContainerConfig.NetworkAttachment: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5, address6 = 6 }
+    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5, address6 = 6, mac = 7 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.network, network)
@@ -414,11 +414,13 @@ extension ContainerConfig.NetworkAttachment: TaggedMessage {
         w.fields(.dns, dns)
         w.fields(.aliases, aliases)
         w.field(.address6, address6)
+        w.field(.mac, mac)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(network: try r.required(.network), address: try r.optional(.address), ports: try r.repeated(.ports),
-                  dns: try r.repeated(.dns), aliases: try r.repeated(.aliases), address6: try r.optional(.address6))
+                  dns: try r.repeated(.dns), aliases: try r.repeated(.aliases), address6: try r.optional(.address6),
+                  mac: try r.optional(.mac))
     }
 }
 

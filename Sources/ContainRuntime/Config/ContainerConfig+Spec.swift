@@ -45,7 +45,8 @@ extension ContainerConfig {
         if case .bridge(let network) = spec.network {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
                                                  ports: spec.ports.map(\.description), dns: spec.dns.map(\.description),
-                                                 aliases: spec.aliases, address6: spec.address6?.description))
+                                                 aliases: spec.aliases, address6: spec.address6?.description,
+                                                 mac: spec.macAddress.map(MACAddress.text)))
             attachments += spec.moreNetworks
         }
         let security = spec.security
@@ -166,6 +167,7 @@ struct BridgeAttachment {
     let network: String
     let address: IPv4Address?
     let address6: IPv6Address?
+    let mac: [UInt8]?
     let ports: [PortMapping]
     let dns: [IPv4Address]
     let aliases: [String]
@@ -192,6 +194,7 @@ struct BridgeAttachment {
             return address
         }
         aliases = attachment?.aliases ?? []
+        mac = try attachment?.mac.map { text throws(NetworkError) in try MACAddress.validateForInterface(text) }
         address6 = try attachment?.address6.map { text throws(SpecError) in
             guard let address = IPv6Address(text) else { throw SpecError("invalid address `\(text)`: expected an IPv6 address") }
             return address

@@ -548,9 +548,12 @@ extension ContainerConfig {
 
         /// `--ip6`: a fixed IPv6 address; nil: the next free one (on a dual-stack network).
         public var address6: String?
+        /// `--mac-address`: its interface's MAC address; nil: from its IPv4 address.
+        public var mac: String?
 
         public init(network: String, address: String? = nil, ports: [String] = [], dns: [String] = [], aliases: [String] = [],
-                    address6: String? = nil) {
+                    address6: String? = nil, mac: String? = nil) {
+            self.mac = mac
             self.aliases = aliases
             self.address6 = address6
             self.network = network

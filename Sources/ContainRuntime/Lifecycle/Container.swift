@@ -207,6 +207,7 @@ public final class Container {
                                           owner: initIdentity, ports: bridge.ports, aliases: bridge.aliases)
             request.index = index
             request.address6 = bridge.address6
+            request.mac = bridge.mac
             let endpoint = try networks.attach(network: bridge.network, request)
             endpoints.append(endpoint)
             for warning in endpoint.warnings { Progress.warning(warning) }
@@ -296,7 +297,9 @@ public final class Container {
             try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: record?.info.name, address: first?.address, peers: [], extra: extra),
                             create: true)
             let dns = bridge?.dns ?? []
-            let servers = dns.isEmpty ? (first.map { [$0.network.gateway.description] } ?? []) : dns.map(\.description)
+            // Its first network's gateway, both addresses on a dual-stack one.
+            let servers = dns.isEmpty ? (first.map { [$0.network.gateway.description] + ($0.network.gateway6.map { [$0.description] } ?? []) } ?? [])
+                                      : dns.map(\.description)
             if dns.isEmpty, first?.network.internal == false, ContainerFiles.nameservers(hostResolv).isEmpty {
                 Progress.warning("the host has no name server in /etc/resolv.conf: containers' names resolve, other names do not; "
                                  + "give resolvers with --dns")

@@ -23,6 +23,8 @@ public struct ContainerSpec: Sendable {
     public var dns: [IPv4Address] = []
     /// `--ip6`: a fixed IPv6 address on its (first, dual-stack) bridge network.
     public var address6: IPv6Address?
+    /// `--mac-address`: its interface's MAC address on its (first) bridge network.
+    public var macAddress: [UInt8]?
     /// `--network-alias`: more names for it on its (first) bridge network.
     public var aliases: [String] = []
     /// `-p`: host ports forwarded to the container.

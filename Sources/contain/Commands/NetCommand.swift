@@ -180,7 +180,7 @@ struct NetInspect: ParsableCommand {
             rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", lease.aliases.isEmpty ? "-" : lease.aliases.joined(separator: ","),
                          String(lease.owner.pid), lease.hostInterface,
                          "\(lease.address)/\(d.subnet.prefix)" + (lease.address6.flatMap { a in d.subnet6.map { ",\(a)/\($0.prefix)" } } ?? ""),
-                         NetworkReport.mac(Endpoint.containerMAC(for: lease.address)),
+                         MACAddress.text(lease.effectiveMAC),
                          lease.ports.isEmpty ? "-" : lease.ports.map(\.description).joined(separator: ","),
                          // The host end's counters, seen from the container: what it received
                          // is what the host end sent.
@@ -231,14 +231,10 @@ enum NetworkReport {
                     ("host_veth", .string(lease.hostInterface)), ("address", .string(lease.address.description)),
                     ("address6", lease.address6.map { .string($0.description) } ?? .null),
                     // The container's eth0 (docker's 02:42 + address), not the host end's.
-                    ("mac", .string(mac(Endpoint.containerMAC(for: lease.address)))),
+                    ("mac", .string(MACAddress.text(lease.effectiveMAC))),
                     ("ports", .array(lease.ports.map { .string($0.description) })),
                     ("rx_bytes", .number(Int64(s?.txBytes ?? 0))), ("rx_packets", .number(Int64(s?.txPackets ?? 0))),
                     ("tx_bytes", .number(Int64(s?.rxBytes ?? 0))), ("tx_packets", .number(Int64(s?.rxPackets ?? 0)))]
         }
-    }
-
-    static func mac(_ bytes: [UInt8]) -> String {
-        bytes.map { b in let h = String(b, radix: 16); return h.count == 1 ? "0" + h : h }.joined(separator: ":")
     }
 }

@@ -48,6 +48,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A fixed IPv6 address on the container's (dual-stack) network.", valueName: "addr"))
     var ip6: String?
 
+    @Option(name: .customLong("mac-address"), help: ArgumentHelp("The MAC address of the container's interface on its (first) network (default: 02:42 and its IPv4 address).", valueName: "mac"))
+    var macAddress: String?
+
     @Option(help: ArgumentHelp("A resolver for the container's /etc/resolv.conf (repeatable).", valueName: "addr"))
     var dns: [String] = []
 
@@ -239,6 +242,7 @@ struct RunCommand: ParsableCommand {
         options.dnsOption = dnsOption
         options.networkAlias = networkAlias
         options.ip6 = ip6
+        options.macAddress = macAddress
         return options
     }
 

@@ -79,6 +79,7 @@ struct RunOptions: Equatable {
     var dnsOption: [String] = []
     var networkAlias: [String] = []
     var ip6: String?
+    var macAddress: String?
 
     /// `--cgroup-parent`'s default: CONTAIN_CGROUP_PARENT, else `contain`.
     static var defaultCgroupParent: String {
@@ -183,6 +184,7 @@ struct RunOptions: Equatable {
             case "--dns-option", "--dns-opt": options.dnsOption.append(value)
             case "--network-alias": options.networkAlias.append(value)
             case "--ip6": options.ip6 = value
+            case "--mac-address": options.macAddress = value
             default: return nil
             }
             i += 1
@@ -240,6 +242,7 @@ struct RunOptions: Equatable {
         for o in dnsOption { a += ["--dns-option", o] }
         for n in networkAlias { a += ["--network-alias", n] }
         add("--ip6", ip6)
+        add("--mac-address", macAddress)
         return a + ["--"] + command
     }
 
@@ -337,6 +340,7 @@ struct RunOptions: Equatable {
             guard let address = IPv6Address(ip6) else { throw SpecError("invalid --ip6 `\(ip6)`: expected an IPv6 address") }
             spec.address6 = address
         }
+        spec.macAddress = try macAddress.map { text throws(NetworkError) in try MACAddress.validateForInterface(text) }
         if let address6 = first.address6 {
             guard spec.address6 == nil else { throw SpecError("--ip6 and --net \(net) both give the IPv6 address: give one of them") }
             spec.address6 = address6
@@ -346,8 +350,8 @@ struct RunOptions: Equatable {
                                               address6: $0.address6?.description)
         }
         if case .bridge = network {} else if spec.address != nil || spec.address6 != nil || !spec.dns.isEmpty || !spec.ports.isEmpty
-                                                 || !spec.aliases.isEmpty {
-            throw SpecError("--ip, --ip6, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
+                                                 || !spec.aliases.isEmpty || spec.macAddress != nil {
+            throw SpecError("--ip, --ip6, --mac-address, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
         }
         var environment = try env.compactMap { entry throws(SpecError) in try EnvironmentEntries.resolve(entry) }
         for path in envFile {
