@@ -15,6 +15,8 @@ import Testing
         #expect(plan.rules.map { "\($0.chain): \($0)" } == [
             "prerouting: fib daddr type local jump ports",
             "output: fib daddr type local jump ports",
+            // [::1] is left to the supervisor's relay (no route_localnet in IPv6).
+            "ports: ip6 daddr ::1 return",
             // An internal network's way to anything else is closed before anything is allowed.
             "forward: iifname \"ct-iso\" oifname != \"ct-iso\" drop",
             "postrouting: ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
@@ -201,6 +203,7 @@ import Testing
             .init(mapping: try PortMapping(parsing: "9090:90"), destination: IPv4Address("10.88.0.4")!),
         ])
         #expect(Self.rules(plan, "ports") == [
+            "ip6 daddr ::1 return",
             "meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
             "meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80",
             "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53",
@@ -390,7 +393,7 @@ import Testing
             .init(mapping: try PortMapping(parsing: "192.0.2.1:5353:53/udp"), destination: IPv4Address("10.88.0.3")!),
         ])
         let ports = plan.rules.filter { $0.chain == "ports" }.map(\.description)
-        #expect(ports == ["meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
+        #expect(ports == ["ip6 daddr ::1 return", "meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
                           "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53"])
         #expect(plan.rules.contains { $0.chain == "prerouting" && $0.description == "fib daddr type local jump ports" })
         #expect(plan.rules.contains { $0.chain == "output" && $0.description == "fib daddr type local jump ports" })

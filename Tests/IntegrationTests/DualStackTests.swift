@@ -64,6 +64,8 @@ import Testing
         let page6 = try lab.fetch("http://[\(NetworkLab.hostAddress6)]:8086/index.html", from: lab.upstream)
         let page4 = try lab.fetch("http://\(NetworkLab.hostAddress):8086/index.html", from: lab.upstream)
         #expect(page6 == "page over ipv6\n" && page4 == "page over ipv6\n", "\(page6) / \(page4)")
+        // And on the host's [::1] (relayed to the container's IPv6 address).
+        #expect(try lab.fetch("http://[::1]:8086/index.html", from: lab.host) == "page over ipv6\n")
         let ls = try lab.contain(["net", "ls"])
         #expect(NetworkTests.row(ls, "dual").contains("10.88.60.0/24,fd00:60::/64"), "\(ls)")
         let ps = try lab.contain(["ps", "--format", "{{.Names}} {{.Address}}"])

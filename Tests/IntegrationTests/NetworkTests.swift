@@ -369,6 +369,10 @@ import Testing
         func fetch(_ url: String) throws -> String { try lab.fetch(url, from: lab.host) }
         #expect(try fetch("http://127.0.0.1:18092/index.html") == "served on loopback\n")
         #expect(try fetch("http://127.0.0.1:18093/index.html") == "served on loopback\n")
+        // [::1] through the supervisor's relay (IPv6 has no route_localnet), to this IPv4-only
+        // container; a port published on 127.0.0.1 only is not on [::1].
+        #expect(try fetch("http://[::1]:18092/index.html") == "served on loopback\n")
+        #expect(try fetch("http://[::1]:18093/index.html") != "served on loopback\n")
         // A container that routes 127.0.0.1 to its gateway (it may: its own namespace,
         // NET_ADMIN, its own route_localnet) must not reach the host's loopback: the host's
         // count of echo requests it answered goes up by the one to the gateway only.

@@ -109,7 +109,8 @@ public struct FirewallPlan: Equatable, Sendable {
     }
 
     public enum Action: Equatable, Sendable {
-        case accept, drop, masquerade
+        /// `return`: back to the chain that jumped here.
+        case accept, drop, masquerade, `return`
         case jump(String)
         case dnat(IPv4Address, UInt16)
         case dnat6(IPv6Address, UInt16)
@@ -146,6 +147,7 @@ public struct FirewallPlan: Equatable, Sendable {
             case .accept: verdict = "accept"
             case .drop: verdict = "drop"
             case .masquerade: verdict = "masquerade"
+            case .return: verdict = "return"
             case .jump(let c): verdict = "jump \(c)"
             case .dnat(let a, let p): verdict = "dnat ip to \(a):\(p)"
             case .dnat6(let a, let p): verdict = "dnat ip6 to [\(a)]:\(p)"
@@ -160,6 +162,7 @@ public struct FirewallPlan: Equatable, Sendable {
     public static func chainName(network: String) -> String { "net-" + network }
 
     static let loopback = IPv4Network(network: IPv4Address(0x7f00_0000), prefix: 8)
+    static let loopback6 = IPv6Address(high: 0, low: 1)
 
     /// fc00::/7 (RFC 4193): an IPv6 subnet inside it is masqueraded on the way out; a global one
     /// is routed as it is (as podman does), the upstream router knowing the way back.
@@ -171,7 +174,10 @@ public struct FirewallPlan: Equatable, Sendable {
                   Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward),
                   Chain(name: "guard", hook: .guardPrerouting)]
         rules = [Rule(chain: "prerouting", matches: [.localDestination], action: .jump("ports")),
-                 Rule(chain: "output", matches: [.localDestination], action: .jump("ports"))]
+                 Rule(chain: "output", matches: [.localDestination], action: .jump("ports")),
+                 // IPv6 has no route_localnet: DNAT from ::1 could never leave the host, so
+                 // connections to [::1]:PORT go to the supervisor's proxy instead (PortReservations).
+                 Rule(chain: "ports", matches: [.destination6(Self.loopback6)], action: .return)]
         for p in published {
             let m = p.mapping
             let port: [Match] = [.transport(m.transport), .destinationPort(m.hostPort)]

@@ -271,12 +271,13 @@ enum Expressions {
             dnat(rule, family: UInt32(NFPROTO_IPV4), address: address.bytes, port: port)
         case .dnat6(let address, let port):
             dnat(rule, family: UInt32(NFPROTO_IPV6), address: address.bytes, port: port)
-        case .accept, .drop, .jump:
+        case .accept, .drop, .jump, .return:
             let verdict = expr("immediate")
             nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_DREG), UInt32(NFT_REG_VERDICT.rawValue))
             switch action {
             case .accept: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(NF_ACCEPT))
             case .drop: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(NF_DROP))
+            case .return: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_RETURN.rawValue))
             case .jump(let chain):
                 nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_JUMP.rawValue))
                 nftnl_expr_set_str(verdict, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)

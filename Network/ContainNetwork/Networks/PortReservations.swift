@@ -4,26 +4,35 @@ import Glibc
 #endif
 
 /// Published ports held on the host for as long as their container lives: one socket bound to
-/// `HOSTIP:HOSTPORT` (`0.0.0.0` without an address) per port, in the process that supervises
-/// the container. Binding is the check: a port a host service already uses is refused, as
-/// docker refuses it, instead of DNAT silently taking that service's traffic; and while it is
-/// held no host service can bind it. The sockets are bound, never listening, without
-/// SO_REUSEADDR (so another bind fails even if it sets it); nothing reaches them, since the
-/// port's traffic is DNATed before it could be delivered locally.
+/// `HOSTIP:HOSTPORT` (`0.0.0.0` without an address) per port, and one on `[::]:HOSTPORT` (IPv6
+/// only) for a port without an address, in the process that supervises the container. Binding
+/// is the check: a port a host service already uses is refused, as docker refuses it, instead
+/// of DNAT silently taking that service's traffic; and while it is held no host service can
+/// bind it. The sockets are bound without SO_REUSEADDR (so another bind fails even if it sets
+/// it); nothing reaches them, since the port's traffic is DNATed before it could be delivered
+/// locally, with one exception: IPv6 has no route_localnet, so the table lets connections to
+/// `[::1]` through, and a TCP port's `[::]` socket listens for them and relays each one to the
+/// container (LoopbackProxy), as docker's userland proxy does.
 public final class PortReservations {
     private var fds: [Int32] = []
+    /// The listening `[::]` sockets of TCP ports, with the container port each leads to.
+    private var loopbackListeners: [(fd: Int32, containerPort: UInt16)] = []
+    private var proxy: LoopbackProxy?
 
     public init() {}
 
-    /// Binds every port, or none: on the first one in use, what was bound is let go. `ipv6`:
-    /// the container has an IPv6 address too, so a port without a host address is also held
-    /// on `[::]` (IPv6 only), where its IPv6 traffic arrives.
-    public static func reserve(_ ports: [PortMapping], ipv6: Bool = false) throws -> PortReservations {
+    /// Binds every port, or none: on the first one in use, what was bound is let go.
+    public static func reserve(_ ports: [PortMapping]) throws -> PortReservations {
         let held = PortReservations()
         do {
             for port in ports {
                 held.fds.append(try bind(port))
-                if ipv6 && port.hostAddress == nil, let fd = try bind6(port) { held.fds.append(fd) }
+                guard port.hostAddress == nil, let fd = try bind6(port) else { continue }
+                held.fds.append(fd)
+                if port.transport == .tcp {
+                    try sys("listen", path: "[::]:\(port.hostPort)") { listen(fd, 64) }
+                    held.loopbackListeners.append((fd, port.containerPort))
+                }
             }
         } catch {
             held.release()
@@ -32,7 +41,18 @@ public final class PortReservations {
         return held
     }
 
+    /// Relays connections to `[::1]:HOSTPORT` to `destination` (the container's address on the
+    /// network that publishes the ports), on a thread of its own, until `release`.
+    public func relayLoopback(to destination: IPAddress) {
+        guard proxy == nil, !loopbackListeners.isEmpty else { return }
+        proxy = LoopbackProxy(listeners: loopbackListeners.map { ($0.fd, Sockets.Endpoint(address: destination, port: $0.containerPort)) })
+    }
+
     public func release() {
+        // The relay first: it stops using the listeners before they are closed.
+        proxy?.stop()
+        proxy = nil
+        loopbackListeners = []
         for fd in fds { close(fd) }
         fds.removeAll()
     }

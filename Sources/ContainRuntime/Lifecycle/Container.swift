@@ -213,7 +213,11 @@ public final class Container {
             for warning in endpoint.warnings { Progress.warning(warning) }
             // After the lease, which names a container that already publishes the port; a host
             // service on it is found here (and the lease and rules go with the failed create).
-            if !bridge.ports.isEmpty { portReservations = try PortReservations.reserve(bridge.ports, ipv6: endpoint.address6 != nil) }
+            if !bridge.ports.isEmpty {
+                let held = try PortReservations.reserve(bridge.ports)
+                held.relayLoopback(to: endpoint.address6.map(IPAddress.v6) ?? .v4(endpoint.address))
+                portReservations = held
+            }
             timings.mark("network")
             let n = endpoint.network
             let v6 = endpoint.address6.flatMap { a in n.subnet6.map { " \(a)/\($0.prefix)" } } ?? ""
