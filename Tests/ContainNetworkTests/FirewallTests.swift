@@ -365,15 +365,16 @@ import Testing
 @Suite struct PortMappingTests {
     @Test(arguments: [
         ("8080:80", "8080:80/tcp"), ("53:53/udp", "53:53/udp"), ("198.51.100.1:8443:443/tcp", "198.51.100.1:8443:443/tcp"),
-        ("1:65535", "1:65535/tcp"),
+        ("1:65535", "1:65535/tcp"), ("[::]:8080:80", "[::]:8080:80/tcp"), ("[2001:DB8::1]:53:53/udp", "[2001:db8::1]:53:53/udp"),
     ])
     func parses(text: String, canonical: String) throws {
         #expect(try PortMapping(parsing: text).description == canonical)
     }
 
-    @Test(arguments: ["80", "0:80", "8080:0", "65536:80", "a:80", "8080:80/sctp", "1.2.3:8080:80", "8080:80:90:100", ":80", "8080:", "8080:80/", " 8080:80"])
+    @Test(arguments: ["80", "0:80", "8080:0", "65536:80", "a:80", "8080:80/sctp", "1.2.3:8080:80", "8080:80:90:100", ":80", "8080:", "8080:80/", " 8080:80",
+                      "[::]8080:80", "[::]:1.2.3.4:8080:80", "[::]:8080", "[::1:8080:80", "[10.0.0.1]:8080:80", "::1:8080:80"])
     func rejects(text: String) {
-        #expect(throws: NetworkError.invalid("invalid -p `\(text)`: expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp], e.g. 8080:80")) {
+        #expect(throws: NetworkError.invalid("invalid -p `\(text)`: expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp], e.g. 8080:80 or [::]:8080:80")) {
             try PortMapping(parsing: text)
         }
     }
@@ -407,6 +408,30 @@ import Testing
                                subnet: try IPv4Network(parsing: "10.88.0.0/24"), gateway: IPv4Address("10.88.0.1")!)
         #expect(table.serialized.contains("\t8080:80/tcp,53:53/udp\t"))
         #expect(try LeaseTable(parsing: table.serialized) == table)
+    }
+
+    @Test func familiesDecideWhatClashes() throws {
+        func p(_ t: String) throws -> PortMapping { try PortMapping(parsing: t) }
+        #expect(try p("8080:80").clashes(with: p("[::]:8080:81")))
+        #expect(try p("[::1]:8080:80").clashes(with: p("[::]:8080:81")))
+        #expect(try !p("[::1]:8080:80").clashes(with: p("[2001:db8::1]:8080:81")))
+        #expect(try !p("127.0.0.1:8080:80").clashes(with: p("[::]:8080:81")))
+        #expect(try !p("[::]:8080:80").clashes(with: p("[::]:8080:80/udp")))
+        #expect(try p("[::]:8080:80").hostSide == "[::]:8080" && p("8080:80").hostSide == "0.0.0.0:8080")
+    }
+
+    @Test func anIPv6HostAddressPublishesOnIPv6Only() throws {
+        let plan = FirewallPlan(networks: [FirewallTests.networks[0]], published: [
+            .init(mapping: try PortMapping(parsing: "[::]:8080:80"), destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")),
+            .init(mapping: try PortMapping(parsing: "[2001:db8::1]:8443:443"), destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")),
+            // A container without IPv6 gets nothing from it (the network refuses it before).
+            .init(mapping: try PortMapping(parsing: "[::]:9090:90"), destination: IPv4Address("10.88.0.3")!),
+        ])
+        #expect(plan.rules.filter { $0.chain == "ports" }.map(\.description) == [
+            "ip6 daddr ::1 return",
+            "meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80",
+            "ip6 daddr 2001:db8::1 meta l4proto tcp th dport 8443 dnat ip6 to [fd00:88::2]:443",
+        ])
     }
 }
 

@@ -27,7 +27,7 @@ import Testing
         let created = try lab.contain(["net", "create", "dual", "--subnet", "10.88.60.0/24", "--subnet", "fd00:60::/64"])
         #expect(created.status == 0, "\(created)")
         let listener = try Self.upstreamListener6(lab, port: 7006)
-        let web = try lab.startRun(["--net", "dual", "--name", "web6", "-p", "8086:80"], ["sh", "-c", """
+        let web = try lab.startRun(["--net", "dual", "--name", "web6", "-p", "8086:80", "-p", "[::]:8087:80"], ["sh", "-c", """
             trap 'exit 0' TERM
             mkdir /tmp/www; echo "page over ipv6" > /tmp/www/index.html; httpd -p 80 -h /tmp/www
             echo ready; while :; do sleep 0.1; done
@@ -64,6 +64,9 @@ import Testing
         let page6 = try lab.fetch("http://[\(NetworkLab.hostAddress6)]:8086/index.html", from: lab.upstream)
         let page4 = try lab.fetch("http://\(NetworkLab.hostAddress):8086/index.html", from: lab.upstream)
         #expect(page6 == "page over ipv6\n" && page4 == "page over ipv6\n", "\(page6) / \(page4)")
+        // [::]:8087 is IPv6 only.
+        #expect(try lab.fetch("http://[\(NetworkLab.hostAddress6)]:8087/index.html", from: lab.upstream) == "page over ipv6\n")
+        #expect(try lab.fetch("http://\(NetworkLab.hostAddress):8087/index.html", from: lab.upstream) != "page over ipv6\n")
         // And on the host's [::1] (relayed to the container's IPv6 address).
         #expect(try lab.fetch("http://[::1]:8086/index.html", from: lab.host) == "page over ipv6\n")
         let ls = try lab.contain(["net", "ls"])
@@ -90,6 +93,8 @@ import Testing
         #expect(outside.status == 125 && outside.errors.first?.contains("not a usable address in fd00:61::/64") == true, "\(outside)")
         let noV6 = try lab.run(["--net", "bridge", "--ip6", "fd00:61::5"], ["true"])
         #expect(noV6.status == 125 && noV6.errors.first?.contains("has no IPv6 subnet") == true, "\(noV6)")
+        let portV6 = try lab.run(["--net", "bridge", "-p", "[::]:8088:80"], ["true"])
+        #expect(portV6.status == 125 && portV6.errors.first?.contains("has no IPv6 subnet") == true, "\(portV6)")
         let auto = try lab.contain(["net", "create", "auto6", "--ipv6"])
         let inspect = try lab.contain(["net", "inspect", "auto6"])
         #expect(auto.status == 0 && inspect.stdout.contains("subnet:    10.88.") && inspect.stdout.contains(", fd"), "\(inspect)")

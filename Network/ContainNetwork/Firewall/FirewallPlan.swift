@@ -183,6 +183,11 @@ public struct FirewallPlan: Equatable, Sendable {
             let port: [Match] = [.transport(m.transport), .destinationPort(m.hostPort)]
             if let host = m.hostAddress {
                 rules.append(Rule(chain: "ports", matches: [.destination(host)] + port, action: .dnat(p.destination, m.containerPort)))
+            } else if let host6 = m.hostAddress6 {
+                // IPv6 only (`[::]:8080:80`: any IPv6 address), and only to a container with one.
+                guard let destination6 = p.destination6 else { continue }
+                let address: [Match] = host6 == IPv6Address(high: 0, low: 0) ? [] : [.destination6(host6)]
+                rules.append(Rule(chain: "ports", matches: address + port, action: .dnat6(destination6, m.containerPort)))
             } else {
                 // Any of the host's addresses: one rule per family the container has, each DNAT
                 // taking only its own family's packets.

@@ -222,6 +222,9 @@ public final class NetworkManager {
         } else {
             throw NetworkError.notFound("network `\(name)` not found (create it with: contain net create \(name))")
         }
+        if definition.subnet6 == nil, let port = request.ports.first(where: { $0.hostAddress6 != nil }) {
+            throw NetworkError.invalid("-p \(port): network `\(name)` has no IPv6 subnet, so the container has no IPv6 address to publish it on")
+        }
         if definition.internal, let port = request.ports.first {
             throw NetworkError.conflict("-p \(port): network `\(name)` is internal, so nothing outside it can reach a published port")
         }

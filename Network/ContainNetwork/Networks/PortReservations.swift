@@ -26,10 +26,11 @@ public final class PortReservations {
         let held = PortReservations()
         do {
             for port in ports {
-                held.fds.append(try bind(port))
+                if port.takesIPv4 { held.fds.append(try bind(port)) }
                 guard port.hostAddress == nil, let fd = try bind6(port) else { continue }
                 held.fds.append(fd)
-                if port.transport == .tcp {
+                // Where connections to [::1] arrive: any IPv6 address.
+                if port.transport == .tcp && (port.hostAddress6 ?? IPv6Address(high: 0, low: 0)) == IPv6Address(high: 0, low: 0) {
                     try sys("listen", path: "[::]:\(port.hostPort)") { listen(fd, 64) }
                     held.loopbackListeners.append((fd, port.containerPort))
                 }
@@ -59,28 +60,34 @@ public final class PortReservations {
 
     deinit { release() }
 
-    /// `[::]:PORT` with IPV6_V6ONLY; nil on a host without IPv6.
+    /// `[ADDR6]:PORT` (`[::]` without an address) with IPV6_V6ONLY; nil on a host without IPv6
+    /// (unless an IPv6 host address was asked for).
     private static func bind6(_ port: PortMapping) throws -> Int32? {
         let type: Int32 = port.transport == .tcp ? 1 : 2
         let fd = socket(AF_INET6, type | 0o2000000, 0)
+        let name = "[\(port.hostAddress6 ?? IPv6Address(high: 0, low: 0))]:\(port.hostPort)/\(port.transport.rawValue)"
         guard fd >= 0 else {
-            if errno == EAFNOSUPPORT { return nil }
-            throw SystemError.last("socket", path: port.description)
+            if errno == EAFNOSUPPORT && port.hostAddress6 == nil { return nil }
+            throw SystemError.last("socket", path: name)
         }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in6()
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_port = port.hostPort.bigEndian
+        if let host = port.hostAddress6 {
+            withUnsafeMutableBytes(of: &address.sin6_addr) { raw in for (i, b) in host.bytes.enumerated() { raw[i] = b } }
+        }
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
         }
         guard result == 0 else {
             let err = errno
             close(fd)
-            if err == EADDRINUSE { throw NetworkError.conflict("port [::]:\(port.hostPort)/\(port.transport.rawValue) is already in use on the host") }
+            if err == EADDRINUSE { throw NetworkError.conflict("port \(name) is already in use on the host") }
+            if let host = port.hostAddress6, err == EADDRNOTAVAIL { throw NetworkError.invalid("-p \(port): \(host) is not an address of this host") }
             if err == EADDRNOTAVAIL || err == EAFNOSUPPORT { return nil }
-            throw SystemError("bind", path: "[::]:\(port.hostPort)/\(port.transport.rawValue)", errno: err)
+            throw SystemError("bind", path: name, errno: err)
         }
         return fd
     }

@@ -15,7 +15,7 @@ struct PortCommand: ParsableCommand {
         let config = try ContainerRecord.configuration(of: view)
         for text in config.contain.networkAttachments.flatMap(\.ports) {
             guard let port = try? PortMapping(parsing: text) else { continue }
-            print("\(port.containerPort)/\(port.transport.rawValue) -> \(port.hostAddress.map(String.init(describing:)) ?? "0.0.0.0"):\(port.hostPort)")
+            print("\(port.containerPort)/\(port.transport.rawValue) -> \(port.hostSide)")
         }
     }
 }

@@ -99,7 +99,7 @@ struct PsCommand: ParsableCommand {
               let config = try? ContainerRecord.configuration(of: v) else { return "" }
         return config.contain.networkAttachments.flatMap(\.ports).compactMap { text in
             (try? PortMapping(parsing: text)).map { port in
-                "\(port.hostAddress.map(String.init(describing:)) ?? "0.0.0.0"):\(port.hostPort)->\(port.containerPort)/\(port.transport.rawValue)"
+                "\(port.hostSide)->\(port.containerPort)/\(port.transport.rawValue)"
             }
         }.joined(separator: ", ")
     }
