@@ -551,6 +551,8 @@ import Testing
         #expect(inside.stdout == "10.88.23.7/24\n", "\(inside)")
         let peer = try lab.run(["--net", "right"], ["sh", "-c", "ping -c1 -W3 10.88.23.7 >/dev/null && echo reached; nslookup box | grep '^Address: '"])
         #expect(peer.stdout == "reached\nAddress: 10.88.23.7\n", "\(peer)")
+        let networks = try lab.contain(["ps", "--format", "{{.Names}} {{.Networks}}"])
+        #expect(networks.stdout == "box bridge,right\n", "\(networks)")
         let twice = try lab.contain(["net", "connect", "right", "box"])
         #expect(twice.status == 125 && twice.errors.first?.contains("already") == true, "\(twice)")
         let primary = try lab.contain(["net", "disconnect", "contain", "box"])
@@ -559,6 +561,7 @@ import Testing
         #expect(disconnected.status == 0, "\(disconnected)")
         let gone = try lab.contain(["exec", "box", "--", "sh", "-c", "ip link show eth1 >/dev/null 2>&1 && echo still || echo gone"])
         #expect(gone.stdout == "gone\n", "\(gone)")
+        #expect(try lab.contain(["ps", "--format", "{{.Networks}}"]).stdout == "bridge\n")
         #expect(lab.leases(network: "right") == [])
         // Connected again, then the container ends: its second lease goes with it.
         #expect(try lab.contain(["net", "connect", "right", "box"]).status == 0)

@@ -45,6 +45,11 @@ public enum LiveNetworks {
             }
             // A name server that died since is replaced (it sees the new lease by itself).
             try NameServerProcess.ensure(directory: manager.store.directory, networks: [network])
+            // On record: `ps` shows it, and the container joins it again when restarted.
+            try ContainerRecord.updateConfiguration(of: view) {
+                $0.contain.networkAttachments.removeAll { $0.network == network }
+                $0.contain.networkAttachments.append(ContainerConfig.NetworkAttachment(network: network, address: address?.description, aliases: aliases))
+            }
         } catch {
             try? manager.removeLink(of: endpoint)
             _ = manager.detach(endpoint)
@@ -64,6 +69,7 @@ public enum LiveNetworks {
         }
         try manager.removeLink(of: endpoint)
         if let failure = manager.detach(endpoint).first { throw failure }
+        try ContainerRecord.updateConfiguration(of: view) { $0.contain.networkAttachments.removeAll { $0.network == network } }
     }
 
     /// Runs `body` with this thread in the network namespace of process `pid`, and back.

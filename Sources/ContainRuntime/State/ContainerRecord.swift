@@ -273,6 +273,22 @@ public final class ContainerRecord {
         }
     }
 
+    /// Rewrites the container's configuration (`net connect` and `disconnect` record the
+    /// networks it is on, which `ps` shows and a restart joins again, as docker does); the new
+    /// file replaces the old one whole.
+    public static func updateConfiguration(of view: ContainerView, _ change: (inout ContainerConfig) -> Void) throws {
+        var config = try configuration(of: view)
+        change(&config)
+        let path = view.directory + "/spec", temporary = path + ".tmp.\(getpid())"
+        do {
+            try Files.write(temporary, bytes: config.encoded(), mode: 0o600)
+            try sys("rename", path: path) { rename(temporary, path) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
     /// `contain start`: asks the supervisor of a created container to start it.
     public static func requestStart(_ view: ContainerView) throws {
         let path = view.directory + "/start"
