@@ -22,6 +22,20 @@ public struct LinkInfo: Equatable, Sendable {
 
 public struct LinkStats: Equatable, Sendable {
     public var rxPackets: UInt64, txPackets: UInt64, rxBytes: UInt64, txBytes: UInt64
+    /// rtnl_link_stats64's errors and drops, both directions.
+    public var rxErrors: UInt64 = 0, txErrors: UInt64 = 0, rxDropped: UInt64 = 0, txDropped: UInt64 = 0
+
+    public init(rxPackets: UInt64, txPackets: UInt64, rxBytes: UInt64, txBytes: UInt64,
+                rxErrors: UInt64 = 0, txErrors: UInt64 = 0, rxDropped: UInt64 = 0, txDropped: UInt64 = 0) {
+        self.rxPackets = rxPackets
+        self.txPackets = txPackets
+        self.rxBytes = rxBytes
+        self.txBytes = txBytes
+        self.rxErrors = rxErrors
+        self.txErrors = txErrors
+        self.rxDropped = rxDropped
+        self.txDropped = txDropped
+    }
 }
 
 /// An IPv4 address on a link, or an IPv4 route's destination.
@@ -48,8 +62,15 @@ public enum Replies {
                 case Int(IFLA_ADDRESS): info.mac = payload
                 case Int(IFLA_OPERSTATE): info.operState = payload.first
                 case Int(IFLA_STATS64) where payload.count >= 32:
-                    let s = payload.withUnsafeBytes { r in (0..<4).map { r.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
+                    let count = min(8, payload.count / 8)
+                    let s = payload.withUnsafeBytes { r in (0..<count).map { r.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
                     info.stats = LinkStats(rxPackets: s[0], txPackets: s[1], rxBytes: s[2], txBytes: s[3])
+                    if count == 8 {
+                        info.stats?.rxErrors = s[4]
+                        info.stats?.txErrors = s[5]
+                        info.stats?.rxDropped = s[6]
+                        info.stats?.txDropped = s[7]
+                    }
                 default: break
                 }
             }
