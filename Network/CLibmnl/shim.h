@@ -7,6 +7,7 @@
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/veth.h>
+#include <linux/pkt_sched.h>   /* tc: qdisc kinds' options (netem, tbf), TC_H_ROOT */
 #include <net/if.h>
 #include <linux/if.h>   /* after <net/if.h>: its libc-compat guards keep only what glibc lacks (IF_OPER_*) */
 
