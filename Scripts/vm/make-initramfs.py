@@ -16,6 +16,7 @@ WANTED = [
     "veth", "bridge", "crc32c_generic", "nf_tables", "nft_chain_nat", "nft_masq", "nft_nat", "nft_ct", "nf_nat",
     "nft_fib", "nft_fib_ipv4",   # published ports: `fib daddr type local`
     "nft_fib_inet", "nft_fib_ipv6",   # the same in contain's inet table (both families)
+    "sch_netem", "sch_tbf",           # net impair: delay, loss ... (netem) and rates (tbf)
 ]
 
 

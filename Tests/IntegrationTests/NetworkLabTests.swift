@@ -44,4 +44,61 @@ import Testing
         _ = try sink.wait()
         try lab.expectClean()
     }
+
+    /// busybox ping's average round trip in ms (nil when it failed).
+    static func averageRTT(_ output: String) -> Double? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
+              let values = line.split(separator: "=").last?.split(separator: "/"), values.count >= 2 else { return nil }
+        return Double(values[1].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// `net impair`: a rate (tbf) on every kernel, held to within a loose bound; netem's delay
+    /// measured where the kernel has netem (the cgroup v2 VM) and refused, with nothing set,
+    /// where it does not (this machine); show, clear and bad input.
+    @Test func impairSetsRatesEverywhereAndNetemWhereTheKernelHasIt() throws {
+        let lab = try NetworkLab()
+        let idle = ["sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do nc -l -p 9000 -e sh -c 'cat > /dev/null' & wait $!; done"]
+        let a = try lab.startRun(["--net", "bridge", "--name", "a"], idle)
+        let b = try lab.startRun(["--net", "bridge", "--name", "b"], idle)
+        #expect(a.waitForOutput("ready") && b.waitForOutput("ready"))
+        func rtt() throws -> Double {
+            let r = try lab.contain(["exec", "a", "--", "ping", "-c", "6", "-i", "0.2", "-q", "b"])
+            return try #require(Self.averageRTT(r.stdout), "\(r)")
+        }
+        let baseline = try rtt()
+        let delayed = try lab.contain(["net", "impair", "a", "--delay", "50ms"])
+        if delayed.status == 0 {
+            #expect(try lab.contain(["net", "impair", "a"]).stdout.contains("delay 50ms"))
+            let one = try rtt()
+            #expect(abs(one - baseline - 50) < 25, "baseline \(baseline) ms, with 50ms egress delay \(one) ms")
+            #expect(try lab.contain(["net", "impair", "a", "--delay", "50ms", "--direction", "both"]).status == 0)
+            let both = try rtt()
+            #expect(abs(both - baseline - 100) < 35, "baseline \(baseline) ms, with 50ms both ways \(both) ms")
+        } else {
+            #expect(delayed.status == 125 && delayed.stderr.contains("this kernel has no netem"), "\(delayed)")
+        }
+        // A rate of 8 Mbit/s on what b receives: 2 MiB takes about 2 s (a burst goes at once).
+        #expect(try lab.contain(["net", "impair", "b", "--rate", "8mbit", "--direction", "ingress"]).status == 0)
+        let shown = try lab.contain(["net", "impair", "b"])
+        #expect(shown.stdout.contains("rate 8mbit"), "\(shown)")
+        let started = Date()
+        let sent = try lab.contain(["exec", "a", "--", "sh", "-c", "dd if=/dev/zero bs=65536 count=32 2>/dev/null | nc b 9000"])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(sent.status == 0 && seconds > 1.5 && seconds < 15, "2 MiB at 8 Mbit/s took \(seconds) s: \(sent)")
+        for name in ["a", "b"] { #expect(try lab.contain(["net", "impair", name, "--clear"]).status == 0) }
+        let cleared = try lab.contain(["net", "impair", "contain"])
+        #expect(cleared.stdout.contains("a ") && !cleared.stdout.contains("rate") && !cleared.stdout.contains("delay"), "\(cleared)")
+        #expect(abs(try rtt() - baseline) < 15)
+        for (arguments, words) in [(["net", "impair", "a", "--loss", "120%"], "loss"), (["net", "impair", "a:eth7", "--rate", "1mbit"], "no such interface"),
+                                   (["net", "impair", "nobody", "--rate", "1mbit"], "nobody"), (["net", "impair", "a", "--rate", "0mbit"], "rate"),
+                                   (["net", "impair", "a", "--jitter", "5ms"], "jitter needs a delay")] {
+            let r = try lab.contain(arguments)
+            #expect(r.status != 0 && r.stderr.contains(words), "\(arguments): \(r)")
+        }
+        for running in [a, b] {
+            running.signal(SIGTERM)
+            _ = try running.wait()
+        }
+        try lab.expectClean()
+    }
 }

@@ -1,0 +1,118 @@
+import ContainNetwork
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `contain net impair`: impairments on running containers' links. A container's egress (what
+/// it sends) is impaired on its own end of the veth, from inside its namespace (this thread
+/// enters it, as LiveNetworks does); its ingress on the host end. Impairments live on the
+/// links, so they go with the endpoint.
+public enum LinkImpairments {
+    /// One interface of one running container, both ends of its veth.
+    public struct Target: Sendable {
+        public var container: String
+        public var pid: pid_t
+        public var network: String
+        public var hostInterface: String
+        public var containerInterface: String
+    }
+
+    /// What TARGET names: `CONTAINER:IFACE`, a container (its `eth0`), or a network (every
+    /// endpoint of it).
+    public static func targets(_ reference: String, stateRoot: String, manager: NetworkManager) throws -> [Target] {
+        var containerName = reference, interface: String? = "eth0"
+        if let colon = reference.lastIndex(of: ":") {
+            containerName = String(reference[..<colon])
+            interface = String(reference[reference.index(after: colon)...])
+        }
+        let view: ContainerView
+        do {
+            view = try ContainerRecord.find(stateRoot: stateRoot, containerName)
+        } catch {
+            // Not a container: a network, every endpoint.
+            guard interface == "eth0", !reference.contains(":"),
+                  let status = try manager.status().first(where: { $0.definition.name == reference }) else { throw error }
+            return try status.leases.map { lease in
+                let view = try ContainerRecord.find(stateRoot: stateRoot, lease.containerID)
+                return try target(view, manager: manager) { $0.network.name == reference }
+            }
+        }
+        return [try target(view, manager: manager) { $0.containerInterface == interface }]
+    }
+
+    private static func target(_ view: ContainerView, manager: NetworkManager, _ matches: (Endpoint) -> Bool) throws -> Target {
+        guard view.isRunning, let identity = view.status.pid, identity.isAlive else {
+            throw RunFailure.runtime("container \(view.displayName) is not running")
+        }
+        let endpoints = try manager.endpoints(of: view.info.id)
+        guard let endpoint = endpoints.first(where: matches) else {
+            let names = endpoints.map(\.containerInterface).joined(separator: ", ")
+            throw RunFailure.runtime("container \(view.displayName) has no such interface (it has: \(names.isEmpty ? "none on a bridge network" : names))")
+        }
+        return Target(container: view.displayName, pid: identity.pid, network: endpoint.network.name,
+                      hostInterface: endpoint.hostInterface, containerInterface: endpoint.containerInterface)
+    }
+
+    /// Sets `impairment` on every target in `direction`, or on none: what was set before a
+    /// failure (a kernel without netem, an interface gone) is put back as it was.
+    public static func apply(_ impairment: Impairment, direction: ImpairmentDirection, to targets: [Target]) throws {
+        var done: [(Target, egress: Bool, before: Impairment?)] = []
+        do {
+            for target in targets {
+                for egress in sides(direction) {
+                    let before = try onLink(target, egress: egress) { rt, index in try rt.impairment(index: index) }
+                    try onLink(target, egress: egress) { rt, index in try rt.impair(index: index, impairment) }
+                    done.append((target, egress, before))
+                }
+            }
+        } catch {
+            for (target, egress, before) in done.reversed() {
+                try? onLink(target, egress: egress) { rt, index in
+                    try rt.clearImpairment(index: index)
+                    if let before { try rt.impair(index: index, before) }
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Back to the default qdisc on every target, both directions.
+    public static func clear(_ targets: [Target]) throws {
+        for target in targets {
+            for egress in [true, false] { try onLink(target, egress: egress) { rt, index in try rt.clearImpairment(index: index) } }
+        }
+    }
+
+    /// What each target has, per direction.
+    public static func show(_ targets: [Target]) throws -> [(target: Target, egress: Impairment?, ingress: Impairment?)] {
+        try targets.map { target in
+            (target, try onLink(target, egress: true) { rt, index in try rt.impairment(index: index) },
+             try onLink(target, egress: false) { rt, index in try rt.impairment(index: index) })
+        }
+    }
+
+    private static func sides(_ direction: ImpairmentDirection) -> [Bool] {
+        switch direction {
+        case .egress: return [true]
+        case .ingress: return [false]
+        case .both: return [true, false]
+        }
+    }
+
+    /// Runs `body` with an rtnetlink socket where the link is: the container's namespace for its
+    /// own end (egress), the caller's for the host end (ingress).
+    @discardableResult
+    private static func onLink<T>(_ target: Target, egress: Bool, _ body: (Rtnetlink, Int32) throws -> T) throws -> T {
+        func run() throws -> T {
+            let rt = Rtnetlink(transport: try MnlSocket())
+            let name = egress ? target.containerInterface : target.hostInterface
+            guard let link = try rt.link(named: name) else { throw SystemError("netlink: find link", path: name, errno: ENODEV) }
+            return try body(rt, link.index)
+        }
+        guard egress else { return try run() }
+        var result: Result<T, Error>?
+        try LiveNetworks.inside(pid: target.pid) { result = Result { try run() } }
+        return try result!.get()
+    }
+}
