@@ -127,7 +127,9 @@ public final class NameServer {
                 idleSince = nil
             } else if let since = idleSince {
                 if Sockets.now() - since >= Self.linger {
-                    if stopIfIdle() { break }
+                    // Shut down under the store's lock already: nothing more may be
+                    // unlinked, a successor may own the control socket by now.
+                    if stopIfIdle() { return }
                     // A container came meanwhile (stopIfIdle reloaded and saw it).
                     alive = true
                     idleSince = nil
