@@ -73,6 +73,10 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     public var high: UInt64 { bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) } }
     public var low: UInt64 { bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) } }
 
+    /// `::`, any address (as a bind or publish address), and `::1`.
+    public static let unspecified = IPv6Address(high: 0, low: 0)
+    public static let loopback = IPv6Address(high: 0, low: 1)
+
     public var isLoopback: Bool { high == 0 && low == 1 }
     /// fe80::/10
     public var isLinkLocal: Bool { bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 }

@@ -162,7 +162,6 @@ public struct FirewallPlan: Equatable, Sendable {
     public static func chainName(network: String) -> String { "net-" + network }
 
     static let loopback = IPv4Network(network: IPv4Address(0x7f00_0000), prefix: 8)
-    static let loopback6 = IPv6Address(high: 0, low: 1)
 
     /// fc00::/7 (RFC 4193): an IPv6 subnet inside it is masqueraded on the way out; a global one
     /// is routed as it is (as podman does), the upstream router knowing the way back.
@@ -177,7 +176,7 @@ public struct FirewallPlan: Equatable, Sendable {
                  Rule(chain: "output", matches: [.localDestination], action: .jump("ports")),
                  // IPv6 has no route_localnet: DNAT from ::1 could never leave the host, so
                  // connections to [::1]:PORT go to the supervisor's proxy instead (PortReservations).
-                 Rule(chain: "ports", matches: [.destination6(Self.loopback6)], action: .return)]
+                 Rule(chain: "ports", matches: [.destination6(.loopback)], action: .return)]
         for p in published {
             let m = p.mapping
             let port: [Match] = [.transport(m.transport), .destinationPort(m.hostPort)]
@@ -186,7 +185,7 @@ public struct FirewallPlan: Equatable, Sendable {
             } else if let host6 = m.hostAddress6 {
                 // IPv6 only (`[::]:8080:80`: any IPv6 address), and only to a container with one.
                 guard let destination6 = p.destination6 else { continue }
-                let address: [Match] = host6 == IPv6Address(high: 0, low: 0) ? [] : [.destination6(host6)]
+                let address: [Match] = host6 == .unspecified ? [] : [.destination6(host6)]
                 rules.append(Rule(chain: "ports", matches: address + port, action: .dnat6(destination6, m.containerPort)))
             } else {
                 // Any of the host's addresses: one rule per family the container has, each DNAT

@@ -59,9 +59,9 @@ public struct PortMapping: Hashable, Sendable, CustomStringConvertible {
     public func clashes(with other: PortMapping) -> Bool {
         guard hostPort == other.hostPort && transport == other.transport else { return false }
         let four = takesIPv4 && other.takesIPv4 && (hostAddress == nil || other.hostAddress == nil || hostAddress == other.hostAddress)
-        let unspecified6 = IPv6Address(high: 0, low: 0)
+        let any = IPv6Address.unspecified
         let six = takesIPv6 && other.takesIPv6
-            && (hostAddress6 ?? unspecified6 == unspecified6 || other.hostAddress6 ?? unspecified6 == unspecified6 || hostAddress6 == other.hostAddress6)
+            && ((hostAddress6 ?? any) == any || (other.hostAddress6 ?? any) == any || hostAddress6 == other.hostAddress6)
         return four || six
     }
 

@@ -26,11 +26,11 @@ public final class PortReservations {
         let held = PortReservations()
         do {
             for port in ports {
-                if port.takesIPv4 { held.fds.append(try bind(port)) }
-                guard port.hostAddress == nil, let fd = try bind6(port) else { continue }
+                if port.takesIPv4, let fd = try bind(port, ipv6: false) { held.fds.append(fd) }
+                guard port.takesIPv6, let fd = try bind(port, ipv6: true) else { continue }
                 held.fds.append(fd)
                 // Where connections to [::1] arrive: any IPv6 address.
-                if port.transport == .tcp && (port.hostAddress6 ?? IPv6Address(high: 0, low: 0)) == IPv6Address(high: 0, low: 0) {
+                if port.transport == .tcp && (port.hostAddress6 ?? .unspecified) == .unspecified {
                     try sys("listen", path: "[::]:\(port.hostPort)") { listen(fd, 64) }
                     held.loopbackListeners.append((fd, port.containerPort))
                 }
@@ -60,60 +60,33 @@ public final class PortReservations {
 
     deinit { release() }
 
-    /// `[ADDR6]:PORT` (`[::]` without an address) with IPV6_V6ONLY; nil on a host without IPv6
-    /// (unless an IPv6 host address was asked for).
-    private static func bind6(_ port: PortMapping) throws -> Int32? {
-        let type: Int32 = port.transport == .tcp ? 1 : 2
-        let fd = socket(AF_INET6, type | 0o2000000, 0)
-        let name = "[\(port.hostAddress6 ?? IPv6Address(high: 0, low: 0))]:\(port.hostPort)/\(port.transport.rawValue)"
-        guard fd >= 0 else {
-            if errno == EAFNOSUPPORT && port.hostAddress6 == nil { return nil }
-            throw SystemError.last("socket", path: name)
+    /// A socket bound, not listening and without SO_REUSEADDR, to `HOSTIP:PORT` (`0.0.0.0`
+    /// without an address) or, `ipv6`, to `[ADDR6]:PORT` (`[::]`), IPv6 only. nil: a host
+    /// without IPv6, for a port that did not ask for an IPv6 address.
+    private static func bind(_ port: PortMapping, ipv6: Bool) throws -> Int32? {
+        let endpoint = Sockets.Endpoint(address: ipv6 ? .v6(port.hostAddress6 ?? .unspecified) : .v4(port.hostAddress ?? IPv4Address(0)),
+                                        port: port.hostPort)
+        let name = (ipv6 ? "\(endpoint)" : "\(port.hostAddress.map { "\($0):" } ?? "")\(port.hostPort)") + "/\(port.transport.rawValue)"
+        let optional = ipv6 && port.hostAddress6 == nil
+        let fd: Int32
+        do {
+            fd = try Sockets.socket(port.transport == .tcp ? Sockets.tcp : Sockets.udp, family: endpoint.family)
+        } catch let error as SystemError where optional && error.errno == EAFNOSUPPORT {
+            return nil
         }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in6()
-        address.sin6_family = sa_family_t(AF_INET6)
-        address.sin6_port = port.hostPort.bigEndian
-        if let host = port.hostAddress6 {
-            withUnsafeMutableBytes(of: &address.sin6_addr) { raw in for (i, b) in host.bytes.enumerated() { raw[i] = b } }
+        if ipv6 {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
-        guard result == 0 else {
+        guard endpoint.withSockaddr({ Glibc.bind(fd, $0, $1) }) == 0 else {
             let err = errno
             close(fd)
             if err == EADDRINUSE { throw NetworkError.conflict("port \(name) is already in use on the host") }
-            if let host = port.hostAddress6, err == EADDRNOTAVAIL { throw NetworkError.invalid("-p \(port): \(host) is not an address of this host") }
-            if err == EADDRNOTAVAIL || err == EAFNOSUPPORT { return nil }
-            throw SystemError("bind", path: name, errno: err)
-        }
-        return fd
-    }
-
-    private static func bind(_ port: PortMapping) throws -> Int32 {
-        // SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_CLOEXEC 0o2000000 (<bits/socket_type.h>): Glibc's
-        // Swift overlay spells these differently in the static SDK, so the values themselves.
-        let type: Int32 = port.transport == .tcp ? 1 : 2
-        let fd = socket(AF_INET, type | 0o2000000, 0)
-        guard fd >= 0 else { throw SystemError.last("socket", path: port.description) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.hostPort.bigEndian
-        address.sin_addr.s_addr = (port.hostAddress?.value ?? 0).bigEndian
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            let err = errno
-            close(fd)
-            let name = "\(port.hostAddress.map { "\($0):" } ?? "")\(port.hostPort)/\(port.transport.rawValue)"
-            switch err {
-            case EADDRINUSE: throw NetworkError.conflict("port \(name) is already in use on the host")
-            case EADDRNOTAVAIL: throw NetworkError.invalid("-p \(port): \(port.hostAddress.map(String.init(describing:)) ?? "") is not an address of this host")
-            default: throw SystemError("bind", path: name, errno: err)
+            if optional && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT) { return nil }
+            if err == EADDRNOTAVAIL {
+                throw NetworkError.invalid("-p \(port): \(ipv6 ? "\(port.hostAddress6 ?? .unspecified)" : "\(port.hostAddress ?? IPv4Address(0))") is not an address of this host")
             }
+            throw SystemError("bind", path: name, errno: err)
         }
         return fd
     }
