@@ -33,7 +33,7 @@ import Testing
          "--dns-option", "ndots:2", "--dns-opt", "edns0", "--net", "container:web", "sh"],
         ["--rootfs", "r", "--net", "left:ip=10.88.20.5", "--network", "right", "--net=third", "sh"],
         ["--rootfs", "r", "--net", "a:alias=web,ip=10.88.20.5", "--network-alias", "www", "--network-alias=api.internal", "sh"],
-        ["--rootfs", "r", "--net", "a", "--ip6", "fd00:88::7", "--net", "b:ip6=fd00:89::7", "--mac-address", "92:d0:c6:0a:29:33", "sh"],
+        ["--rootfs", "r", "--net", "a", "--ip6", "fd00:88::7", "--net", "b:ip6=fd00:89::7", "--mac-address", "92:d0:c6:0a:29:33", "--impair", "delay=40ms,loss=1%", "sh"],
     ]
 
     @Test(arguments: accepted)

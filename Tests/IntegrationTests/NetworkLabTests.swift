@@ -98,7 +98,20 @@ import Testing
             let r = try lab.contain(arguments)
             #expect(r.status != 0 && r.stderr.contains(words), "\(arguments): \(r)")
         }
-        for running in [a, b] {
+        // `run --impair`: set before the command runs; without netem such a start is refused.
+        let slow = try lab.startRun(["--net", "bridge", "--name", "slow", "--impair", "rate=4mbit"], idle)
+        #expect(slow.waitForOutput("ready"), "\(slow.stdoutSoFar)")
+        let slowShown = try lab.contain(["net", "impair", "slow"])
+        #expect(slowShown.stdout.contains("slow ") && slowShown.stdout.contains("rate 4mbit"), "\(slowShown)")
+        let netemStart = try lab.run(["--net", "bridge", "--impair", "delay=40ms,loss=1%"], ["true"])
+        if kernelHasNetem {
+            #expect(netemStart.status == 0, "\(netemStart)")
+        } else {
+            #expect(netemStart.status == 125 && netemStart.errors.first?.contains("this kernel has no netem") == true, "\(netemStart)")
+        }
+        let badSpec = try lab.run(["--net", "bridge", "--impair", "delay=forever"], ["true"])
+        #expect(badSpec.status == 125, "\(badSpec)")
+        for running in [a, b, slow] {
             running.signal(SIGTERM)
             _ = try running.wait()
         }

@@ -405,7 +405,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
 }
 
 extension ContainerConfig.NetworkAttachment: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5, address6 = 6, mac = 7 }
+    public enum Tag: UInt16, FieldTag { case network = 1, address = 2, ports = 3, dns = 4, aliases = 5, address6 = 6, mac = 7, impair = 8 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.network, network)
@@ -415,12 +415,13 @@ extension ContainerConfig.NetworkAttachment: TaggedMessage {
         w.fields(.aliases, aliases)
         w.field(.address6, address6)
         w.field(.mac, mac)
+        w.field(.impair, impair)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(network: try r.required(.network), address: try r.optional(.address), ports: try r.repeated(.ports),
                   dns: try r.repeated(.dns), aliases: try r.repeated(.aliases), address6: try r.optional(.address6),
-                  mac: try r.optional(.mac))
+                  mac: try r.optional(.mac), impair: try r.optional(.impair))
     }
 }
 

@@ -46,7 +46,7 @@ extension ContainerConfig {
             attachments.append(NetworkAttachment(network: network, address: spec.address?.description,
                                                  ports: spec.ports.map(\.description), dns: spec.dns.map(\.description),
                                                  aliases: spec.aliases, address6: spec.address6?.description,
-                                                 mac: spec.macAddress.map(MACAddress.text)))
+                                                 mac: spec.macAddress.map(MACAddress.text), impair: spec.impairment?.specification))
             attachments += spec.moreNetworks
         }
         let security = spec.security
@@ -168,6 +168,7 @@ struct BridgeAttachment {
     let address: IPv4Address?
     let address6: IPv6Address?
     let mac: [UInt8]?
+    let impairment: Impairment?
     let ports: [PortMapping]
     let dns: [IPv4Address]
     let aliases: [String]
@@ -195,6 +196,7 @@ struct BridgeAttachment {
         }
         aliases = attachment?.aliases ?? []
         mac = try attachment?.mac.map { text throws(NetworkError) in try MACAddress.validateForInterface(text) }
+        impairment = try attachment?.impair.map { text throws(NetworkError) in try Impairment(parsing: text) }
         address6 = try attachment?.address6.map { text throws(SpecError) in
             guard let address = IPv6Address(text) else { throw SpecError("invalid address `\(text)`: expected an IPv6 address") }
             return address

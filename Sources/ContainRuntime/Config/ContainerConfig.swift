@@ -550,10 +550,14 @@ extension ContainerConfig {
         public var address6: String?
         /// `--mac-address`: its interface's MAC address; nil: from its IPv4 address.
         public var mac: String?
+        /// `--impair`: what its interface's egress suffers from the start (Impairment's
+        /// `delay=40ms,loss=1%` form).
+        public var impair: String?
 
         public init(network: String, address: String? = nil, ports: [String] = [], dns: [String] = [], aliases: [String] = [],
-                    address6: String? = nil, mac: String? = nil) {
+                    address6: String? = nil, mac: String? = nil, impair: String? = nil) {
             self.mac = mac
+            self.impair = impair
             self.aliases = aliases
             self.address6 = address6
             self.network = network

@@ -223,6 +223,14 @@ public final class Container {
             let v6 = endpoint.address6.flatMap { a in n.subnet6.map { " \(a)/\($0.prefix)" } } ?? ""
             progress.say("connecting to network \(n.name): \(endpoint.address)/\(n.subnet.prefix)\(v6) on \(n.bridge) (\(endpoint.hostInterface))")
             try networks.connect(endpoint, containerPID: child.pid)
+            // `--impair`: before the command runs, as `net impair` would set it (its end, from
+            // inside the namespace; refused in one line on a kernel without netem).
+            if let impairment = bridge.impairment {
+                progress.say("impairing \(endpoint.containerInterface): \(impairment)")
+                try LinkImpairments.apply(impairment, direction: .egress, to: [LinkImpairments.Target(
+                    container: id, pid: child.pid, network: n.name, hostInterface: endpoint.hostInterface,
+                    containerInterface: endpoint.containerInterface)])
+            }
             if !endpoint.ports.isEmpty {
                 progress.say("publishing ports: " + endpoint.ports.map(\.description).joined(separator: " "))
             }

@@ -25,6 +25,8 @@ public struct ContainerSpec: Sendable {
     public var address6: IPv6Address?
     /// `--mac-address`: its interface's MAC address on its (first) bridge network.
     public var macAddress: [UInt8]?
+    /// `--impair`: what its (first) interface's egress suffers from the start.
+    public var impairment: Impairment?
     /// `--network-alias`: more names for it on its (first) bridge network.
     public var aliases: [String] = []
     /// `-p`: host ports forwarded to the container.

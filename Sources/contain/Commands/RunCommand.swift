@@ -51,6 +51,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("mac-address"), help: ArgumentHelp("The MAC address of the container's interface on its (first) network (default: 02:42 and its IPv4 address).", valueName: "mac"))
     var macAddress: String?
 
+    @Option(help: ArgumentHelp("What the container's (first) interface's egress suffers from the start, e.g. delay=40ms,jitter=5ms,loss=1%,rate=10mbit (see net impair).", valueName: "spec"))
+    var impair: String?
+
     @Option(help: ArgumentHelp("A resolver for the container's /etc/resolv.conf (repeatable).", valueName: "addr"))
     var dns: [String] = []
 
@@ -243,6 +246,7 @@ struct RunCommand: ParsableCommand {
         options.networkAlias = networkAlias
         options.ip6 = ip6
         options.macAddress = macAddress
+        options.impair = impair
         return options
     }
 

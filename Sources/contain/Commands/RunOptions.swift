@@ -80,6 +80,7 @@ struct RunOptions: Equatable {
     var networkAlias: [String] = []
     var ip6: String?
     var macAddress: String?
+    var impair: String?
 
     /// `--cgroup-parent`'s default: CONTAIN_CGROUP_PARENT, else `contain`.
     static var defaultCgroupParent: String {
@@ -185,6 +186,7 @@ struct RunOptions: Equatable {
             case "--network-alias": options.networkAlias.append(value)
             case "--ip6": options.ip6 = value
             case "--mac-address": options.macAddress = value
+            case "--impair": options.impair = value
             default: return nil
             }
             i += 1
@@ -243,6 +245,7 @@ struct RunOptions: Equatable {
         for n in networkAlias { a += ["--network-alias", n] }
         add("--ip6", ip6)
         add("--mac-address", macAddress)
+        add("--impair", impair)
         return a + ["--"] + command
     }
 
@@ -341,6 +344,7 @@ struct RunOptions: Equatable {
             spec.address6 = address
         }
         spec.macAddress = try macAddress.map { text throws(NetworkError) in try MACAddress.validateForInterface(text) }
+        spec.impairment = try impair.map { text throws(NetworkError) in try Impairment(parsing: text) }
         if let address6 = first.address6 {
             guard spec.address6 == nil else { throw SpecError("--ip6 and --net \(net) both give the IPv6 address: give one of them") }
             spec.address6 = address6
@@ -350,8 +354,8 @@ struct RunOptions: Equatable {
                                               address6: $0.address6?.description)
         }
         if case .bridge = network {} else if spec.address != nil || spec.address6 != nil || !spec.dns.isEmpty || !spec.ports.isEmpty
-                                                 || !spec.aliases.isEmpty || spec.macAddress != nil {
-            throw SpecError("--ip, --ip6, --mac-address, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
+                                                 || !spec.aliases.isEmpty || spec.macAddress != nil || spec.impairment != nil {
+            throw SpecError("--ip, --ip6, --mac-address, --impair, --dns, --network-alias and -p need a bridge network (--net bridge or --net NAME)")
         }
         var environment = try env.compactMap { entry throws(SpecError) in try EnvironmentEntries.resolve(entry) }
         for path in envFile {

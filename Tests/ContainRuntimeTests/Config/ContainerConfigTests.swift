@@ -46,7 +46,7 @@ import Testing
             rootfsPropagation: "slave"),
         contain: .init(networkMode: .bridge(network: "backend"),
                        networkAttachments: [.init(network: "backend", address: "10.88.0.5", ports: ["8080:80/tcp", "127.0.0.1:53:53/udp"],
-                                                  dns: ["1.1.1.1"], aliases: ["api"], address6: "fd00:1::5", mac: "02:42:0a:58:00:05")],
+                                                  dns: ["1.1.1.1"], aliases: ["api"], address6: "fd00:1::5", mac: "02:42:0a:58:00:05", impair: "delay=40ms")],
                        name: "web-1", runInit: true, copyOnWrite: false, detached: true, removeWhenDone: true,
                        privileged: true, seccompProfile: "/etc/profile.json", shmSize: 128 << 20,
                        interactive: true, restartPolicy: "on-failure:3", logMaxSize: 1 << 20, logMaxFiles: 2, stopSignal: 3, stopTimeout: 30,
