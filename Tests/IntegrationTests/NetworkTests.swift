@@ -486,7 +486,7 @@ import Testing
         let parts = r.stdout.components(separatedBy: "---\n")
         #expect(parts.count == 2 && parts[0].hasSuffix("192.0.2.7\tdb\n10.88.0.1\tgw\n"), "\(r)")
         #expect(parts.count == 2 && parts[1] == "search lab.example\noptions ndots:2\n", "\(r)")
-        let none = try lab.run(["--add-host", "db:192.0.2.7", "-q"], ["grep", "db", "/etc/hosts"])
+        let none = try lab.run(["--add-host", "db:192.0.2.7", "-q"], ["grep", "-w", "db", "/etc/hosts"])
         #expect(none.stdout == "192.0.2.7\tdb\n", "\(none)")
         let bad = try lab.run(["--add-host", "gw:host-gateway"], ["true"])
         #expect(bad.status == 125, "\(bad)")
