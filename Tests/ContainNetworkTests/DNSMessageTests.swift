@@ -535,8 +535,9 @@ enum DigQuery {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so a failing input can be found again.
-struct SplitMix64 {
+/// A small deterministic generator (SplitMix64), so a failing input can be found again; the
+/// fuzz loops of this target share it.
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
