@@ -295,11 +295,7 @@ public final class NameServer {
         guard fd >= 0 else { return !table.entries.isEmpty }
         defer { close(fd) }
         let deadline = Sockets.now() + 2
-        var request: [UInt8] = []
-        while !request.contains(UInt8(ascii: "\n")), request.count < 4096, let byte = Sockets.read(fd, count: 1, until: deadline) {
-            request += byte
-        }
-        let words = String(decoding: request, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        let words = (Sockets.readLine(fd, until: deadline) ?? "").split(separator: " ").map(String.init)
         let alive = reload()
         var reply = "ok\n"
         if words.first == "sync" {

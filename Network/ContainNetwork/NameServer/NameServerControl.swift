@@ -50,11 +50,6 @@ public enum NameServerControl {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let deadline = Sockets.now() + 5
         guard Sockets.write(fd, Array((line + "\n").utf8), until: deadline) else { return nil }
-        var reply: [UInt8] = []
-        while !reply.contains(UInt8(ascii: "\n")), reply.count < 4096, let byte = Sockets.read(fd, count: 1, until: deadline) {
-            reply += byte
-        }
-        guard reply.last == UInt8(ascii: "\n") else { return nil }
-        return String(decoding: reply.dropLast(), as: UTF8.self)
+        return Sockets.readLine(fd, until: deadline)
     }
 }

@@ -171,6 +171,15 @@ enum Sockets {
         return true
     }
 
+    /// One line of the control protocol (at most 4 KiB), without its newline; nil when the
+    /// peer closed or `deadline` passed before the newline came.
+    static func readLine(_ fd: Int32, until deadline: Double) -> String? {
+        var line: [UInt8] = []
+        while line.last != UInt8(ascii: "\n"), line.count < 4096, let byte = read(fd, count: 1, until: deadline) { line += byte }
+        guard line.last == UInt8(ascii: "\n") else { return nil }
+        return String(decoding: line.dropLast(), as: UTF8.self)
+    }
+
     /// A DNS message over a stream: two bytes of length, then the message.
     static func readMessage(_ fd: Int32, until deadline: Double) -> [UInt8]? {
         guard let prefix = read(fd, count: 2, until: deadline) else { return nil }
