@@ -7,16 +7,13 @@ public enum ContainerFiles {
         public init(name: String, address: IPv4Address) { self.name = name; self.address = address }
     }
 
-    /// localhost, the container itself (by hostname and name), every other named container on
-    /// its network, then its `--add-host` entries (as docker, last).
-    public static func hosts(hostname: String, name: String?, address: IPv4Address?, peers: [Peer], extra: [Peer] = []) -> String {
+    /// localhost, the container itself (by hostname and name), then its `--add-host` entries
+    /// (as docker, last). Other containers' names are the network's name server's.
+    public static func hosts(hostname: String, name: String?, address: IPv4Address?, extra: [Peer] = []) -> String {
         var text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         var own = [hostname]
         if let name, name != hostname { own.append(name) }
         text += "\(address.map(String.init(describing:)) ?? "127.0.1.1")\t\(own.joined(separator: " "))\n"
-        for peer in peers.sorted(by: { $0.address < $1.address }) where peer.name != name {
-            text += "\(peer.address)\t\(peer.name)\n"
-        }
         for entry in extra { text += "\(entry.address)\t\(entry.name)\n" }
         return text
     }

@@ -64,7 +64,8 @@ public final class Container {
     private var endpoints: [Endpoint] = []
     /// Its published ports, bound on the host while it lives (PortReservations).
     private var portReservations: PortReservations?
-    /// `--add-host` entries; address 0.0.0.0 is `host-gateway` (the network fills it in).
+    /// `--add-host` entries; address 0.0.0.0 is `host-gateway` (writeNameFiles puts the first
+    /// network's gateway there).
     private var extraHosts: [ContainerFiles.Peer] {
         config.contain.extraHosts.compactMap { entry in
             guard let colon = entry.lastIndex(of: ":") else { return nil }
@@ -283,13 +284,13 @@ public final class Container {
         let search = config.contain.dnsSearch, options = config.contain.dnsOptions
         switch config.contain.networkMode {
         case .host:
-            let own = (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: [])
+            let own = (try? Files.read("/etc/hosts")) ?? ContainerFiles.hosts(hostname: hostname, name: name, address: nil)
             try Files.write(hosts, own + extraHosts.map { "\($0.address)\t\($0.name)\n" }.joined(), create: true)
             try Files.write(resolv, search.isEmpty && options.isEmpty ? hostResolv
                                 : ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: [], search: search, options: options),
                             create: true)
         case .none:
-            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: [], extra: extraHosts), create: true)
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, extra: extraHosts), create: true)
             try Files.write(resolv, ContainerFiles.resolvConf(host: hostResolv, upstream: nil, dns: [], search: search, options: options),
                             create: true)
         case .container:
@@ -299,14 +300,14 @@ public final class Container {
                 return [BindFile(source: shared + "/hosts", target: "/etc/hosts"), BindFile(source: hostnameFile, target: "/etc/hostname"),
                         BindFile(source: shared + "/resolv.conf", target: "/etc/resolv.conf")]
             }
-            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil, peers: []), create: true)
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil), create: true)
             try Files.write(resolv, hostResolv, create: true)
         case .bridge:
             // Its own names only: the others' are the name server's (on its first network's
             // gateway), which forwards the rest to the host's resolvers, unless --dns is given.
             let first = endpoints.first
             let extra = extraHosts.map { $0.address.value == 0 ? ContainerFiles.Peer(name: $0.name, address: first?.network.gateway ?? $0.address) : $0 }
-            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: record?.info.name, address: first?.address, peers: [], extra: extra),
+            try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: record?.info.name, address: first?.address, extra: extra),
                             create: true)
             let dns = bridge?.dns ?? []
             // Its first network's gateway, both addresses on a dual-stack one.
