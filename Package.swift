@@ -9,7 +9,8 @@ import PackageDescription
 //   CLibseccomp        system library: libseccomp, which builds the containers' seccomp filters
 //   CLibmnl            system library: libmnl + kernel netlink headers
 //   CLibnftnl          system library: libnftnl + kernel nf_tables headers
-//   ContainNetwork     netlink over libmnl, NAT over libnftnl, IPAM, network store;
+//   CLibpcap           C: libpcap (capture, filters, pcap files), loaded only when capture runs
+//   ContainNetwork     netlink over libmnl, NAT over libnftnl, capture over libpcap, IPAM, network store;
 //                      depends on the system layer only, never on the runtime
 //   ContainRuntime     parent side, init side, sync channel, rootfs, cgroups
 //   contain            the command line (thin)
@@ -32,7 +33,8 @@ let package = Package(
                        providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CLibnftnl", path: "Network/CLibnftnl", pkgConfig: "libnftnl",
                        providers: [.apt(["libnftnl-dev"])]),
-        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "CContainShim", "ContainSystem"],
+        .target(name: "CLibpcap", path: "Network/CLibpcap"),
+        .target(name: "ContainNetwork", dependencies: ["CLibmnl", "CLibnftnl", "CLibpcap", "CContainShim", "ContainSystem"],
                 path: "Network/ContainNetwork"),
         .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim", "CZlib", "CLibseccomp"],
                 path: "Sources/ContainRuntime"),

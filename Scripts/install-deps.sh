@@ -12,14 +12,16 @@ packages=(
     libmnl-dev libnftnl-dev pkg-config   # the netlink module (libmnl) and NAT (libnftnl)
     zlib1g-dev                           # .tar.gz rootfs tarballs
     libseccomp-dev                       # the containers' seccomp filters (built by libseccomp)
+    libpcap-dev                          # net capture: libpcap's headers (the library is loaded when used)
     gcc libc6-dev                        # the C shim; the tests' static payload program
     busybox-static                       # the rootfs for the demo and the tests
     tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, nsenter, observing links
     nftables                             # tests: observing contain's table (the product never runs nft)
+    tshark tcpdump iperf3                # tests: reading capture files back, measuring impaired links
     qemu-system-x86 python3 xz-utils     # the cgroup v2 test VM
 )
 if [ "${1:-}" = --bench ]; then
-    packages+=(crun runc hyperfine iperf3 time gnuplot-nox)
+    packages+=(crun runc hyperfine time gnuplot-nox)
 fi
 
 missing=()

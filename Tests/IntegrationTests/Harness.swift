@@ -166,6 +166,7 @@ final class Running: @unchecked Sendable {
 
     var pid: pid_t { process.processIdentifier }
     var stdoutSoFar: String { lock.withLock { String(decoding: collected[0], as: UTF8.self) } }
+    var stderrSoFar: String { lock.withLock { String(decoding: collected[1], as: UTF8.self) } }
 
     func signal(_ sig: Int32) { kill(pid, sig) }
 

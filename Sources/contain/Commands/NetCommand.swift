@@ -9,7 +9,7 @@ struct NetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "net",
         abstract: "Manage bridge networks.",
-        subcommands: [NetCreate.self, NetList.self, NetInspect.self, NetRemove.self, NetConnect.self, NetDisconnect.self, NetTop.self, NetImpair.self]
+        subcommands: [NetCreate.self, NetList.self, NetInspect.self, NetRemove.self, NetConnect.self, NetDisconnect.self, NetTop.self, NetImpair.self, NetCapture.self]
     )
 }
 
