@@ -84,6 +84,18 @@ import Testing
         #expect(try lab.contain(["net", "impair", "b", "--rate", "8mbit", "--direction", "ingress"]).status == 0)
         let shown = try lab.contain(["net", "impair", "b"])
         #expect(shown.stdout.contains("rate 8mbit"), "\(shown)")
+        // net inspect shows it per endpoint and direction, in its table and its JSON.
+        func inspected(_ name: String) throws -> (egress: Any?, ingress: Any?) {
+            let r = try lab.contain(["net", "inspect", "contain", "--json"])
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let endpoint = (json?["endpoints"] as? [[String: Any]])?.first { $0["name"] as? String == name }
+            let impairment = try #require(endpoint?["impairment"] as? [String: Any], "\(r)")
+            return (impairment["egress"], impairment["ingress"])
+        }
+        let inspectedB = try inspected("b")
+        #expect(inspectedB.egress is NSNull && (inspectedB.ingress as? [String: String]) == ["rate": "8mbit"], "\(inspectedB)")
+        let table = try lab.contain(["net", "inspect", "contain"])
+        #expect(table.stdout.contains("INGRESS IMPAIRMENT") && table.stdout.contains("   rate 8mbit\n"), "\(table)")
         let started = Date()
         let sent = try lab.contain(["exec", "a", "--", "sh", "-c", "dd if=/dev/zero bs=65536 count=32 2>/dev/null | nc b 9000"])
         let seconds = Date().timeIntervalSince(started)
@@ -91,6 +103,12 @@ import Testing
         for name in ["a", "b"] { #expect(try lab.contain(["net", "impair", name, "--clear"]).status == 0) }
         let cleared = try lab.contain(["net", "impair", "contain"])
         #expect(cleared.stdout.contains("a ") && !cleared.stdout.contains("rate") && !cleared.stdout.contains("delay"), "\(cleared)")
+        for name in ["a", "b"] {
+            let none = try inspected(name)
+            #expect(none.egress is NSNull && none.ingress is NSNull, "\(name): \(none)")
+        }
+        let clearedTable = try lab.contain(["net", "inspect", "contain"])
+        #expect(!clearedTable.stdout.contains("rate") && !clearedTable.stdout.contains("delay"), "\(clearedTable)")
         #expect(abs(try rtt() - baseline) < 15)
         for (arguments, words) in [(["net", "impair", "a", "--loss", "120%"], "loss"), (["net", "impair", "a:eth7", "--rate", "1mbit"], "no such interface"),
                                    (["net", "impair", "nobody", "--rate", "1mbit"], "nobody"), (["net", "impair", "a", "--rate", "0mbit"], "rate"),

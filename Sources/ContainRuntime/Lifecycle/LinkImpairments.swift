@@ -33,12 +33,15 @@ public enum LinkImpairments {
             // Not a container: a network, every endpoint.
             guard interface == "eth0", !reference.contains(":"),
                   let status = try manager.status().first(where: { $0.definition.name == reference }) else { throw error }
-            return try status.leases.map { lease in
-                let view = try ContainerRecord.find(stateRoot: stateRoot, lease.containerID)
-                return try target(view, manager: manager) { $0.network.name == reference }
-            }
+            return try status.leases.map { lease in try target(of: lease, network: reference, stateRoot: stateRoot, manager: manager) }
         }
         return [try target(view, manager: manager) { $0.containerInterface == interface }]
+    }
+
+    /// The endpoint a lease of `network` stands for.
+    private static func target(of lease: Lease, network: String, stateRoot: String, manager: NetworkManager) throws -> Target {
+        let view = try ContainerRecord.find(stateRoot: stateRoot, lease.containerID)
+        return try target(view, manager: manager) { $0.network.name == network }
     }
 
     private static func target(_ view: ContainerView, manager: NetworkManager, _ matches: (Endpoint) -> Bool) throws -> Target {
@@ -90,6 +93,20 @@ public enum LinkImpairments {
             (target, try onLink(target, egress: true) { rt, index in try rt.impairment(index: index) },
              try onLink(target, egress: false) { rt, index in try rt.impairment(index: index) })
         }
+    }
+
+    /// What each endpoint of a network has, per direction, by container id (`net inspect`).
+    /// An endpoint that cannot be read, its container ended since the lease was read or its
+    /// links going, is left out: a listing does not fail for it.
+    public static func show(network status: NetworkStatus, stateRoot: String,
+                            manager: NetworkManager) -> [String: (egress: Impairment?, ingress: Impairment?)] {
+        var found: [String: (egress: Impairment?, ingress: Impairment?)] = [:]
+        for lease in status.leases {
+            guard let target = try? target(of: lease, network: status.definition.name, stateRoot: stateRoot, manager: manager),
+                  let shown = try? show([target]).first else { continue }
+            found[lease.containerID] = (shown.egress, shown.ingress)
+        }
+        return found
     }
 
     private static func sides(_ direction: ImpairmentDirection) -> [Bool] {

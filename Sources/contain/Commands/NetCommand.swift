@@ -147,7 +147,7 @@ struct NetList: ParsableCommand {
 }
 
 struct NetInspect: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show a network and its endpoints.")
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show a network and its endpoints, with their impairments.")
 
     @OptionGroup var state: StateOptions
     @Argument(help: "The network's name.") var name: String
@@ -155,13 +155,14 @@ struct NetInspect: ParsableCommand {
 
     func run() throws {
         try state.prepare()
-        let networks = try NetworkManager(store: NetworkStore(directory: state.networkDirectory)).status()
-        guard let network = networks.first(where: { $0.definition.name == name }) else {
+        let manager = NetworkManager(store: NetworkStore(directory: state.networkDirectory))
+        guard let network = try manager.status().first(where: { $0.definition.name == name }) else {
             throw NetworkError.notFound("network `\(name)` not found")
         }
+        let impairments = LinkImpairments.show(network: network, stateRoot: state.stateRoot, manager: manager)
         if json {
             print(JSON.object(NetworkReport.summary(network)
-                              + [("endpoints", .array(NetworkReport.endpoints(network).map(JSON.object)))]).text)
+                              + [("endpoints", .array(NetworkReport.endpoints(network, impairments: impairments).map(JSON.object)))]).text)
             return
         }
         let d = network.definition
@@ -173,10 +174,12 @@ struct NetInspect: ParsableCommand {
         print("internal:  \(d.internal)")
         print("endpoints: \(network.leases.count)")
         guard !network.leases.isEmpty else { return }
-        var rows = [["CONTAINER", "NAME", "ALIASES", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS"]]
+        var rows = [["CONTAINER", "NAME", "ALIASES", "PID", "HOST VETH", "ADDRESS", "MAC", "PORTS", "RX BYTES", "RX PACKETS", "TX BYTES", "TX PACKETS",
+                     "EGRESS IMPAIRMENT", "INGRESS IMPAIRMENT"]]
         for lease in network.leases {
             let link = network.hostInterfaces[lease.hostInterface]
             let stats = link?.stats
+            let impairment = impairments[lease.containerID]
             rows.append([String(lease.containerID.prefix(12)), lease.name ?? "-", lease.aliases.isEmpty ? "-" : lease.aliases.joined(separator: ","),
                          String(lease.owner.pid), lease.hostInterface,
                          "\(lease.address)/\(d.subnet.prefix)" + (lease.address6.flatMap { a in d.subnet6.map { ",\(a)/\($0.prefix)" } } ?? ""),
@@ -185,7 +188,8 @@ struct NetInspect: ParsableCommand {
                          // The host end's counters, seen from the container: what it received
                          // is what the host end sent.
                          stats.map { String($0.txBytes) } ?? "-", stats.map { String($0.txPackets) } ?? "-",
-                         stats.map { String($0.rxBytes) } ?? "-", stats.map { String($0.rxPackets) } ?? "-"])
+                         stats.map { String($0.rxBytes) } ?? "-", stats.map { String($0.rxPackets) } ?? "-",
+                         impairment?.egress?.description ?? "-", impairment?.ingress?.description ?? "-"])
         }
         print("")
         print(Table.render(rows), terminator: "")
@@ -220,8 +224,10 @@ enum NetworkReport {
                 ("containers", .number(Int64(n.leases.count)))]
     }
 
-    /// `pid`: the container's PID 1 as the host sees it, which owns the lease.
-    static func endpoints(_ n: NetworkStatus) -> [[(String, JSON)]] {
+    /// `pid`: the container's PID 1 as the host sees it, which owns the lease. `impairment`:
+    /// its link's, per direction (`impairments`, by container id), null for one it could not
+    /// read (its container just ended).
+    static func endpoints(_ n: NetworkStatus, impairments: [String: (egress: Impairment?, ingress: Impairment?)]) -> [[(String, JSON)]] {
         n.leases.map { lease in
             let link = n.hostInterfaces[lease.hostInterface]
             let s = link?.stats
@@ -234,7 +240,19 @@ enum NetworkReport {
                     ("mac", .string(MACAddress.text(lease.effectiveMAC))),
                     ("ports", .array(lease.ports.map { .string($0.description) })),
                     ("rx_bytes", .number(Int64(s?.txBytes ?? 0))), ("rx_packets", .number(Int64(s?.txPackets ?? 0))),
-                    ("tx_bytes", .number(Int64(s?.rxBytes ?? 0))), ("tx_packets", .number(Int64(s?.rxPackets ?? 0)))]
+                    ("tx_bytes", .number(Int64(s?.rxBytes ?? 0))), ("tx_packets", .number(Int64(s?.rxPackets ?? 0))),
+                    ("impairment", impairments[lease.containerID].map { .object([("egress", impairment($0.egress)),
+                                                                                 ("ingress", impairment($0.ingress))]) } ?? .null)]
         }
+    }
+
+    /// One direction: `--impair`'s keys with tc's units (`{"delay":"40ms","loss":"1%"}`), read
+    /// from the comma form, which holds no other comma or `=`; null when unimpaired.
+    static func impairment(_ i: Impairment?) -> JSON {
+        guard let i else { return .null }
+        return .object(i.specification.split(separator: ",").map { item in
+            let pair = item.split(separator: "=", maxSplits: 1)
+            return (String(pair[0]), .string(String(pair[1])))
+        })
     }
 }
