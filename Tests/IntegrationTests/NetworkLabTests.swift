@@ -73,10 +73,10 @@ import Testing
         if delayed.status == 0 {
             #expect(try lab.contain(["net", "impair", "a"]).stdout.contains("delay 50ms"))
             let one = try rtt()
-            #expect(abs(one - baseline - 50) < 25, "baseline \(baseline) ms, with 50ms egress delay \(one) ms")
+            #expect(abs(one - baseline - 50) < 15, "baseline \(baseline) ms, with 50ms egress delay \(one) ms")
             #expect(try lab.contain(["net", "impair", "a", "--delay", "50ms", "--direction", "both"]).status == 0)
             let both = try rtt()
-            #expect(abs(both - baseline - 100) < 35, "baseline \(baseline) ms, with 50ms both ways \(both) ms")
+            #expect(abs(both - baseline - 100) < 15, "baseline \(baseline) ms, with 50ms both ways \(both) ms")
         } else {
             #expect(delayed.status == 125 && delayed.stderr.contains("this kernel has no netem"), "\(delayed)")
         }
