@@ -93,6 +93,7 @@ import Testing
         let missing = scratch + "/no/such/dir/x.pcap"
         #expect(try lab.run(["-d", "--net", "bridge", "--name", "done"], ["true"]).status == 0)
         #expect(try lab.contain(["wait", "done"]).stdout == "0\n")
+        #expect(try lab.contain(["net", "create", "quiet"]).status == 0)
         let cases: [([String], String)] = [
             (["a", "tcp", "port"], "invalid capture filter `tcp port`"),
             (["a", "-w", missing], "cannot write capture file"),
@@ -102,6 +103,7 @@ import Testing
             (["a:eth3"], "no such interface"),
             (["nothing"], "no such container or network: nothing"),
             (["done"], "container done is not running"),
+            (["quiet"], "network quiet has no bridge yet"),
         ]
         for (arguments, words) in cases {
             let r = try lab.contain(["net", "capture"] + arguments, timeout: 30)
@@ -110,6 +112,7 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: missing))
         #expect(try lab.contain(["rm", "done"]).status == 0)
+        #expect(try lab.contain(["net", "rm", "quiet"]).status == 0)
         a.signal(SIGTERM)
         _ = try a.wait()
         try lab.expectClean()

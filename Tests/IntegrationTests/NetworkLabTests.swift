@@ -110,12 +110,15 @@ import Testing
         let clearedTable = try lab.contain(["net", "inspect", "contain"])
         #expect(!clearedTable.stdout.contains("rate") && !clearedTable.stdout.contains("delay"), "\(clearedTable)")
         #expect(abs(try rtt() - baseline) < 15)
+        #expect(try lab.contain(["net", "create", "quiet"]).status == 0)
         for (arguments, words) in [(["net", "impair", "a", "--loss", "120%"], "loss"), (["net", "impair", "a:eth7", "--rate", "1mbit"], "no such interface"),
                                    (["net", "impair", "nobody", "--rate", "1mbit"], "nobody"), (["net", "impair", "a", "--rate", "0mbit"], "rate"),
-                                   (["net", "impair", "a", "--jitter", "5ms"], "jitter needs a delay")] {
+                                   (["net", "impair", "a", "--jitter", "5ms"], "jitter needs a delay"),
+                                   (["net", "impair", "quiet", "--rate", "1mbit"], "network quiet has no running containers")] {
             let r = try lab.contain(arguments)
             #expect(r.status != 0 && r.stderr.contains(words), "\(arguments): \(r)")
         }
+        #expect(try lab.contain(["net", "rm", "quiet"]).status == 0)
         // `run --impair`: set before the command runs; without netem such a start is refused.
         let slow = try lab.startRun(["--net", "bridge", "--name", "slow", "--impair", "rate=4mbit"], idle)
         #expect(slow.waitForOutput("ready"), "\(slow.stdoutSoFar)")

@@ -33,7 +33,13 @@ public enum LinkImpairments {
             // Not a container: a network, every endpoint.
             guard interface == "eth0", !reference.contains(":"),
                   let status = try manager.status().first(where: { $0.definition.name == reference }) else { throw error }
-            return try status.leases.map { lease in try target(of: lease, network: reference, stateRoot: stateRoot, manager: manager) }
+            // Containers that are still starting or already ending (their lease not yet given
+            // back) are left out, as `net inspect` leaves them out.
+            let targets = status.leases.compactMap { lease in
+                try? target(of: lease, network: reference, stateRoot: stateRoot, manager: manager)
+            }
+            guard !targets.isEmpty else { throw RunFailure.runtime("network \(reference) has no running containers") }
+            return targets
         }
         return [try target(view, manager: manager) { $0.containerInterface == interface }]
     }
