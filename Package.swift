@@ -13,6 +13,8 @@ import PackageDescription
 //   ContainNetwork     netlink over libmnl, NAT over libnftnl, capture over libpcap, IPAM, network store;
 //                      depends on the system layer only, never on the runtime
 //   ContainRuntime     parent side, init side, sync channel, rootfs, cgroups
+//   CLibyaml           C: libyaml (YAML documents), loaded only when a lab file is read
+//   ContainLab         lab files: YAML into a checked lab, the plan, up/down, the graph
 //   contain            the command line (thin)
 let package = Package(
     name: "contain",
@@ -38,8 +40,11 @@ let package = Package(
                 path: "Network/ContainNetwork"),
         .target(name: "ContainRuntime", dependencies: ["ContainSystem", "ContainNetwork", "CContainShim", "CZlib", "CLibseccomp"],
                 path: "Sources/ContainRuntime"),
+        .target(name: "CLibyaml", path: "Sources/CLibyaml"),
+        .target(name: "ContainLab", dependencies: ["ContainRuntime", "ContainNetwork", "ContainSystem", "CLibyaml"],
+                path: "Sources/ContainLab"),
         .executableTarget(name: "contain",
-                          dependencies: ["ContainRuntime",
+                          dependencies: ["ContainRuntime", "ContainLab",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/contain"),
         .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem", "CLibseccomp"],
@@ -47,6 +52,7 @@ let package = Package(
         .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl", "CLibnftnl", "ContainSystem"],
                     path: "Tests/ContainNetworkTests"),
         .testTarget(name: "ContainCLITests", dependencies: ["contain"], path: "Tests/ContainCLITests"),
+        .testTarget(name: "ContainLabTests", dependencies: ["ContainLab", "ContainNetwork"], path: "Tests/ContainLabTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["ContainSystem"],
                     path: "Tests/IntegrationTests"),
     ]

@@ -13,6 +13,8 @@ packages=(
     zlib1g-dev                           # .tar.gz rootfs tarballs
     libseccomp-dev                       # the containers' seccomp filters (built by libseccomp)
     libpcap-dev                          # net capture: libpcap's headers (the library is loaded when used)
+    libyaml-dev                          # lab files: libyaml's headers (the library is loaded when used)
+    graphviz                             # lab graph: Graphviz's dot lays out and draws labs
     gcc libc6-dev                        # the C shim; the tests' static payload program
     busybox-static                       # the rootfs for the demo and the tests
     tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, nsenter, observing links

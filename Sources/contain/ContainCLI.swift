@@ -15,7 +15,7 @@ struct ContainCommand: ParsableCommand {
         version: version,
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, AttachCommand.self, WaitCommand.self, PsCommand.self, InspectCommand.self, PortCommand.self, TopCommand.self,
                       KillCommand.self, StopCommand.self, RmCommand.self, LogsCommand.self, ExecCommand.self,
-                      StatsCommand.self, GcCommand.self, NetCommand.self,
+                      StatsCommand.self, GcCommand.self, NetCommand.self, LabCommand.self,
                       PauseCommand.self, UnpauseCommand.self, RenameCommand.self, CpCommand.self, ContainerCommand.self,
                       VolumeCommand.self, RootfsCommand.self, CompletionCommand.self, ManPageCommand.self,
                       RestartCommand.self, SuperviseCommand.self]

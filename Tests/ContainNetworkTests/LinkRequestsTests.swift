@@ -81,6 +81,24 @@ struct NetlinkFailure: Error { let operation: String; let errno: Int32 }
         ])
     }
 
+    @Test func replacedRouteIsGolden() {
+        // flags REQUEST|ACK|CREATE|REPLACE (0x505); rtmsg: AF_INET, dst_len 30, table main,
+        // proto static (4), scope universe, unicast; RTA_DST (1) 10.0.23.0, RTA_GATEWAY (5) 10.0.12.2
+        let destination = try? IPv4Network(parsing: "10.0.23.0/30")
+        #expect(RouteRequests.replace(destination: destination, gateway: IPv4Address("10.0.12.2")!, sequence: 9) == [
+            44, 0, 0, 0, 24, 0, 0x05, 0x05, 9, 0, 0, 0, 0, 0, 0, 0,
+            2, 30, 0, 0, 254, 4, 0, 1, 0, 0, 0, 0,
+            8, 0, 1, 0, 10, 0, 23, 0,
+            8, 0, 5, 0, 10, 0, 12, 2,
+        ])
+        // The default route: no RTA_DST, dst_len 0.
+        #expect(RouteRequests.replace(destination: nil, gateway: IPv4Address("10.91.2.1")!, sequence: 3) == [
+            36, 0, 0, 0, 24, 0, 0x05, 0x05, 3, 0, 0, 0, 0, 0, 0, 0,
+            2, 0, 0, 0, 254, 4, 0, 1, 0, 0, 0, 0,
+            8, 0, 5, 0, 10, 91, 2, 1,
+        ])
+    }
+
     @Test func bridgeCreationIsGolden() {
         // ifinfomsg zeroed; IFLA_IFNAME (3) "br0\0";
         // IFLA_LINKINFO (18 | NLA_F_NESTED) { IFLA_INFO_KIND (1) "bridge\0" }

@@ -68,6 +68,8 @@ import Testing
         let binary = Harness.binary.hasPrefix("/") ? Harness.binary : fm.currentDirectoryPath + "/" + Harness.binary
         try fm.createSymbolicLink(atPath: home + "/bin/contain", withDestinationPath: binary)
         try fm.createSymbolicLink(atPath: home + "/.rootfs/busybox", withDestinationPath: Harness.rootfs)
+        // The lab examples, copied (a symlinked directory would send their ../.rootfs elsewhere).
+        try fm.copyItem(atPath: Harness.packageRoot + "/examples", toPath: home + "/examples")
         let environment = ["PATH": home + "/bin:/usr/sbin:/usr/bin:/sbin:/bin", "CONTAIN_ROOT": lab.sandbox.stateRoot,
                            "CONTAIN_CGROUP_PARENT": lab.sandbox.cgroupParent]
         func shell(_ command: String, timeout: Double = 90) throws -> RunResult {

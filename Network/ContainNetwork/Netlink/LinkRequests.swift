@@ -187,6 +187,25 @@ public enum RouteRequests {
         }
     }
 
+    /// RTM_NEWROUTE with NLM_F_REPLACE: `destination` (nil: the default route) via `gateway` in
+    /// the main table, made or replaced, so setting it twice is setting it once.
+    public static func replace(destination: IPv4Network?, gateway: IPv4Address, sequence: UInt32) -> [UInt8] {
+        NetlinkBuilder.build(type: UInt16(RTM_NEWROUTE), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE),
+                             sequence: sequence) { nlh in
+            let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!.assumingMemoryBound(to: rtmsg.self)
+            rtm.pointee.rtm_family = UInt8(AF_INET)
+            rtm.pointee.rtm_dst_len = UInt8(destination?.prefix ?? 0)
+            rtm.pointee.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+            rtm.pointee.rtm_protocol = UInt8(RTPROT_STATIC)
+            rtm.pointee.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+            rtm.pointee.rtm_type = UInt8(RTN_UNICAST)
+            if let destination {
+                destination.network.bytes.withUnsafeBytes { raw in mnl_attr_put(nlh, UInt16(RTA_DST.rawValue), raw.count, raw.baseAddress) }
+            }
+            gateway.bytes.withUnsafeBytes { raw in mnl_attr_put(nlh, UInt16(RTA_GATEWAY.rawValue), raw.count, raw.baseAddress) }
+        }
+    }
+
     /// RTM_GETROUTE dump of the IPv4 routes (every table).
     public static func dump(sequence: UInt32) -> [UInt8] { dump(family: AF_INET, sequence: sequence) }
 

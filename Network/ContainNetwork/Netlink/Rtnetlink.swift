@@ -105,6 +105,12 @@ public struct Rtnetlink {
                                   operation: "netlink: add default route via \(gateway)")
     }
 
+    /// `destination` (nil: default) via `gateway`, made or replaced.
+    public func replaceRoute(to destination: IPv4Network?, via gateway: IPv4Address) throws {
+        _ = try transport.execute(RouteRequests.replace(destination: destination, gateway: gateway, sequence: transport.nextSequence()),
+                                  operation: "netlink: route \(destination.map { "\($0)" } ?? "default") via \(gateway)")
+    }
+
     /// A veth pair: `name` here attached to `master`, its peer born as `peerName` in the network
     /// namespace of `peerNamespacePID`.
     public func createVeth(name: String, peerName: String, peerNamespacePID: Int32, master: Int32?, mtu: UInt32?) throws {

@@ -1,3 +1,4 @@
+import CContainShim
 import ContainNetwork
 import ContainSystem
 #if canImport(Glibc)
@@ -16,6 +17,37 @@ public enum LinkImpairments {
         public var network: String
         public var hostInterface: String
         public var containerInterface: String
+
+        /// An interface of a running container that is not on a contain network (a lab's link):
+        /// only its own end, so only egress, can be impaired.
+        public init(container: String, pid: pid_t, interface: String) {
+            self.init(container: container, pid: pid, network: "", hostInterface: "", containerInterface: interface)
+        }
+
+        init(container: String, pid: pid_t, network: String, hostInterface: String, containerInterface: String) {
+            self.container = container
+            self.pid = pid
+            self.network = network
+            self.hostInterface = hostInterface
+            self.containerInterface = containerInterface
+        }
+    }
+
+    /// Whether this kernel can make a netem qdisc: tried on the loopback of a network namespace
+    /// made for the question on this thread and gone with it (the kernel loads sch_netem on
+    /// demand), so nothing of the machine's is touched.
+    public static func kernelHasNetem() -> Bool {
+        guard let own = try? sys("open", path: "/proc/thread-self/ns/net", { open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) }) else {
+            return false
+        }
+        defer { close(own) }
+        guard cshim_unshare(Int32(CLONE_NEWNET)) == 0 else { return false }
+        defer { _ = cshim_setns(own, Int32(CLONE_NEWNET)) }
+        guard let socket = try? MnlSocket() else { return false }
+        let rt = Rtnetlink(transport: socket)
+        var probe = Impairment()
+        probe.delay = .milliseconds(1)
+        return (try? rt.impair(index: 1, probe)) != nil
     }
 
     /// What TARGET names: `CONTAINER:IFACE`, a container (its `eth0`), or a network (every

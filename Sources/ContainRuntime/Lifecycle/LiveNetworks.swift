@@ -73,7 +73,7 @@ public enum LiveNetworks {
     }
 
     /// Runs `body` with this thread in the network namespace of process `pid`, and back.
-    static func inside(pid: pid_t, _ body: () throws -> Void) throws {
+    public static func inside(pid: pid_t, _ body: () throws -> Void) throws {
         let own = try sys("open", path: "/proc/thread-self/ns/net") { open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) }
         defer { close(own) }
         let path = "/proc/\(pid)/ns/net"
