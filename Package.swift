@@ -15,12 +15,15 @@ import PackageDescription
 //   ContainRuntime     parent side, init side, sync channel, rootfs, cgroups
 //   CLibyaml           C: libyaml (YAML documents), loaded only when a lab file is read
 //   ContainLab         lab files: YAML into a checked lab, the plan, up/down, the graph
+//   ContainOCI         OCI bundles (config.json) into the one configuration, runc's lifecycle
 //   contain            the command line (thin)
+//   contain-oci        runc's command line over the same engine (thin)
 let package = Package(
     name: "contain",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "contain", targets: ["contain"]),
+        .executable(name: "contain-oci", targets: ["contain-oci"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,12 +50,18 @@ let package = Package(
                           dependencies: ["ContainRuntime", "ContainLab",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/contain"),
+        .target(name: "ContainOCI", dependencies: ["ContainRuntime", "ContainNetwork", "ContainSystem"], path: "Sources/ContainOCI"),
+        .executableTarget(name: "contain-oci",
+                          dependencies: ["ContainOCI", "ContainRuntime", "ContainSystem",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/contain-oci"),
         .testTarget(name: "ContainRuntimeTests", dependencies: ["ContainRuntime", "ContainSystem", "CLibseccomp"],
                     path: "Tests/ContainRuntimeTests"),
         .testTarget(name: "ContainNetworkTests", dependencies: ["ContainNetwork", "CLibmnl", "CLibnftnl", "ContainSystem"],
                     path: "Tests/ContainNetworkTests"),
         .testTarget(name: "ContainCLITests", dependencies: ["contain"], path: "Tests/ContainCLITests"),
         .testTarget(name: "ContainLabTests", dependencies: ["ContainLab", "ContainNetwork"], path: "Tests/ContainLabTests"),
+        .testTarget(name: "ContainOCITests", dependencies: ["ContainOCI", "ContainRuntime"], path: "Tests/ContainOCITests"),
         .testTarget(name: "IntegrationTests", dependencies: ["ContainSystem"],
                     path: "Tests/IntegrationTests"),
     ]

@@ -13,6 +13,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$here"
-echo "[build] contain (release, static Swift runtime, -no-pie, no local rpath)" >&2
-swift build -c release --static-swift-stdlib --disable-local-rpath --product contain -Xswiftc -Xclang-linker -Xswiftc -no-pie 2>&1 \
-    | { grep -vE '^\[[0-9]+/[0-9]+\]|warning: the use of|libFoundationEssentials.a' || true; } >&2
+for product in contain contain-oci; do
+    echo "[build] $product (release, static Swift runtime, -no-pie, no local rpath)" >&2
+    swift build -c release --static-swift-stdlib --disable-local-rpath --product "$product" -Xswiftc -Xclang-linker -Xswiftc -no-pie 2>&1 \
+        | { grep -vE '^\[[0-9]+/[0-9]+\]|warning: the use of|libFoundationEssentials.a' || true; } >&2
+done

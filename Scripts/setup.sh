@@ -19,6 +19,7 @@ Scripts/build-rootfs.sh "$here/.rootfs/busybox"
 # own help text.
 echo "[setup] installing /usr/local/bin/contain, contain(1) and shell completions" >&2
 install -D -m 0755 .build/release/contain /usr/local/bin/contain
+install -D -m 0755 .build/release/contain-oci /usr/local/bin/contain-oci   # the OCI runtime command line (runc's)
 install -d /usr/local/share/man/man1 /usr/share/bash-completion/completions /usr/local/share/zsh/site-functions \
     /usr/share/fish/vendor_completions.d
 /usr/local/bin/contain __manpage > /usr/local/share/man/man1/contain.1

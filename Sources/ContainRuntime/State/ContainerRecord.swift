@@ -292,7 +292,15 @@ public final class ContainerRecord {
     /// `contain start`: asks the supervisor of a created container to start it.
     public static func requestStart(_ view: ContainerView) throws {
         let path = view.directory + "/start"
-        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        var fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        // ENXIO just after `create` returned: its supervisor has said the container waits, and is
+        // about to open the FIFO (an OCI engine starts at once). Give it a moment (10 s at most).
+        var tries = 0
+        while fd < 0 && errno == ENXIO && tries < 2000 {
+            usleep(5_000)
+            tries += 1
+            fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        }
         guard fd >= 0 else {
             // ENXIO: nobody has it open for reading; ENOENT: not a created container.
             throw RunFailure.runtime("container \(view.displayName) is not waiting to start (\(view.stateDescription))")

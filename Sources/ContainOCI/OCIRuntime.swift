@@ -1,0 +1,214 @@
+import ContainNetwork
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// runc's lifecycle over contain's engine: `create` leaves the container's init waiting (under a
+/// detached supervisor, as `contain create` does), `start` lets it exec, `state` reports it in
+/// runtime-spec's terms, `kill` signals it, `delete` removes it.
+public struct OCIRuntime {
+    public let stateRoot: String
+    public let context: RuntimeContext
+
+    /// runc keeps its state in /run/runc; contain-oci's containers are apart from `contain`'s.
+    public static let defaultRoot = "/run/contain-oci"
+    /// The annotation that keeps the bundle's path in the record (not shown in `state`).
+    static let bundleAnnotation = "contain.oci.bundle"
+
+    public init(root: String?, quiet: Bool = true) {
+        stateRoot = root ?? Self.defaultRoot
+        context = RuntimeContext(stateRoot: stateRoot, networkDirectory: stateRoot + "/networks", imageCache: stateRoot + "/rootfs",
+                                 volumeDirectory: stateRoot + "/volumes", progress: Progress(quiet: quiet))
+    }
+
+    /// An OCI id: a 64-hex id is the record's own; anything else is its name (docker's rules).
+    static func checkID(_ id: String) throws(OCIError) {
+        if isHexID(id) { return }
+        do { _ = try ContainerSpec.validateName(id) } catch {
+            throw OCIError("invalid container id `\(id)`: use up to 63 letters, digits, `_`, `.` or `-` (or a 64-digit hex id)")
+        }
+    }
+
+    static func isHexID(_ id: String) -> Bool {
+        id.utf8.count == 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+
+    /// The configuration `create` and the supervisor read from the bundle.
+    public func configuration(id: String, bundle: String, recordID: String) throws -> ContainerConfig {
+        let path = bundle + "/config.json"
+        let bytes: [UInt8]
+        do { bytes = try Files.readBytes(path) } catch { throw OCIError("cannot read \(path): \(Self.reason(error))") }
+        var config: ContainerConfig
+        do { config = try OCIConfig.read(bundle: bundle, id: id, bytes: bytes) } catch { throw OCIError("\(path): \(error.message)") }
+        if Self.isHexID(id) { config.contain.name = nil }
+        // The cgroup is named after the record (PARENT/RECORD), which is the OCI id when that is hex.
+        if let path = config.linux.cgroupsPath {
+            config.linux.cgroupsPath = path.split(separator: "/").dropLast().joined(separator: "/") + "/" + recordID
+        }
+        config.annotations[Self.bundleAnnotation] = bundle
+        guard Files.isDirectory(config.root.path) else { throw OCIError("root.path \(config.root.path): no such directory") }
+        return config
+    }
+
+    // MARK: create, start
+
+    /// Creates the container and returns once its init waits for `start`.
+    public func create(id: String, bundle: String, pidFile: String?) throws {
+        try Self.checkID(id)
+        if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
+        let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
+        _ = try configuration(id: id, bundle: bundle, recordID: recordID)   // refused here, before anything starts
+        let code = try DetachedSupervisor.start(existing: recordID) { recordID in
+            ["--root", stateRoot, "__supervise", recordID, id, bundle]
+        }
+        guard code == 0 else { throw OCIError("container \(id) was not created (exit status \(code))") }
+        if let pidFile { try writePidFile(pidFile, id: id) }
+    }
+
+    /// The supervisor behind `create` (`contain-oci __supervise RECORD ID BUNDLE`): the
+    /// container's whole life, its exit status kept for `state` until `delete`.
+    public func supervise(recordID: String, id: String, bundle: String) throws -> Int32 {
+        // Its stderr is the pipe `create` reads until the container waits (as contain's
+        // detached supervisor's): progress goes to a duplicate, which the switch to the
+        // container's log closes.
+        Progress.fd = dup(2)
+        Progress.transcript = []
+        let config = try configuration(id: id, bundle: bundle, recordID: recordID)
+        return try ContainerRunner.supervise(config, id: recordID, createOnly: true, reopen: false, context: context)
+    }
+
+    /// Lets a created container's init exec the process; returns once it runs.
+    public func start(id: String) throws {
+        let view = try find(id)
+        guard view.state == .created else { throw OCIError("container \(id) is \(Self.status(view)), not created") }
+        try ContainerRecord.requestStart(view)
+        for _ in 0..<12_000 {
+            guard let now = ContainerRecord.find(directory: view.directory) else { throw OCIError("container \(id) was deleted while starting") }
+            switch now.state {
+            case .created: usleep(5_000)
+            case .running: return
+            case .exited, .dead:
+                if let error = now.status.error { throw OCIError(error) }
+                return   // it ran, and has ended already
+            }
+        }
+        throw OCIError("container \(id) did not start within 60 s")
+    }
+
+    /// `run`: create and start; in the foreground (not `detach`), the process's stdio are this
+    /// one's and its exit status is returned, and the container is deleted when it ends.
+    public func run(id: String, bundle: String, pidFile: String?, detach: Bool) throws -> Int32 {
+        if detach {
+            try create(id: id, bundle: bundle, pidFile: pidFile)
+            try start(id: id)
+            return 0
+        }
+        try Self.checkID(id)
+        if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
+        let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
+        var config = try configuration(id: id, bundle: bundle, recordID: recordID)
+        config.contain.detached = false
+        return try ContainerRunner.supervise(config, id: recordID, createOnly: false, reopen: false, context: context)
+    }
+
+    func writePidFile(_ path: String, id: String) throws {
+        guard let pid = try find(id).status.pid?.pid else { throw OCIError("container \(id) has no process") }
+        let temporary = path + ".tmp.\(getpid())"
+        try Files.write(temporary, "\(pid)", create: true, mode: 0o644)
+        try sys("rename", path: path) { rename(temporary, path) }
+    }
+
+    // MARK: state, kill, delete
+
+    public func find(_ id: String) throws -> ContainerView {
+        do { return try ContainerRecord.find(stateRoot: stateRoot, id) } catch { throw OCIError("container \(id) does not exist") }
+    }
+
+    /// runtime-spec's status: created, running, paused or stopped.
+    static func status(_ view: ContainerView) -> String {
+        switch view.state {
+        case .created: return "created"
+        case .running: return view.paused ? "paused" : "running"
+        case .exited, .dead: return "stopped"
+        }
+    }
+
+    /// The state JSON (runtime-spec's, with runc's `created` time).
+    public func state(_ id: String) throws -> JSONValue.OrderedObject {
+        let view = try find(id)
+        let config = try? ContainerRecord.configuration(of: view)
+        var annotations = config?.annotations ?? [:]
+        let bundle = annotations.removeValue(forKey: Self.bundleAnnotation) ?? ""
+        let status = Self.status(view)
+        let pid = status == "stopped" ? 0 : Int(view.status.pid?.pid ?? 0)
+        return JSONValue.ordered([
+            ("ociVersion", .string(config?.ociVersion ?? ContainerConfig.defaultOCIVersion)),
+            ("id", .string(id)),
+            ("status", .string(status)),
+            ("pid", .number(Double(pid), text: String(pid))),
+            ("bundle", .string(bundle)),
+            ("annotations", .object(annotations.mapValues { .string($0) })),
+            ("created", .string(Self.timestamp(view.info.created))),
+        ])
+    }
+
+    public func kill(_ id: String, signal: Int32, all: Bool) throws {
+        let view = try find(id)
+        guard view.isRunning || view.state == .created, let pid = view.status.pid, pid.isAlive else {
+            throw OCIError("container \(id) is not running")
+        }
+        if all, let config = try? ContainerRecord.configuration(of: view), !config.linux.namespaces.contains(where: { $0.type == .pid }) {
+            throw OCIError("kill --all: container \(id) shares the host's PID namespace; signalling all its processes is not supported yet")
+        }
+        // With a PID namespace, SIGKILL to its init ends every process in it.
+        if signal == SIGKILL || signal == view.info.stopSignal { ContainerRecord.markStoppedByUser(view) }
+        try sys("kill", path: id) { Glibc.kill(pid.pid, signal) }
+    }
+
+    /// Removes a stopped container; `force` kills a running one first.
+    public func delete(_ id: String, force: Bool) throws {
+        var view = try find(id)
+        if view.isRunning || view.state == .created {
+            guard force else { throw OCIError("container \(id) is \(Self.status(view)): stop it first, or delete --force") }
+            if let pid = view.status.pid, pid.isAlive {
+                ContainerRecord.markStoppedByUser(view)
+                _ = Glibc.kill(pid.pid, SIGKILL)
+            }
+            // Its supervisor records the end; wait for that (10 s), then remove.
+            for _ in 0..<1000 {
+                guard let now = ContainerRecord.find(directory: view.directory) else { return }
+                view = now
+                if !view.isRunning && view.state != .created { break }
+                usleep(10_000)
+            }
+        }
+        try Container.remove(view, stateRoot: stateRoot, networkDirectory: context.networkDirectory)
+    }
+
+    /// Every container: id, pid, status, bundle, created.
+    public func list() -> [(id: String, pid: Int, status: String, bundle: String, created: String)] {
+        ContainerRecord.list(stateRoot: stateRoot).map { view in
+            let config = try? ContainerRecord.configuration(of: view)
+            let status = Self.status(view)
+            return (view.info.name ?? view.info.id, status == "stopped" ? 0 : Int(view.status.pid?.pid ?? 0), status,
+                    config?.annotations[Self.bundleAnnotation] ?? "", Self.timestamp(view.info.created))
+        }
+    }
+
+    /// RFC 3339 in UTC, as runc prints `created`.
+    static func timestamp(_ seconds: Int) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let error = error as? OCIError { return error.message }
+        if let error = error as? RunFailure { return error.description }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,261 @@
+import ArgumentParser
+import ContainOCI
+import ContainRuntime
+import ContainSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `contain-oci`: runc's command line over contain's engine, for the engines that drive an OCI
+/// runtime (podman, containerd's runc shim, CRI-O). One engine, two front ends: `contain` is
+/// docker's command line.
+struct ContainOCICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contain-oci",
+        abstract: "An OCI runtime (runc's command line) over contain's engine.",
+        version: "contain-oci 0.1 (runtime-spec 1.2)",
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self, Spec.self, Features.self,
+                      Supervise.self])
+}
+
+/// The global options runc takes before the command.
+struct Global: ParsableArguments {
+    @Option(help: ArgumentHelp("Where containers' state is kept (default /run/contain-oci).", valueName: "dir")) var root: String?
+    @Option(help: ArgumentHelp("Also write errors to this file.", valueName: "file")) var log: String?
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("text or json.", valueName: "format")) var logFormat = "text"
+    @Flag(help: "More detail (accepted; contain-oci has none to add yet).") var debug = false
+    @Flag(name: .customLong("systemd-cgroup"), help: "Refused: this runtime manages cgroups itself.") var systemdCgroup = false
+    @Option(name: .customLong("cgroup-manager"), help: ArgumentHelp("cgroupfs (the only one).", valueName: "manager")) var cgroupManager: String?
+
+    var runtime: OCIRuntime { OCIRuntime(root: root) }
+
+    func check() throws {
+        guard geteuid() == 0 else { throw OCIError("contain-oci needs root privileges") }
+        guard logFormat == "text" || logFormat == "json" else { throw OCIError("--log-format \(logFormat): text or json") }
+        if systemdCgroup || (cgroupManager != nil && cgroupManager != "cgroupfs") {
+            throw OCIError("the systemd cgroup manager is not supported: this machine has no systemd; use --cgroup-manager cgroupfs")
+        }
+    }
+}
+
+/// Runs `body`; an error is one line on stderr (and in --log, as JSON with --log-format json,
+/// where podman and containerd read why), and exit status 1.
+func reporting(_ global: Global, _ body: () throws -> Void) throws {
+    do {
+        try global.check()
+        // What containers that ended with nobody to clean up left (cgroups, records), as every
+        // contain command does first.
+        let runtime = global.runtime
+        Container.reclaimAbandoned(stateRoot: runtime.stateRoot, networkDirectory: runtime.context.networkDirectory)
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let message = (error as? OCIError)?.message ?? (error as? RunFailure)?.description ?? "\(error)"
+        Progress.emit("contain-oci: \(message)\n")
+        if let log = global.log {
+            let line = global.logFormat == "json"
+                ? JSONValue.ordered([("level", .string("error")), ("msg", .string(message)),
+                                     ("time", .string(OCIRuntimeClock.now()))]).text
+                : "level=error msg=\(JSONValue.string(message).text)"
+            let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                var text = line + "\n"
+                _ = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+            }
+        }
+        throw ExitCode(1)
+    }
+}
+
+enum OCIRuntimeClock {
+    static func now() -> String {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        var parts = tm()
+        var seconds = time.tv_sec
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
+
+func absolute(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return path }
+    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return path == "." ? cwd : cwd + "/" + path
+}
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a container from a bundle; its process waits for start.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("The bundle (default: the current directory).", valueName: "dir")) var bundle = "."
+    @Option(name: .customLong("pid-file"), help: ArgumentHelp("Write the container's pid here.", valueName: "file")) var pidFile: String?
+    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Refused: terminals are not supported yet.", valueName: "socket")) var consoleSocket: String?
+    @Flag(name: .customLong("no-pivot")) var noPivot = false
+    @Flag(name: .customLong("no-new-keyring")) var noNewKeyring = false
+    @Option(name: .customLong("preserve-fds")) var preserveFDs: Int = 0
+    @Argument var id: String
+
+    func run() throws {
+        try reporting(global) {
+            if consoleSocket != nil { throw OCIError("--console-socket: terminals are not supported yet") }
+            if preserveFDs != 0 { throw OCIError("--preserve-fds: not supported yet") }
+            if noPivot { throw OCIError("--no-pivot: contain always pivots into the root") }
+            try global.runtime.create(id: id, bundle: absolute(bundle), pidFile: pidFile.map(absolute))
+        }
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a created container's process.")
+    @OptionGroup var global: Global
+    @Argument var id: String
+    func run() throws { try reporting(global) { try global.runtime.start(id: id) } }
+}
+
+struct State: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a container's state (runtime-spec JSON).")
+    @OptionGroup var global: Global
+    @Argument var id: String
+    func run() throws { try reporting(global) { print(try global.runtime.state(id).text) } }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a signal (default SIGTERM) to a container's process.")
+    @OptionGroup var global: Global
+    @Flag(name: [.short, .long], help: "Every process of the container.") var all = false
+    @Argument var id: String
+    @Argument var signal: String = "TERM"
+    func run() throws {
+        try reporting(global) {
+            guard let number = Signals.parse(signal) else { throw OCIError("unknown signal `\(signal)`") }
+            try global.runtime.kill(id, signal: number, all: all)
+        }
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete a stopped container (--force: a running one too).")
+    @OptionGroup var global: Global
+    @Flag(name: [.short, .long]) var force = false
+    @Argument var id: String
+    func run() throws { try reporting(global) { try global.runtime.delete(id, force: force) } }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create and start a container; without -d, wait for it and exit with its status.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("The bundle (default: the current directory).", valueName: "dir")) var bundle = "."
+    @Option(name: .customLong("pid-file"), help: ArgumentHelp("Write the container's pid here.", valueName: "file")) var pidFile: String?
+    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Refused: terminals are not supported yet.", valueName: "socket")) var consoleSocket: String?
+    @Flag(name: [.short, .long], help: "Return once it runs.") var detach = false
+    @Argument var id: String
+    func run() throws {
+        var status: Int32 = 0
+        try reporting(global) {
+            if consoleSocket != nil { throw OCIError("--console-socket: terminals are not supported yet") }
+            status = try global.runtime.run(id: id, bundle: absolute(bundle), pidFile: pidFile.map(absolute), detach: detach)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List containers.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("table or json.", valueName: "format")) var format = "table"
+    @Flag(name: [.short, .long], help: "Ids only.") var quiet = false
+    func run() throws {
+        try reporting(global) {
+            let rows = global.runtime.list()
+            if quiet { rows.forEach { print($0.id) }; return }
+            if format == "json" {
+                print(JSONValue.array(rows.map { row in
+                    .object(["id": .string(row.id), "pid": .number(Double(row.pid), text: String(row.pid)),
+                             "status": .string(row.status), "bundle": .string(row.bundle), "created": .string(row.created)])
+                }).text)
+                return
+            }
+            guard format == "table" else { throw OCIError("--format \(format): table or json") }
+            var lines = [["ID", "PID", "STATUS", "BUNDLE", "CREATED"]] + rows.map { [$0.id, "\($0.pid)", $0.status, $0.bundle, $0.created] }
+            let widths = (0..<5).map { column in lines.map { $0[column].count }.max() ?? 0 }
+            for index in lines.indices {
+                lines[index] = lines[index].enumerated().map { $0.offset == 4 ? $0.element : $0.element + String(repeating: " ", count: widths[$0.offset] - $0.element.count + 3) }
+            }
+            print(lines.map { $0.joined() }.joined(separator: "\n"))
+        }
+    }
+}
+
+struct Spec: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a starting config.json into the bundle.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("The bundle (default: the current directory).", valueName: "dir")) var bundle = "."
+    func run() throws {
+        try reporting(global) {
+            let path = absolute(bundle) + "/config.json"
+            if Files.exists(path) { throw OCIError("\(path) exists") }
+            try Files.write(path, OCISpecTemplate.text, create: true, mode: 0o644)
+        }
+    }
+}
+
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print what this runtime supports (runc's features JSON).")
+    @OptionGroup var global: Global
+    func run() throws { try reporting(global) { print(OCISpecTemplate.features) } }
+}
+
+/// `contain-oci __supervise RECORD ID BUNDLE`: the supervisor `create` starts.
+struct Supervise: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__supervise", shouldDisplay: false)
+    @OptionGroup var global: Global
+    @Argument var record: String
+    @Argument var id: String
+    @Argument var bundle: String
+    func run() throws {
+        var status: Int32 = 0
+        try reporting(global) {
+            status = try OCIRuntime(root: global.root, quiet: false).supervise(recordID: record, id: id, bundle: bundle)
+        }
+        throw ExitCode(status)
+    }
+}
+
+// The engine re-executes this binary for the container's init and exec's helper, and for the
+// name server: those are picked out first, as `contain` does.
+let arguments = ProcessArguments.all
+if arguments.count == 2 && arguments[1] == ContainerInit.argument {
+    ContainerInit.main()
+}
+if arguments.count == 2 && arguments[1] == ContainerExec.argument {
+    ContainerExec.helperMain()
+}
+if arguments.count == 3 && arguments[1] == NameServerProcess.argument {
+    NameServerProcess.main(directory: arguments[2])
+}
+ContainOCICommand.main(globalOptionsAfterCommand(Array(arguments.dropFirst())))
+
+/// runc's global options come before the command (`contain-oci --root R --log F create ...`,
+/// as podman and containerd call it); each command takes them as its own, so they are moved
+/// behind the command's name.
+func globalOptionsAfterCommand(_ arguments: [String]) -> [String] {
+    let valued: Set<String> = ["--root", "--log", "--log-format", "--cgroup-manager", "--criu", "--rootless"]
+    var globals: [String] = []
+    var index = 0
+    while index < arguments.count, arguments[index].hasPrefix("-"), !["-h", "--help", "--version", "-v"].contains(arguments[index]) {
+        let argument = arguments[index]
+        globals.append(argument)
+        if valued.contains(argument), index + 1 < arguments.count {
+            globals.append(arguments[index + 1])
+            index += 1
+        }
+        index += 1
+    }
+    guard index < arguments.count, !globals.isEmpty else { return arguments }
+    return [arguments[index]] + globals + arguments[(index + 1)...]
+}

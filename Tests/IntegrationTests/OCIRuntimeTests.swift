@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// `contain-oci`, runc's command line, on bundles made with its own `spec`: the lifecycle
+/// (create → created, start → running, stopped, delete), `run` in the foreground and detached,
+/// kill, state JSON, errors (one line, and a JSON line in --log), nothing left behind.
+@Suite(.enabled(if: Harness.enabled)) struct OCIRuntimeTests {
+    static var binary: String { (Harness.binary as NSString).deletingLastPathComponent + "/contain-oci" }
+
+    /// A bundle: `rootfs` a link to the test rootfs, config.json from `spec` with `args` and the
+    /// sandbox's cgroup parent.
+    final class Bundle {
+        let directory: String
+        let sandbox: Sandbox
+        init(_ sandbox: Sandbox, args: [String]) throws {
+            self.sandbox = sandbox
+            directory = sandbox.stateRoot + "/bundle-" + String(UInt32.random(in: 0..<UInt32.max), radix: 16)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: directory + "/rootfs", withDestinationPath: Harness.rootfs)
+            let spec = try OCIRuntimeTests.oci(sandbox, ["spec", "--bundle", directory])
+            #expect(spec.status == 0, "\(spec)")
+            try edit { config in
+                var process = config["process"] as! [String: Any]
+                process["args"] = args
+                config["process"] = process
+            }
+        }
+        func edit(_ change: (inout [String: Any]) -> Void) throws {
+            let path = directory + "/config.json"
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            change(&config)
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        }
+        /// The cgroups go under the sandbox's parent: PARENT/ID.
+        func cgroups(for id: String) throws {
+            try edit { config in
+                var linux = config["linux"] as! [String: Any]
+                linux["cgroupsPath"] = sandbox.cgroupParent + "/" + id
+                config["linux"] = linux
+            }
+        }
+    }
+
+    static func oci(_ sandbox: Sandbox, _ arguments: [String], timeout: Double = 60) throws -> RunResult {
+        try Running(arguments: ["--root", sandbox.stateRoot + "/oci"] + arguments, stdin: nil, executable: binary).wait(timeout: timeout)
+    }
+
+    static func state(_ sandbox: Sandbox, _ id: String) throws -> [String: Any] {
+        let r = try oci(sandbox, ["state", id])
+        return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? ["error": r.stderr]
+    }
+
+    @Test func createStartStateKillDelete() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "trap 'exit 7' TERM; echo up > /tmp/mark; while :; do sleep 1; done"])
+        try bundle.cgroups(for: "box")
+        let pidFile = bundle.directory + "/pid"
+        let created = try Self.oci(sandbox, ["create", "--bundle", bundle.directory, "--pid-file", pidFile, "box"])
+        #expect(created.status == 0 && created.stdout.isEmpty, "\(created)")
+        var state = try Self.state(sandbox, "box")
+        #expect(state["status"] as? String == "created" && state["id"] as? String == "box", "\(state)")
+        #expect(state["bundle"] as? String == bundle.directory && state["ociVersion"] as? String == "1.2.0", "\(state)")
+        let pid = (state["pid"] as? Int) ?? 0
+        #expect(pid > 0 && (try? String(contentsOfFile: pidFile, encoding: .utf8)) == "\(pid)")
+        // Created: the process waits; nothing of the command has run.
+        #expect(!FileManager.default.fileExists(atPath: bundle.directory + "/rootfs/tmp/mark"))
+        #expect(try Self.oci(sandbox, ["start", "box"]).status == 0)
+        state = try Self.state(sandbox, "box")
+        #expect(state["status"] as? String == "running" && state["pid"] as? Int == pid, "\(state)")
+        let again = try Self.oci(sandbox, ["create", "--bundle", bundle.directory, "box"])
+        #expect(again.status == 1 && again.stderr.contains("container box exists"), "\(again)")
+        let refused = try Self.oci(sandbox, ["delete", "box"])
+        #expect(refused.status == 1 && refused.stderr.contains("is running"), "\(refused)")
+        #expect(try Self.oci(sandbox, ["kill", "box", "TERM"]).status == 0)
+        #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "box"))?["status"] as? String == "stopped" })
+        let listed = try Self.oci(sandbox, ["list", "--format", "json"])
+        #expect(listed.stdout.contains("\"id\":\"box\"") && listed.stdout.contains("\"status\":\"stopped\""), "\(listed)")
+        #expect(try Self.oci(sandbox, ["delete", "box"]).status == 0)
+        #expect(try Self.oci(sandbox, ["list", "-q"]).stdout.isEmpty)
+        sandbox.expectClean()
+    }
+
+    @Test func runInTheForegroundPassesTheStatusAndDetachedRunsOn() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo hello from oci; exit 3"])
+        try bundle.cgroups(for: "fore")
+        let run = try Self.oci(sandbox, ["run", "--bundle", bundle.directory, "fore"])
+        #expect(run.status == 3 && run.stdout == "hello from oci\n", "\(run)")
+        #expect(try Self.oci(sandbox, ["list", "-q"]).stdout.isEmpty, "a foreground run deletes its container")
+        try bundle.edit { config in
+            var process = config["process"] as! [String: Any]
+            process["args"] = ["sleep", "100"]
+            config["process"] = process
+        }
+        try bundle.cgroups(for: "back")
+        let detached = try Self.oci(sandbox, ["run", "-d", "--bundle", bundle.directory, "back"])
+        #expect(detached.status == 0, "\(detached)")
+        #expect(try Self.state(sandbox, "back")["status"] as? String == "running")
+        #expect(try Self.oci(sandbox, ["delete", "--force", "back"]).status == 0)
+        #expect(try Self.oci(sandbox, ["list", "-q"]).stdout.isEmpty)
+        sandbox.expectClean()
+    }
+
+    /// A config.json key contain cannot honour is refused by its path, before anything is made;
+    /// --log-format json gives podman and containerd the line they read.
+    @Test func refusesWhatItCannotHonourInOneLine() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["true"])
+        try bundle.edit { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["uidMappings"] = [["containerID": 0, "hostID": 100000, "size": 65536]]
+            config["linux"] = linux
+        }
+        let log = sandbox.stateRoot + "/oci.log"
+        let r = try Self.oci(sandbox, ["--log", log, "--log-format", "json", "create", "--bundle", bundle.directory, "nope"])
+        #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("linux.uidMappings: user namespaces are not supported yet"), "\(r)")
+        let line = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(json?["level"] as? String == "error" && (json?["msg"] as? String)?.contains("linux.uidMappings") == true, "\(line)")
+        for (arguments, words) in [(["state", "ghost"], "container ghost does not exist"), (["start", "ghost"], "container ghost does not exist"),
+                                   (["--systemd-cgroup", "list"], "systemd cgroup manager is not supported"),
+                                   (["create", "--bundle", "/nonexistent", "x"], "cannot read /nonexistent/config.json"),
+                                   (["create", "--bundle", bundle.directory, "bad/id"], "invalid container id")] {
+            let refused = try Self.oci(sandbox, arguments)
+            #expect(refused.status == 1 && refused.stderr.contains(words), "\(arguments): \(refused)")
+        }
+        #expect(try Self.oci(sandbox, ["list", "-q"]).stdout.isEmpty)
+        sandbox.expectClean()
+    }
+}
