@@ -1,3 +1,4 @@
+import ContainSystem
 import FoundationEssentials
 
 /// A JSON document as values, read by FoundationEssentials' JSONDecoder (the Foundation the
@@ -73,10 +74,10 @@ public indirect enum JSONValue: Equatable, Sendable, Decodable {
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
         case .number(_, let text): return text
-        case .string(let value): return Self.quoted(value)
+        case .string(let value): return JSONText.quoted(value)
         case .array(let items): return "[" + items.map(\.text).joined(separator: ",") + "]"
         case .object(let fields):
-            return "{" + fields.keys.sorted().map { Self.quoted($0) + ":" + fields[$0]!.text }.joined(separator: ",") + "}"
+            return "{" + fields.keys.sorted().map { JSONText.quoted($0) + ":" + fields[$0]!.text }.joined(separator: ",") + "}"
         }
     }
 
@@ -85,29 +86,9 @@ public indirect enum JSONValue: Equatable, Sendable, Decodable {
 
     public struct OrderedObject {
         public var fields: [(String, JSONValue)]
-        public var text: String { "{" + fields.map { JSONValue.quoted($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}" }
+        public var text: String { "{" + fields.map { JSONText.quoted($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}" }
     }
 
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// Why contain-oci refuses: one line.
