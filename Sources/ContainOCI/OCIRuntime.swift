@@ -197,8 +197,8 @@ public struct OCIRuntime {
         }
     }
 
-    /// RFC 3339 in UTC, as runc prints `created`.
-    static func timestamp(_ seconds: Int) -> String {
+    /// RFC 3339 in UTC, as runc prints `created` and its log lines' `time`.
+    public static func timestamp(_ seconds: Int) -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -182,4 +182,14 @@ public enum Files {
         defer { free(resolved) }
         return String(cString: resolved)
     }
+
+    /// `path` made absolute against the working directory, symlinks kept (where the user
+    /// sees it, unlike realPath).
+    public static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        let directory = String(cString: cwd)
+        return path == "." ? directory : directory + "/" + path
+    }
 }

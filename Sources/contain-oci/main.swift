@@ -56,7 +56,7 @@ func reporting(_ global: Global, _ body: () throws -> Void) throws {
         if let log = global.log {
             let line = global.logFormat == "json"
                 ? JSONValue.ordered([("level", .string("error")), ("msg", .string(message)),
-                                     ("time", .string(OCIRuntimeClock.now()))]).text
+                                     ("time", .string(OCIRuntime.timestamp(Int(time(nil)))))]).text
                 : "level=error msg=\(JSONValue.string(message).text)"
             let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             if fd >= 0 {
@@ -67,26 +67,6 @@ func reporting(_ global: Global, _ body: () throws -> Void) throws {
         }
         throw ExitCode(1)
     }
-}
-
-enum OCIRuntimeClock {
-    static func now() -> String {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        var parts = tm()
-        var seconds = time.tv_sec
-        gmtime_r(&seconds, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
-}
-
-func absolute(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    guard getcwd(&buffer, buffer.count) != nil else { return path }
-    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return path == "." ? cwd : cwd + "/" + path
 }
 
 struct Create: ParsableCommand {
@@ -105,7 +85,7 @@ struct Create: ParsableCommand {
             if consoleSocket != nil { throw OCIError("--console-socket: terminals are not supported yet") }
             if preserveFDs != 0 { throw OCIError("--preserve-fds: not supported yet") }
             if noPivot { throw OCIError("--no-pivot: contain always pivots into the root") }
-            try global.runtime.create(id: id, bundle: absolute(bundle), pidFile: pidFile.map(absolute))
+            try global.runtime.create(id: id, bundle: Files.absolute(bundle), pidFile: pidFile.map(Files.absolute))
         }
     }
 }
@@ -158,7 +138,7 @@ struct Run: ParsableCommand {
         var status: Int32 = 0
         try reporting(global) {
             if consoleSocket != nil { throw OCIError("--console-socket: terminals are not supported yet") }
-            status = try global.runtime.run(id: id, bundle: absolute(bundle), pidFile: pidFile.map(absolute), detach: detach)
+            status = try global.runtime.run(id: id, bundle: Files.absolute(bundle), pidFile: pidFile.map(Files.absolute), detach: detach)
         }
         if status != 0 { throw ExitCode(status) }
     }
@@ -197,7 +177,7 @@ struct Spec: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("The bundle (default: the current directory).", valueName: "dir")) var bundle = "."
     func run() throws {
         try reporting(global) {
-            let path = absolute(bundle) + "/config.json"
+            let path = Files.absolute(bundle) + "/config.json"
             if Files.exists(path) { throw OCIError("\(path) exists") }
             try Files.write(path, OCISpecTemplate.text, create: true, mode: 0o644)
         }

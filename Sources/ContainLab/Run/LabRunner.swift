@@ -39,7 +39,7 @@ public struct LabRunner {
     /// missing is made. A failure takes down everything the lab made and throws.
     public func up(file path: String, _ options: UpOptions) throws -> LabFile {
         // Absolute, but symlinks kept: the file's ../rootfs is where its user sees it.
-        let source = path.hasPrefix("/") ? path : Self.workingDirectory() + "/" + path
+        let source = Files.absolute(path)
         let bytes: [UInt8]
         do { bytes = try Files.readBytes(path) } catch { throw LabError("cannot read lab file \(path): \(Self.reason(error))") }
         var lab = try LabFile.parse(bytes: bytes, file: path)
@@ -305,12 +305,6 @@ public struct LabRunner {
             }
             return status
         }
-    }
-
-    static func workingDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return "." }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func reason(_ error: Error) -> String {
