@@ -308,32 +308,13 @@ public enum LabGraph {
         }
     }
 
-    /// posix_spawn with an argument vector (no shell), default signal handling and an empty mask.
+    /// Starts `program` (see Spawn), its failure as a LabError.
     static func spawn(_ program: String, arguments: [String], stdout: Int32, stderr: Int32) throws(LabError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
-        guard result == 0 else { throw failure("run", path: program, errno: result) }
-        return pid
+        do {
+            return try Spawn.start(program, arguments, stdout: stdout, stderr: stderr)
+        } catch {
+            throw failure("run", path: program, errno: error.errno)
+        }
     }
 
     enum Outcome: Equatable {
@@ -345,14 +326,14 @@ public enum LabGraph {
 
     /// Waits for `pid`, polling; past `milliseconds` kills and reaps it.
     static func waitBounded(_ pid: pid_t, milliseconds: Int) -> Outcome {
-        let deadline = monotonicMilliseconds() + milliseconds
+        let deadline = MonotonicClock.milliseconds + milliseconds
         var status: Int32 = 0
         var pause = 1
         while true {
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid, let ended = WaitStatus(raw: status) { return .ended(ended) }
             if r < 0 && errno != EINTR { return .lost(errno) }
-            if monotonicMilliseconds() >= deadline {
+            if MonotonicClock.milliseconds >= deadline {
                 kill(pid, SIGKILL)
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 return .timedOut
@@ -361,12 +342,6 @@ public enum LabGraph {
             nanosleep(&interval, nil)
             pause = min(pause * 2, 20)
         }
-    }
-
-    static func monotonicMilliseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
     }
 
     /// The first non-empty line of what was written to `fd`, less what only names the temporary

@@ -36,15 +36,9 @@ struct SelfCommand {
         try sys("pipe") { pipe(&outputPipe) }
         try sys("pipe") { pipe(&errorPipe) }
         for fd in outputPipe + errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
         let pid: pid_t
         do {
-            pid = try spawn(arguments, actions: &actions)
+            pid = try spawn(arguments, stdout: outputPipe[1], stderr: errorPipe[1])
         } catch {
             for fd in outputPipe + errorPipe { close(fd) }
             throw error
@@ -78,11 +72,7 @@ struct SelfCommand {
 
     /// Runs `contain ARGUMENTS` on this process's own stdout and stderr (stdin: /dev/null).
     func passThrough(_ arguments: [String]) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        return try wait(try spawn(arguments, actions: &actions))
+        try wait(try spawn(arguments))
     }
 
     /// Replaces this process with `contain ARGUMENTS` (for `lab exec`: the terminal, signals
@@ -93,24 +83,8 @@ struct SelfCommand {
         throw SystemError("execv", path: "/proc/self/exe", errno: errno)
     }
 
-    private func spawn(_ arguments: [String], actions: inout posix_spawn_file_actions_t) throws -> pid_t {
-        let argv = (["contain"] + globalArguments + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // The child starts with no signal blocked and default handlers, whatever this process
-        // has blocked (a capture's signalfd, say).
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, environ)
-        guard status == 0 else { throw SystemError("posix_spawn", path: "/proc/self/exe", errno: status) }
-        return pid
+    private func spawn(_ arguments: [String], stdout: Int32? = nil, stderr: Int32? = nil) throws -> pid_t {
+        try Spawn.start("/proc/self/exe", ["contain"] + globalArguments + arguments, stdout: stdout, stderr: stderr)
     }
 
     /// The exit status, or 128+N for a signal, as a shell reports it.
@@ -119,7 +93,6 @@ struct SelfCommand {
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw SystemError("waitpid", errno: errno) }
         }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return WaitStatus(raw: status)?.shellCode ?? 125
     }
 }

@@ -61,13 +61,13 @@ public enum LinkCapture {
             return writer
         }
         listening("listening on \(source.interface) (\(source.description)), link-type \(linkTypeName(capture.linkType)), snapshot length \(capture.snapshotLength) bytes")
-        let deadline = microseconds.map { monotonicMicroseconds() + $0 }
+        let deadline = microseconds.map { MonotonicClock.microseconds + $0 }
         let utcOffset = PacketDecoder.localUTCOffset(at: time(nil))
         var summary = Summary()
         loop: while count.map({ summary.captured < $0 }) ?? true {
             var wait: Int32 = 1000
             if let deadline {
-                let now = monotonicMicroseconds()
+                let now = MonotonicClock.microseconds
                 if now >= deadline { break }
                 wait = Int32(min(UInt64(wait), (deadline - now + 999) / 1000))
             }
@@ -127,11 +127,5 @@ public enum LinkCapture {
         case LinkType.linuxSLL: return "LINUX_SLL (Linux cooked v1)"
         default: return "\(linkType)"
         }
-    }
-
-    private static func monotonicMicroseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
     }
 }

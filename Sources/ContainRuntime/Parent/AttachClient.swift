@@ -78,14 +78,14 @@ public final class AttachClient {
     deinit { close(fd) }
 
     private static func awaitHello(fd: Int32, decoder: inout AttachFrameDecoder, timeout: Double, displayName: String) throws -> AttachHello {
-        let deadline = monotonicNow() + timeout
+        let deadline = MonotonicClock.seconds + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             if let frame = try decoder.next() {
                 guard case .hello(let hello) = frame else { throw AttachProtocolError.unknownKind(frame.kind.rawValue) }
                 return hello
             }
-            let left = deadline - monotonicNow()
+            let left = deadline - MonotonicClock.seconds
             guard left > 0 else {
                 throw Refusal(description: "container \(displayName)'s supervisor did not answer within \(Int(timeout)) seconds")
             }
@@ -221,11 +221,5 @@ public final class AttachClient {
             guard n > 0 else { throw SystemError.last("write", path: name) }
             offset += n
         }
-    }
-
-    private static func monotonicNow() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

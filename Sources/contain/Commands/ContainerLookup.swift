@@ -9,18 +9,12 @@ import Glibc
 
 /// Waits until the container has ended and its supervisor let go of it (cleaned up).
 func waitUntilEnded(_ view: ContainerView, timeout: Double) -> Bool {
-    let deadline = monotonicSeconds() + timeout
-    while monotonicSeconds() < deadline {
+    let deadline = MonotonicClock.seconds + timeout
+    while MonotonicClock.seconds < deadline {
         if ContainerRecord.find(directory: view.directory)?.isAlive != true { return true }
         usleep(20_000)
     }
     return false
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Signals the container's PID 1, making sure the pid is still that process. A created

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ContainNetwork
 import ContainRuntime
+import ContainSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,7 +68,7 @@ struct NetTop: ParsableCommand {
 
     private func sample(_ manager: NetworkManager) throws -> [String: Sample] {
         var samples: [String: Sample] = [:]
-        let now = monotonicSeconds()
+        let now = MonotonicClock.seconds
         for status in try manager.status() where network == nil || status.definition.name == network {
             let d = status.definition
             for lease in status.leases {

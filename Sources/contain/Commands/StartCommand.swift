@@ -45,8 +45,8 @@ struct StartCommand: ParsableCommand {
     /// Asks its supervisor to start it, and waits until it runs or has failed to.
     private func start(_ view: ContainerView) throws {
         try ContainerRecord.requestStart(view)
-        let deadline = monotonicSeconds() + 60
-        while monotonicSeconds() < deadline {
+        let deadline = MonotonicClock.seconds + 60
+        while MonotonicClock.seconds < deadline {
             guard let now = ContainerRecord.find(directory: view.directory) else {
                 throw RunFailure.runtime("container \(view.displayName) was removed while starting")
             }
