@@ -169,7 +169,7 @@ private struct Decoder {
         for pair in try pairs(node, "\(what)'s networks") {
             var attachment = LabFile.Attachment(network: try string(pair.key, "\(what)'s networks"))
             if !isNull(pair.value) {
-                let fields = try mapping(pair.value, "\(what) on network `\(attachment.network)`", keys: ["ip", "impair"])
+                let fields = try mapping(pair.value, "\(what) on network `\(attachment.network)`", keys: ["impair", "ip"])
                 if let ip = fields["ip"] { attachment.address = try ipv4Address(ip, "\(what)'s ip on `\(attachment.network)`") }
                 if let impair = fields["impair"] { attachment.impairment = try impairment(impair, "\(what) on `\(attachment.network)`") }
             }
