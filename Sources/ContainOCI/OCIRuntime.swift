@@ -60,7 +60,13 @@ public struct OCIRuntime {
         if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
         let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
         _ = try configuration(id: id, bundle: bundle, recordID: recordID)   // refused here, before anything starts
-        let code = try DetachedSupervisor.start(existing: recordID) { recordID in
+        // The container's stdin, stdout and stderr are create's own, as runc hands them over
+        // (containerd's shim and podman's conmon give FIFOs or pipes here).
+        // A stream create was started without is /dev/null for the container.
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { if null >= 0 { close(null) } }
+        let streams = (0...2).map { fd in fcntl(fd, F_GETFD) >= 0 ? fd : null }
+        let code = try DetachedSupervisor.start(existing: recordID, streams: streams) { recordID in
             ["--root", stateRoot, "__supervise", recordID, id, bundle]
         }
         guard code == 0 else { throw OCIError("container \(id) was not created (exit status \(code))") }
@@ -75,8 +81,12 @@ public struct OCIRuntime {
         // container's log closes.
         Progress.fd = dup(2)
         Progress.transcript = []
+        // 3, 4 and 5: what `create` was given (DetachedSupervisor), the container's streams.
+        let streams: [Int32] = [3, 4, 5]
+        for fd in streams { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let config = try configuration(id: id, bundle: bundle, recordID: recordID)
-        return try ContainerRunner.supervise(config, id: recordID, createOnly: true, reopen: false, context: context)
+        return try ContainerRunner.supervise(config, id: recordID, createOnly: true, reopen: false, inheritedStreams: streams,
+                                             context: context)
     }
 
     /// Lets a created container's init exec the process; returns once it runs.

@@ -45,6 +45,14 @@ import Testing
         try Running(arguments: ["--root", sandbox.stateRoot + "/oci"] + arguments, stdin: nil, executable: binary).wait(timeout: timeout)
     }
 
+    /// `create` and `run -d`: the container keeps what they were given as its stdin, stdout and
+    /// stderr, so their output goes to a file (a pipe would stay open as long as the container
+    /// runs); the command itself is bounded by timeout(1).
+    static func ociDetached(_ sandbox: Sandbox, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try runTool("/usr/bin/timeout", ["60", binary, "--root", sandbox.stateRoot + "/oci"] + arguments,
+                    output: sandbox.stateRoot + "/oci-\(UInt32.random(in: 0..<UInt32.max)).out")
+    }
+
     static func state(_ sandbox: Sandbox, _ id: String) throws -> [String: Any] {
         let r = try oci(sandbox, ["state", id])
         return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? ["error": r.stderr]
@@ -55,8 +63,8 @@ import Testing
         let bundle = try Bundle(sandbox, args: ["sh", "-c", "trap 'exit 7' TERM; echo up > /tmp/mark; while :; do sleep 1; done"])
         try bundle.cgroups(for: "box")
         let pidFile = bundle.directory + "/pid"
-        let created = try Self.oci(sandbox, ["create", "--bundle", bundle.directory, "--pid-file", pidFile, "box"])
-        #expect(created.status == 0 && created.stdout.isEmpty, "\(created)")
+        let created = try Self.ociDetached(sandbox, ["create", "--bundle", bundle.directory, "--pid-file", pidFile, "box"])
+        #expect(created.status == 0 && created.output.isEmpty, "\(created)")
         var state = try Self.state(sandbox, "box")
         #expect(state["status"] as? String == "created" && state["id"] as? String == "box", "\(state)")
         #expect(state["bundle"] as? String == bundle.directory && state["ociVersion"] as? String == "1.2.0", "\(state)")
@@ -80,6 +88,24 @@ import Testing
         sandbox.expectClean()
     }
 
+    /// What `create` is given for stdin, stdout and stderr is the container's (containerd's
+    /// shim and podman's conmon pass FIFOs or pipes): its output reaches create's stdout and
+    /// stderr once started, and they close when it ends.
+    @Test func createHandsItsStreamsToTheContainer() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "read line; echo \"out: $line\"; echo err >&2"])
+        try bundle.cgroups(for: "streams")
+        let create = try Running(arguments: ["--root", sandbox.stateRoot + "/oci", "create", "--bundle", bundle.directory, "streams"],
+                                 stdin: "a line from the engine\n", executable: Self.binary)
+        #expect(eventually(timeout: 20) { (try? Self.state(sandbox, "streams"))?["status"] as? String == "created" })
+        #expect(try Self.oci(sandbox, ["start", "streams"]).status == 0)
+        let streams = try create.wait(timeout: 30)
+        #expect(streams.status == 0 && streams.stdout == "out: a line from the engine\n" && streams.stderr == "err\n", "\(streams)")
+        #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "streams"))?["status"] as? String == "stopped" })
+        #expect(try Self.oci(sandbox, ["delete", "streams"]).status == 0)
+        sandbox.expectClean()
+    }
+
     @Test func runInTheForegroundPassesTheStatusAndDetachedRunsOn() throws {
         let sandbox = try Sandbox()
         let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo hello from oci; exit 3"])
@@ -93,7 +119,7 @@ import Testing
             config["process"] = process
         }
         try bundle.cgroups(for: "back")
-        let detached = try Self.oci(sandbox, ["run", "-d", "--bundle", bundle.directory, "back"])
+        let detached = try Self.ociDetached(sandbox, ["run", "-d", "--bundle", bundle.directory, "back"])
         #expect(detached.status == 0, "\(detached)")
         #expect(try Self.state(sandbox, "back")["status"] as? String == "running")
         #expect(try Self.oci(sandbox, ["delete", "--force", "back"]).status == 0)

@@ -86,6 +86,8 @@ public final class Container {
     private var logOptions = LogOptions()
     /// The container exists (a kept record of one that ended) and starts again in it.
     private var reopen = false
+    /// The container's stdin, stdout and stderr as given (contain-oci's `create`), not relayed.
+    private var inheritedStreams: [Int32]?
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
@@ -113,7 +115,7 @@ public final class Container {
     /// `stopTimeout`: what `contain stop` does to it (kept in its record).
     public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, reopen: Bool = false, interactive: Bool = false,
                               stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10, logOptions: LogOptions = LogOptions(),
-                              context: RuntimeContext) throws -> Container {
+                              inheritedStreams: [Int32]? = nil, context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
         let container = try Container(config: config, id: id, createOnly: createOnly, interactive: interactive, context: context)
@@ -121,6 +123,7 @@ public final class Container {
         container.stopTimeout = stopTimeout
         container.logOptions = logOptions
         container.reopen = reopen
+        container.inheritedStreams = inheritedStreams
         do {
             try container.createSteps()
         } catch {
@@ -184,7 +187,8 @@ public final class Container {
         let channel = try SyncChannel.pair()
         let namespaces = Namespaces(config.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
-        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, detached: detached)
+        let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, detached: detached,
+                                      inherited: inheritedStreams)
         self.streams = streams
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
                                                streams: streams.childStreams)

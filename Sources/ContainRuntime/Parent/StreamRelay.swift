@@ -53,13 +53,19 @@ final class StreamRelay {
     private static let maxStdinQueue = 65536
 
     /// Plans the streams before the child is started; `terminal`: the child will make a pty;
-    /// `detached`: a detached container's log and attach socket, where its output goes.
-    init(terminal: Bool, interactive: Bool, detached: DetachedStreams? = nil) throws {
+    /// `detached`: a detached container's log and attach socket, where its output goes;
+    /// `inherited`: the child's stdin, stdout and stderr as they are, relayed by nobody (what an
+    /// OCI runtime's `create` was given; closed here once the child has them).
+    init(terminal: Bool, interactive: Bool, detached: DetachedStreams? = nil, inherited: [Int32]? = nil) throws {
         self.interactive = interactive && detached == nil
         self.log = detached?.log
         self.attachServer = detached?.attach
         let null = try sys("open", path: "/dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         owned.append(null)
+        if let inherited {
+            childStreams = inherited
+            return
+        }
         if terminal {
             // The init's own streams before it takes its terminal: nothing of the caller's.
             childStreams = [null, null, null]
