@@ -108,11 +108,16 @@ public enum OCIConfig {
             guard let name = try entry.string("type"), let type = ContainerConfig.Linux.NamespaceType(rawValue: name) else {
                 throw OCIError("linux.namespaces[\(index)].type: one of pid, network, mount, ipc, uts, user, cgroup, time")
             }
-            if let path = try entry.string("path") {
-                throw OCIError("linux.namespaces[\(index)] (\(name)): joining an existing namespace (\(path)) is not supported yet")
-            }
             if type == .user || type == .time { throw OCIError("linux.namespaces: \(name) namespaces are not supported yet") }
-            linux.namespaces.append(ContainerConfig.Linux.Namespace(type: type))
+            let path = try entry.string("path")
+            // An engine's network namespace (podman's, a Kubernetes pod's) is joined; joining
+            // the others is not there yet.
+            if let path, type != .network {
+                throw OCIError("linux.namespaces[\(index)] (\(name)): joining an existing \(name) namespace (\(path)) is not supported yet")
+            }
+            if let path, !path.hasPrefix("/") { throw OCIError("linux.namespaces[\(index)].path: must be absolute") }
+            guard !linux.namespaces.contains(where: { $0.type == type }) else { throw OCIError("linux.namespaces: \(name) listed twice") }
+            linux.namespaces.append(ContainerConfig.Linux.Namespace(type: type, path: path))
             try entry.finish()
         }
         for key in ["uidMappings", "gidMappings"] {

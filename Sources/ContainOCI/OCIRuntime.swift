@@ -49,6 +49,11 @@ public struct OCIRuntime {
         }
         config.annotations[Self.bundleAnnotation] = bundle
         guard Files.isDirectory(config.root.path) else { throw OCIError("root.path \(config.root.path): no such directory") }
+        for namespace in config.linux.namespaces {
+            if let path = namespace.path, !Files.exists(path) {
+                throw OCIError("linux.namespaces (\(namespace.type.rawValue)): \(path) does not exist")
+            }
+        }
         return config
     }
 

@@ -106,6 +106,35 @@ import Testing
         sandbox.expectClean()
     }
 
+    /// A network namespace an engine made (podman's, a pod's) is joined by its path: the
+    /// container sees that namespace's interfaces and addresses, not a namespace of its own.
+    @Test func joinsAnEnginesNetworkNamespaceByPath() throws {
+        let lab = try NetworkLab()
+        let bundle = try Bundle(lab.sandbox, args: ["ip", "-4", "-o", "addr"])
+        try bundle.cgroups(for: "podnet")
+        try bundle.edit { config in
+            var linux = config["linux"] as! [String: Any]
+            var namespaces = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "network" }
+            namespaces.append(["type": "network", "path": "/run/netns/" + lab.host])
+            linux["namespaces"] = namespaces
+            config["linux"] = linux
+        }
+        let run = try Self.oci(lab.sandbox, ["run", "--bundle", bundle.directory, "podnet"])
+        #expect(run.status == 0 && run.stdout.contains(NetworkLab.hostAddress + "/"), "\(run)")
+        try bundle.edit { config in
+            var linux = config["linux"] as! [String: Any]
+            var namespaces = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "network" }
+            namespaces.append(["type": "network", "path": "/run/netns/no-such-namespace"])
+            linux["namespaces"] = namespaces
+            config["linux"] = linux
+        }
+        try bundle.cgroups(for: "podnet3")
+        let refused = try Self.oci(lab.sandbox, ["run", "--bundle", bundle.directory, "podnet3"])
+        #expect(refused.status == 1 && refused.stderr.contains("/run/netns/no-such-namespace does not exist"), "\(refused)")
+        #expect(try Self.oci(lab.sandbox, ["list", "-q"]).stdout.isEmpty)
+        try lab.expectClean()
+    }
+
     @Test func runInTheForegroundPassesTheStatusAndDetachedRunsOn() throws {
         let sandbox = try Sandbox()
         let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo hello from oci; exit 3"])
