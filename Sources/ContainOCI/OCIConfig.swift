@@ -46,10 +46,9 @@ public enum OCIConfig {
 
     static func process(_ fields: inout Fields) throws(OCIError) -> ContainerConfig.Process {
         var process = ContainerConfig.Process()
-        if try fields.bool("terminal") == true {
-            throw OCIError("process.terminal: a terminal (with --console-socket) is not supported yet")
-        }
-        _ = try fields.object("consoleSize")   // only meaningful with a terminal
+        // A pty of its own devpts; its size is the engine's to set on the master it receives.
+        process.terminal = try fields.bool("terminal") ?? false
+        _ = try fields.object("consoleSize")
         guard let args = try fields.strings("args"), !args.isEmpty else { throw OCIError("process.args: missing or empty") }
         process.args = args
         process.env = try fields.strings("env") ?? []

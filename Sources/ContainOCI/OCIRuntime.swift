@@ -60,11 +60,19 @@ public struct OCIRuntime {
     // MARK: create, start
 
     /// Creates the container and returns once its init waits for `start`.
-    public func create(id: String, bundle: String, pidFile: String?) throws {
+    /// `consoleSocket`: where the pty's master goes when the process has a terminal (required
+    /// then, as runc requires it).
+    public func create(id: String, bundle: String, pidFile: String?, consoleSocket: String? = nil) throws {
         try Self.checkID(id)
         if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
         let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
-        _ = try configuration(id: id, bundle: bundle, recordID: recordID)   // refused here, before anything starts
+        let config = try configuration(id: id, bundle: bundle, recordID: recordID)   // refused here, before anything starts
+        if config.process.terminal && consoleSocket == nil {
+            throw OCIError("process.terminal is true: give --console-socket, where the terminal's master is sent")
+        }
+        if !config.process.terminal && consoleSocket != nil {
+            throw OCIError("--console-socket: process.terminal is false, so there is no terminal to send")
+        }
         // The container's stdin, stdout and stderr are create's own, as runc hands them over
         // (containerd's shim and podman's conmon give FIFOs or pipes here).
         // A stream create was started without is /dev/null for the container.
@@ -72,7 +80,7 @@ public struct OCIRuntime {
         defer { if null >= 0 { close(null) } }
         let streams = (0...2).map { fd in fcntl(fd, F_GETFD) >= 0 ? fd : null }
         let code = try DetachedSupervisor.start(existing: recordID, streams: streams) { recordID in
-            ["--root", stateRoot, "__supervise", recordID, id, bundle]
+            ["--root", stateRoot, "__supervise", recordID, id, bundle] + (consoleSocket.map { ["--console-socket", $0] } ?? [])
         }
         guard code == 0 else { throw OCIError("container \(id) was not created (exit status \(code))") }
         if let pidFile { try writePidFile(pidFile, id: id) }
@@ -80,7 +88,7 @@ public struct OCIRuntime {
 
     /// The supervisor behind `create` (`contain-oci __supervise RECORD ID BUNDLE`): the
     /// container's whole life, its exit status kept for `state` until `delete`.
-    public func supervise(recordID: String, id: String, bundle: String) throws -> Int32 {
+    public func supervise(recordID: String, id: String, bundle: String, consoleSocket: String?) throws -> Int32 {
         // Its stderr is the pipe `create` reads until the container waits (as contain's
         // detached supervisor's): progress goes to a duplicate, which the switch to the
         // container's log closes.
@@ -90,7 +98,8 @@ public struct OCIRuntime {
         let streams: [Int32] = [3, 4, 5]
         for fd in streams { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let config = try configuration(id: id, bundle: bundle, recordID: recordID)
-        return try ContainerRunner.supervise(config, id: recordID, createOnly: true, reopen: false, inheritedStreams: streams,
+        return try ContainerRunner.supervise(config, id: recordID, createOnly: true, reopen: false,
+                                             handed: HandedStreams(streams: streams, consoleSocket: consoleSocket),
                                              context: context)
     }
 
@@ -114,11 +123,22 @@ public struct OCIRuntime {
 
     /// `run`: create and start; in the foreground (not `detach`), the process's stdio are this
     /// one's and its exit status is returned, and the container is deleted when it ends.
-    public func run(id: String, bundle: String, pidFile: String?, detach: Bool) throws -> Int32 {
-        if detach {
-            try create(id: id, bundle: bundle, pidFile: pidFile)
+    public func run(id: String, bundle: String, pidFile: String?, consoleSocket: String?, detach: Bool) throws -> Int32 {
+        if detach || consoleSocket != nil {
+            try create(id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket)
             try start(id: id)
-            return 0
+            if detach { return 0 }
+            // The terminal is the engine's (the console socket's): wait for the end, then delete,
+            // as a foreground run does.
+            while true {
+                guard let view = try? find(id) else { return 125 }
+                if case .exited(let code) = view.state {
+                    try delete(id, force: false)
+                    return code
+                }
+                if view.state == .dead { try delete(id, force: false); return 125 }
+                usleep(20_000)
+            }
         }
         try Self.checkID(id)
         if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }

@@ -74,7 +74,7 @@ struct Create: ParsableCommand {
     @OptionGroup var global: Global
     @Option(name: [.short, .long], help: ArgumentHelp("The bundle (default: the current directory).", valueName: "dir")) var bundle = "."
     @Option(name: .customLong("pid-file"), help: ArgumentHelp("Write the container's pid here.", valueName: "file")) var pidFile: String?
-    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Refused: terminals are not supported yet.", valueName: "socket")) var consoleSocket: String?
+    @Option(name: .customLong("console-socket"), help: ArgumentHelp("With process.terminal: the unix socket the terminal's master is sent to.", valueName: "socket")) var consoleSocket: String?
     @Flag(name: .customLong("no-pivot")) var noPivot = false
     @Flag(name: .customLong("no-new-keyring")) var noNewKeyring = false
     @Option(name: .customLong("preserve-fds")) var preserveFDs: Int = 0
@@ -82,10 +82,10 @@ struct Create: ParsableCommand {
 
     func run() throws {
         try reporting(global) {
-            if consoleSocket != nil { throw OCIError("--console-socket: terminals are not supported yet") }
             if preserveFDs != 0 { throw OCIError("--preserve-fds: not supported yet") }
             if noPivot { throw OCIError("--no-pivot: contain always pivots into the root") }
-            try global.runtime.create(id: id, bundle: Files.absolute(bundle), pidFile: pidFile.map(Files.absolute))
+            try global.runtime.create(id: id, bundle: Files.absolute(bundle), pidFile: pidFile.map(Files.absolute),
+                                      consoleSocket: consoleSocket.map(Files.absolute))
         }
     }
 }
@@ -131,14 +131,14 @@ struct Run: ParsableCommand {
     @OptionGroup var global: Global
     @Option(name: [.short, .long], help: ArgumentHelp("The bundle (default: the current directory).", valueName: "dir")) var bundle = "."
     @Option(name: .customLong("pid-file"), help: ArgumentHelp("Write the container's pid here.", valueName: "file")) var pidFile: String?
-    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Refused: terminals are not supported yet.", valueName: "socket")) var consoleSocket: String?
+    @Option(name: .customLong("console-socket"), help: ArgumentHelp("With process.terminal: the unix socket the terminal's master is sent to.", valueName: "socket")) var consoleSocket: String?
     @Flag(name: [.short, .long], help: "Return once it runs.") var detach = false
     @Argument var id: String
     func run() throws {
         var status: Int32 = 0
         try reporting(global) {
-            if consoleSocket != nil { throw OCIError("--console-socket: terminals are not supported yet") }
-            status = try global.runtime.run(id: id, bundle: Files.absolute(bundle), pidFile: pidFile.map(Files.absolute), detach: detach)
+            status = try global.runtime.run(id: id, bundle: Files.absolute(bundle), pidFile: pidFile.map(Files.absolute),
+                                            consoleSocket: consoleSocket.map(Files.absolute), detach: detach)
         }
         if status != 0 { throw ExitCode(status) }
     }
@@ -197,10 +197,12 @@ struct Supervise: ParsableCommand {
     @Argument var record: String
     @Argument var id: String
     @Argument var bundle: String
+    @Option(name: .customLong("console-socket")) var consoleSocket: String?
     func run() throws {
         var status: Int32 = 0
         try reporting(global) {
-            status = try OCIRuntime(root: global.root, quiet: false).supervise(recordID: record, id: id, bundle: bundle)
+            status = try OCIRuntime(root: global.root, quiet: false).supervise(recordID: record, id: id, bundle: bundle,
+                                                                              consoleSocket: consoleSocket)
         }
         throw ExitCode(status)
     }

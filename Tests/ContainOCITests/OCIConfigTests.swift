@@ -38,6 +38,7 @@ import ContainRuntime
         #expect(config.linux.maskedPaths.contains("/proc/kcore") && config.linux.readonlyPaths.contains("/proc/sys"))
         #expect(config.linux.cgroupsPath == "contain-oci/box")
         #expect(config.contain.networkMode == .none && config.contain.name == "box" && !config.contain.copyOnWrite)
+        #expect(!config.process.terminal)
     }
 
     @Test func anEnginesNetworkNamespaceIsJoined() throws {
@@ -83,7 +84,6 @@ import ContainRuntime
         ("{", "not valid JSON"),
         ("[1]", "config.json: must be an object"),
         ("{\"process\": {}}", "ociVersion: missing"),
-        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"terminal\": true}, \"root\": {}}", "process.terminal: a terminal"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [], \"cwd\": \"/\"}, \"root\": {}}", "process.args: missing or empty"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"selinuxLabel\": \"x\"}, \"root\": {}}", "process.selinuxLabel"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"frobnicate\": 1}, \"root\": {}}", "process.frobnicate: not supported by contain (yet), and not ignored"),

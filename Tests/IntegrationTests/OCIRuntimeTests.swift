@@ -1,3 +1,4 @@
+import CContainShim
 import Foundation
 import Testing
 
@@ -103,6 +104,62 @@ import Testing
         #expect(streams.status == 0 && streams.stdout == "out: a line from the engine\n" && streams.stderr == "err\n", "\(streams)")
         #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "streams"))?["status"] as? String == "stopped" })
         #expect(try Self.oci(sandbox, ["delete", "streams"]).status == 0)
+        sandbox.expectClean()
+    }
+
+    /// process.terminal: the container's pty master goes to the engine's console socket
+    /// (SCM_RIGHTS, as runc sends it); what the engine types reaches the process, which sees a
+    /// terminal, and its output comes back on the master.
+    @Test func aTerminalsMasterGoesToTheConsoleSocket() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "tty; read line; echo \"got $line\""])
+        try bundle.cgroups(for: "tty")
+        try bundle.edit { config in
+            var process = config["process"] as! [String: Any]
+            process["terminal"] = true
+            config["process"] = process
+        }
+        let path = sandbox.stateRoot + "/console.sock"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0 && listen(listener, 1) == 0)
+        let without = try Self.ociDetached(sandbox, ["create", "--bundle", bundle.directory, "tty"])
+        #expect(without.status == 1 && without.output.contains("give --console-socket"), "\(without)")
+        // The master is sent during create: the socket's backlog holds the connection until accept.
+        let created = try Self.ociDetached(sandbox, ["create", "--bundle", bundle.directory, "--console-socket", path, "tty"])
+        #expect(created.status == 0, "\(created)")
+        let connection = accept(listener, nil, nil)
+        defer { close(connection) }
+        var master: Int32 = -1
+        var name = [UInt8](repeating: 0, count: 256)
+        let received = cshim_receive_with_fd(connection, &name, UInt(name.count), 0, &master)
+        #expect(received > 0 && master >= 0)
+        defer { if master >= 0 { close(master) } }
+        #expect(try Self.oci(sandbox, ["start", "tty"]).status == 0)
+        var seen = ""
+        _ = "hello\n".withCString { write(master, $0, 6) }
+        let deadline = Date().addingTimeInterval(20 * Harness.timeScale)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !seen.contains("got hello"), Date() < deadline {
+            var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 200) > 0 else { continue }
+            let n = read(master, &buffer, buffer.count)
+            if n <= 0 { break }
+            seen += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        #expect(seen.contains("/dev/pts/0") && seen.contains("got hello"), "\(seen)")
+        #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "tty"))?["status"] as? String == "stopped" })
+        #expect(try Self.oci(sandbox, ["delete", "tty"]).status == 0)
         sandbox.expectClean()
     }
 

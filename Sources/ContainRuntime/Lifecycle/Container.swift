@@ -86,8 +86,8 @@ public final class Container {
     private var logOptions = LogOptions()
     /// The container exists (a kept record of one that ended) and starts again in it.
     private var reopen = false
-    /// The container's stdin, stdout and stderr as given (contain-oci's `create`), not relayed.
-    private var inheritedStreams: [Int32]?
+    /// The container's streams as contain-oci's `create` was given them, not relayed.
+    private var handed: HandedStreams?
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
@@ -115,7 +115,7 @@ public final class Container {
     /// `stopTimeout`: what `contain stop` does to it (kept in its record).
     public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, reopen: Bool = false, interactive: Bool = false,
                               stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10, logOptions: LogOptions = LogOptions(),
-                              inheritedStreams: [Int32]? = nil, context: RuntimeContext) throws -> Container {
+                              handed: HandedStreams? = nil, context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
         let container = try Container(config: config, id: id, createOnly: createOnly, interactive: interactive, context: context)
@@ -123,7 +123,7 @@ public final class Container {
         container.stopTimeout = stopTimeout
         container.logOptions = logOptions
         container.reopen = reopen
-        container.inheritedStreams = inheritedStreams
+        container.handed = handed
         do {
             try container.createSteps()
         } catch {
@@ -188,7 +188,7 @@ public final class Container {
         let namespaces = Namespaces(config.linux.namespaces)
         progress.say("creating namespaces: \(namespaces.names.joined(separator: " "))")
         let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, detached: detached,
-                                      inherited: inheritedStreams)
+                                      handed: handed)
         self.streams = streams
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
                                                streams: streams.childStreams)

@@ -50,7 +50,12 @@ struct ChildSupervisor {
                     child.kill(SIGKILL)
                     continue
                 }
-                relay.attach(master: master)
+                do {
+                    try relay.attach(master: master)
+                } catch {
+                    failure = failure ?? .runtime("\(error)")
+                    child.kill(SIGKILL)
+                }
             case .progress(let line)?:
                 progress.say(line)
                 // Each line announces the phase that begins: time the one that ended.

@@ -33,9 +33,9 @@ public struct ContainerRunner {
     /// The container's whole life, and (detached, with `--restart`) its restarts in place.
     /// `reopen`: the container exists, ended, and starts again (`contain start` of an exited
     /// container, `contain restart`).
-    /// `inheritedStreams`: the container's stdin, stdout and stderr as given (contain-oci).
+    /// `handed`: the container's streams as an OCI runtime's `create` was given them.
     public static func supervise(_ config: ContainerConfig, id: String, createOnly: Bool, reopen: Bool,
-                                 inheritedStreams: [Int32]? = nil, context: RuntimeContext) throws -> Int32 {
+                                 handed: HandedStreams? = nil, context: RuntimeContext) throws -> Int32 {
         let policy = config.contain.restartPolicy.flatMap { try? RestartPolicy(parsing: $0) } ?? .no
         var restarts = 0
         var delay: Int?
@@ -43,7 +43,7 @@ public struct ContainerRunner {
         while true {
             let began = time(nil)
             let (code, stoppedByUser) = try once(config, id: id, createOnly: createOnly && !reopen, reopen: reopen,
-                                                 inheritedStreams: inheritedStreams, context: context)
+                                                 handed: handed, context: context)
             guard config.contain.detached, policy.restarts(exitCode: code, restartsSoFar: restarts, stoppedByUser: stoppedByUser) else {
                 return code
             }
@@ -59,14 +59,14 @@ public struct ContainerRunner {
     /// One run: create (or reopen), start, wait, delete. Returns the exit code, and whether
     /// `contain stop`, `kill` or `rm -f` ended it.
     private static func once(_ config: ContainerConfig, id: String, createOnly: Bool, reopen: Bool,
-                             inheritedStreams: [Int32]?, context: RuntimeContext) throws -> (Int32, Bool) {
+                             handed: HandedStreams?, context: RuntimeContext) throws -> (Int32, Bool) {
         let progress = context.progress, timings = context.timings
         let contain = config.contain
         let logOptions = LogOptions(maxSize: contain.logMaxSize ?? LogOptions.defaultMaxSize,
                                     maxFiles: Int(contain.logMaxFiles ?? Int32(LogOptions.defaultMaxFiles)))
         let container = try Container.create(config, id: id, createOnly: createOnly, reopen: reopen, interactive: contain.interactive,
                                              stopSignal: contain.stopSignal ?? SIGTERM, stopTimeout: Int(contain.stopTimeout ?? 10),
-                                             logOptions: logOptions, inheritedStreams: inheritedStreams, context: context)
+                                             logOptions: logOptions, handed: handed, context: context)
         if createOnly {
             // `contain create`: tell the waiting `contain create` the id, then wait for `start`.
             guard let record = container.record else { return (125, false) }

@@ -49,21 +49,25 @@ final class StreamRelay {
     /// with `-i`; non-blocking), -1 for nowhere; and what it has not taken yet.
     private var stdinTarget: Int32 = -1
     private var stdinQueue: [UInt8] = []
+    /// Where the pty's master goes instead of being relayed (contain-oci's --console-socket).
+    private let consoleSocket: String?
     /// Input beyond this waits in the clients (they are not read).
     private static let maxStdinQueue = 65536
 
     /// Plans the streams before the child is started; `terminal`: the child will make a pty;
     /// `detached`: a detached container's log and attach socket, where its output goes;
-    /// `inherited`: the child's stdin, stdout and stderr as they are, relayed by nobody (what an
-    /// OCI runtime's `create` was given; closed here once the child has them).
-    init(terminal: Bool, interactive: Bool, detached: DetachedStreams? = nil, inherited: [Int32]? = nil) throws {
+    /// `handed`: what an OCI runtime's `create` was given, relayed by nobody: its stdin, stdout
+    /// and stderr are the child's as they are (closed here once the child has them), or, with
+    /// a terminal, the pty's master goes to the console socket.
+    init(terminal: Bool, interactive: Bool, detached: DetachedStreams? = nil, handed: HandedStreams? = nil) throws {
         self.interactive = interactive && detached == nil
         self.log = detached?.log
         self.attachServer = detached?.attach
         let null = try sys("open", path: "/dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         owned.append(null)
-        if let inherited {
-            childStreams = inherited
+        self.consoleSocket = handed?.consoleSocket
+        if let handed, !terminal {
+            childStreams = handed.streams
             return
         }
         if terminal {
@@ -115,7 +119,12 @@ final class StreamRelay {
 
     /// `-t`: the init's pty master arrived. The caller's terminal goes raw and takes its size;
     /// a detached container's terminal is its log's stdout.
-    func attach(master fd: Int32) {
+    func attach(master fd: Int32) throws {
+        if let consoleSocket {
+            defer { close(fd) }
+            try HandedStreams.send(master: fd, to: consoleSocket)
+            return
+        }
         master = fd
         owned.append(fd)
         if let attachServer {
