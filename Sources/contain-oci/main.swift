@@ -208,18 +208,10 @@ struct Supervise: ParsableCommand {
     }
 }
 
-// The engine re-executes this binary for the container's init and exec's helper, and for the
-// name server: those are picked out first, as `contain` does.
+// The engine re-executes this binary for the container's init, exec's helper and the name
+// server: those are picked out first, as `contain` does.
 let arguments = ProcessArguments.all
-if arguments.count == 2 && arguments[1] == ContainerInit.argument {
-    ContainerInit.main()
-}
-if arguments.count == 2 && arguments[1] == ContainerExec.argument {
-    ContainerExec.helperMain()
-}
-if arguments.count == 3 && arguments[1] == NameServerProcess.argument {
-    NameServerProcess.main(directory: arguments[2])
-}
+ReexecutedEntryPoints.dispatch(arguments)
 ContainOCICommand.main(globalOptionsAfterCommand(Array(arguments.dropFirst())))
 
 /// runc's global options come before the command (`contain-oci --root R --log F create ...`,
