@@ -202,6 +202,20 @@ public struct OCIRuntime {
         try sys("kill", path: id) { Glibc.kill(pid.pid, signal) }
     }
 
+    /// Freezes every process of a running container (the cgroup freezer), as `contain pause`.
+    public func pause(_ id: String) throws {
+        let view = try find(id)
+        guard Self.status(view) == "running" else { throw OCIError("container \(id) is \(Self.status(view)), not running") }
+        try ContainerRecord.pause(view)
+    }
+
+    /// Thaws a paused container.
+    public func resume(_ id: String) throws {
+        let view = try find(id)
+        guard Self.status(view) == "paused" else { throw OCIError("container \(id) is \(Self.status(view)), not paused") }
+        try ContainerRecord.unpause(view)
+    }
+
     /// Removes a stopped container; `force` kills a running one first.
     public func delete(_ id: String, force: Bool) throws {
         var view = try find(id)

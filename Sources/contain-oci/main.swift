@@ -14,7 +14,8 @@ struct ContainOCICommand: ParsableCommand {
         commandName: "contain-oci",
         abstract: "An OCI runtime (runc's command line) over contain's engine.",
         version: "contain-oci 0.1 (runtime-spec 1.2)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self, Spec.self, Features.self,
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Pause.self, Resume.self, List.self,
+                      Spec.self, Features.self,
                       Supervise.self])
 }
 
@@ -116,6 +117,20 @@ struct Kill: ParsableCommand {
             try global.runtime.kill(id, signal: number, all: all)
         }
     }
+}
+
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Freeze every process of a running container.")
+    @OptionGroup var global: Global
+    @Argument var id: String
+    func run() throws { try reporting(global) { try global.runtime.pause(id) } }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Thaw a paused container.")
+    @OptionGroup var global: Global
+    @Argument var id: String
+    func run() throws { try reporting(global) { try global.runtime.resume(id) } }
 }
 
 struct Delete: ParsableCommand {

@@ -80,6 +80,13 @@ import Testing
         #expect(again.status == 1 && again.stderr.contains("container box exists"), "\(again)")
         let refused = try Self.oci(sandbox, ["delete", "box"])
         #expect(refused.status == 1 && refused.stderr.contains("is running"), "\(refused)")
+        // Paused: frozen, shown so, and refused a second pause; resumed: running again.
+        #expect(try Self.oci(sandbox, ["pause", "box"]).status == 0)
+        #expect(try Self.state(sandbox, "box")["status"] as? String == "paused")
+        let twice = try Self.oci(sandbox, ["pause", "box"])
+        #expect(twice.status == 1 && twice.stderr.contains("is paused, not running"), "\(twice)")
+        #expect(try Self.oci(sandbox, ["resume", "box"]).status == 0)
+        #expect(try Self.state(sandbox, "box")["status"] as? String == "running")
         #expect(try Self.oci(sandbox, ["kill", "box", "TERM"]).status == 0)
         #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "box"))?["status"] as? String == "stopped" })
         let listed = try Self.oci(sandbox, ["list", "--format", "json"])
