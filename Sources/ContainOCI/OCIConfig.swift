@@ -44,6 +44,12 @@ public enum OCIConfig {
         return config
     }
 
+    /// `exec --process FILE`: one `process` object, as config.json's.
+    public static func readProcess(bytes: [UInt8]) throws(OCIError) -> ContainerConfig.Process {
+        var fields = try Fields(try JSONValue.parse(bytes), path: "process")
+        return try process(&fields)
+    }
+
     static func process(_ fields: inout Fields) throws(OCIError) -> ContainerConfig.Process {
         var process = ContainerConfig.Process()
         // A pty of its own devpts; its size is the engine's to set on the master it receives.

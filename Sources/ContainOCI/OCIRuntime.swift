@@ -202,6 +202,35 @@ public struct OCIRuntime {
         try sys("kill", path: id) { Glibc.kill(pid.pid, signal) }
     }
 
+    /// Runs `process` in a running container (contain exec's way in) and returns its exit
+    /// status; its stdin, stdout and stderr are this process's. Its environment is added over the
+    /// container's. It runs with the container's capabilities and no-new-privileges: a process
+    /// asking for others is refused. `whole`: the process came whole (`--process FILE`), so its
+    /// no-new-privileges setting is its own and must match; otherwise the container's applies.
+    public func exec(_ id: String, process: ContainerConfig.Process, whole: Bool) throws -> Int32 {
+        let view = try find(id)
+        guard Self.status(view) == "running" else { throw OCIError("container \(id) is \(Self.status(view)), not running") }
+        if process.terminal { throw OCIError("exec with a terminal (--tty, process.terminal) is not supported yet") }
+        let config = try ContainerRecord.configuration(of: view)
+        if let asked = process.capabilities, asked != config.process.capabilities {
+            throw OCIError("exec with capabilities other than the container's is not supported yet")
+        }
+        if whole && process.noNewPrivileges != config.process.noNewPrivileges {
+            throw OCIError("exec with noNewPrivileges other than the container's is not supported yet")
+        }
+        if !process.rlimits.isEmpty && process.rlimits != config.process.rlimits {
+            throw OCIError("exec with rlimits other than the container's is not supported yet")
+        }
+        let groups = process.user.additionalGids
+        guard groups.isEmpty || groups == config.process.user.additionalGids else {
+            throw OCIError("exec with additional groups other than the container's is not supported yet")
+        }
+        let request = ContainerExec.Request(command: process.args, environment: process.env, workdir: process.cwd,
+                                            user: UserSpec(user: "\(process.user.uid)", group: "\(process.user.gid)"),
+                                            tty: false, interactive: true)
+        return try ContainerExec.run(view, request, progress: Progress(quiet: true))
+    }
+
     /// Freezes every process of a running container (the cgroup freezer), as `contain pause`.
     public func pause(_ id: String) throws {
         let view = try find(id)

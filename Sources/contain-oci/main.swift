@@ -14,7 +14,7 @@ struct ContainOCICommand: ParsableCommand {
         commandName: "contain-oci",
         abstract: "An OCI runtime (runc's command line) over contain's engine.",
         version: "contain-oci 0.1 (runtime-spec 1.2)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Pause.self, Resume.self, List.self,
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self, List.self,
                       Spec.self, Features.self,
                       Supervise.self])
 }
@@ -116,6 +116,57 @@ struct Kill: ParsableCommand {
             guard let number = Signals.parse(signal) else { throw OCIError("unknown signal `\(signal)`") }
             try global.runtime.kill(id, signal: number, all: all)
         }
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a process in a running container: --process FILE.json, or the command with --cwd, --env, --user.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("The process, as config.json's `process`.", valueName: "file")) var process: String?
+    @Option(help: ArgumentHelp("Working directory (absolute).", valueName: "dir")) var cwd: String?
+    @Option(name: [.short, .long], help: ArgumentHelp("KEY=VALUE (repeatable).", valueName: "env")) var env: [String] = []
+    @Option(name: [.short, .long], help: ArgumentHelp("UID[:GID].", valueName: "user")) var user: String?
+    @Option(name: .customLong("cap"), help: ArgumentHelp("Refused: the container's capabilities apply.", valueName: "cap")) var cap: [String] = []
+    @Flag(name: [.short, .long], help: "Refused: terminals for exec are not supported yet.") var tty = false
+    @Flag(name: [.short, .long], help: "Refused: detached exec is not supported yet.") var detach = false
+    @Option(name: .customLong("pid-file"), help: ArgumentHelp("Refused with --detach's.", valueName: "file")) var pidFile: String?
+    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Refused with --tty.", valueName: "socket")) var consoleSocket: String?
+    @Option(name: .customLong("preserve-fds")) var preserveFDs: Int = 0
+    @Argument var id: String
+    @Argument(parsing: .captureForPassthrough) var command: [String] = []
+    func run() throws {
+        var status: Int32 = 0
+        try reporting(global) {
+            if tty || consoleSocket != nil { throw OCIError("exec --tty: terminals for exec are not supported yet") }
+            if detach || pidFile != nil { throw OCIError("exec --detach, --pid-file: detached exec is not supported yet") }
+            if !cap.isEmpty { throw OCIError("exec --cap: the container's capabilities apply; others are not supported yet") }
+            if preserveFDs != 0 { throw OCIError("--preserve-fds: not supported yet") }
+            var spec: ContainerConfig.Process
+            let argv = command.first == "--" ? Array(command.dropFirst()) : command
+            if let process {
+                guard argv.isEmpty && cwd == nil && env.isEmpty && user == nil else {
+                    throw OCIError("exec --process takes the whole process from the file: no command or --cwd, --env, --user")
+                }
+                let bytes: [UInt8]
+                do { bytes = try Files.readBytes(process) } catch { throw OCIError("cannot read \(process): \(error)") }
+                spec = try OCIConfig.readProcess(bytes: bytes)
+            } else {
+                guard !argv.isEmpty else { throw OCIError("exec: give the command, or --process FILE.json") }
+                spec = ContainerConfig.Process(args: argv, env: env, cwd: cwd ?? "/")
+                guard spec.cwd.hasPrefix("/") else { throw OCIError("--cwd \(spec.cwd): must be absolute") }
+                if let user {
+                    let parts = user.split(separator: ":", omittingEmptySubsequences: false)
+                    guard (1...2).contains(parts.count), let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                        throw OCIError("--user \(user): UID[:GID], numbers")
+                    }
+                    spec.user.uid = uid
+                    spec.user.gid = parts.count == 2 ? UInt32(parts[1])! : 0
+                }
+            }
+            status = try global.runtime.exec(id, process: spec, whole: process != nil)
+        }
+        throw ExitCode(status)
     }
 }
 

@@ -61,7 +61,7 @@ import Testing
 
     @Test func createStartStateKillDelete() throws {
         let sandbox = try Sandbox()
-        let bundle = try Bundle(sandbox, args: ["sh", "-c", "trap 'exit 7' TERM; echo up > /tmp/mark; while :; do sleep 1; done"])
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 1; done"])
         try bundle.cgroups(for: "box")
         let pidFile = bundle.directory + "/pid"
         let created = try Self.ociDetached(sandbox, ["create", "--bundle", bundle.directory, "--pid-file", pidFile, "box"])
@@ -71,9 +71,11 @@ import Testing
         #expect(state["bundle"] as? String == bundle.directory && state["ociVersion"] as? String == "1.2.0", "\(state)")
         let pid = (state["pid"] as? Int) ?? 0
         #expect(pid > 0 && (try? String(contentsOfFile: pidFile, encoding: .utf8)) == "\(pid)")
-        // Created: the process waits; nothing of the command has run.
-        #expect(!FileManager.default.fileExists(atPath: bundle.directory + "/rootfs/tmp/mark"))
+        // Created: the init waits, the command not yet exec'd; started: the init is the command.
+        func command() -> String { ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(command() != "sh" && !command().isEmpty, "\(command())")
         #expect(try Self.oci(sandbox, ["start", "box"]).status == 0)
+        #expect(eventually(timeout: 10) { command() == "sh" }, "\(command())")
         state = try Self.state(sandbox, "box")
         #expect(state["status"] as? String == "running" && state["pid"] as? Int == pid, "\(state)")
         let again = try Self.oci(sandbox, ["create", "--bundle", bundle.directory, "box"])
@@ -87,6 +89,20 @@ import Testing
         #expect(twice.status == 1 && twice.stderr.contains("is paused, not running"), "\(twice)")
         #expect(try Self.oci(sandbox, ["resume", "box"]).status == 0)
         #expect(try Self.state(sandbox, "box")["status"] as? String == "running")
+        // exec: the command form and a process file, their status and output; what exec
+        // cannot honour yet is refused.
+        let exec = try Self.oci(sandbox, ["exec", "--env", "GREETING=hi", "--cwd", "/tmp", "box", "sh", "-c", "echo $GREETING from $(pwd) on $(hostname); exit 4"])
+        #expect(exec.status == 4 && exec.stdout == "hi from /tmp on runc\n", "\(exec)")
+        let processFile = bundle.directory + "/process.json"
+        try Data(#"{"args": ["sh", "-c", "echo $FOO in $(pwd) as $(id -u)"], "cwd": "/tmp", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/usr/bin:/bin", "FOO=bar"], "noNewPrivileges": true, "capabilities": {"bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]}}"#.utf8)
+            .write(to: URL(fileURLWithPath: processFile))
+        let fromFile = try Self.oci(sandbox, ["exec", "--process", processFile, "box"])
+        #expect(fromFile.status == 0 && fromFile.stdout == "bar in /tmp as 0\n", "\(fromFile)")
+        for (arguments, words) in [(["exec", "--tty", "box", "sh"], "terminals for exec"), (["exec", "-d", "box", "sh"], "detached exec"),
+                                   (["exec", "box"], "give the command")] {
+            let refusedExec = try Self.oci(sandbox, arguments)
+            #expect(refusedExec.status == 1 && refusedExec.stderr.contains(words), "\(arguments): \(refusedExec)")
+        }
         #expect(try Self.oci(sandbox, ["kill", "box", "TERM"]).status == 0)
         #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "box"))?["status"] as? String == "stopped" })
         let listed = try Self.oci(sandbox, ["list", "--format", "json"])
