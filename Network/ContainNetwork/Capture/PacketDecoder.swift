@@ -194,8 +194,7 @@ public enum PacketDecoder {
             case 2: text = "\(target) protocol \(innerProto) unreachable"
             case 3:
                 guard let port = inner.u16(innerLength + 2) else { return "ICMP [|icmp]" }
-                let name = innerProto == 6 ? "tcp" : innerProto == 17 ? "udp" : "ip-proto-\(innerProto)"
-                text = "\(target) \(name) port \(port) unreachable"
+                text = "\(target) \(portProtocol(innerProto)) port \(port) unreachable"
             case 4:
                 text = "\(target) unreachable - need to frag (mtu \(p.u16(6) ?? 0))"
             case 13: text = "\(target) unreachable - admin prohibited filter"
@@ -269,10 +268,8 @@ public enum PacketDecoder {
             case 1: text = "destination unreachable, unreachable prohibited \(target)"
             case 3: text = "destination unreachable, unreachable address \(target)"
             case 4:
-                let proto = inner.u8(6) ?? 0
-                let name = proto == 6 ? "tcp" : proto == 17 ? "udp" : "ip-proto-\(proto)"
                 guard let port = inner.u16(42) else { return "ICMP6, destination unreachable [|icmp6]" }
-                text = "destination unreachable, unreachable port \(target) \(name) port \(port)"
+                text = "destination unreachable, unreachable port \(target) \(portProtocol(inner.u8(6) ?? 0)) port \(port)"
             default: text = "destination unreachable, code \(code) \(target)"
             }
         case 2:
@@ -363,6 +360,11 @@ public enum PacketDecoder {
     }
 
     // MARK: - Text
+
+    /// The protocol of an unreachable port, as tcpdump names it.
+    static func portProtocol(_ number: UInt8) -> String {
+        number == 6 ? "tcp" : number == 17 ? "udp" : "ip-proto-\(number)"
+    }
 
     static func mac(_ p: Bytes, at offset: Int) -> String {
         guard let bytes = p.slice(offset, 6) else { return "[|ether]" }
