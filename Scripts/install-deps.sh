@@ -20,6 +20,7 @@ packages=(
     tmux util-linux iproute2 procps      # tests: a real terminal, setpriv, nsenter, observing links
     nftables                             # tests: observing contain's table (the product never runs nft)
     tshark tcpdump iperf3                # tests: reading capture files back, measuring impaired links
+    podman containerd                    # tests: the engines that drive contain-oci (conmon, ctr, CNI come with them)
     qemu-system-x86 python3 xz-utils     # the cgroup v2 test VM
 )
 if [ "${1:-}" = --bench ]; then

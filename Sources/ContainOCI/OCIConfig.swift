@@ -69,7 +69,10 @@ public enum OCIConfig {
                 }
                 return UInt32(number)
             }
-            if try user.number("umask") != nil { throw OCIError("process.user.umask: not supported yet") }
+            if let umask = try user.uint32("umask") {
+                guard umask <= 0o777 else { throw OCIError("process.user.umask: from 0 to 0777") }
+                process.user.umask = umask
+            }
             if let name = try user.string("username"), !name.isEmpty { throw OCIError("process.user.username: Windows only") }
             try user.finish()
         }
@@ -128,15 +131,19 @@ public enum OCIConfig {
         for key in ["uidMappings", "gidMappings"] {
             if let mappings = try fields.array(key), !mappings.isEmpty { throw OCIError("linux.\(key): user namespaces are not supported yet") }
         }
-        if let path = try fields.string("cgroupsPath") {
-            // Under contain's own parent at each hierarchy's root: PARENT/.../ID.
-            let trimmed = path.hasPrefix("/") ? String(path.dropFirst()) : path
-            guard trimmed.split(separator: "/").last.map(String.init) == id, trimmed.contains("/") else {
-                throw OCIError("linux.cgroupsPath `\(path)`: contain needs PARENT/\(id) (systemd slices are not supported)")
+        if let path = try fields.string("cgroupsPath"), !path.isEmpty {
+            // Absolute: from each hierarchy's root (podman's /libpod_parent/libpod-ID,
+            // containerd's /NAMESPACE/ID). Relative: under contain-oci's own parent there, never
+            // under the caller's cgroup (runc's reading would put it there).
+            if path.contains(":") {
+                throw OCIError("linux.cgroupsPath `\(path)`: a systemd slice:prefix:name path needs the systemd cgroup manager, which contain does not have (use cgroupfs)")
             }
-            linux.cgroupsPath = trimmed
-        } else {
-            linux.cgroupsPath = "contain-oci/" + id
+            let parts = path.split(separator: "/")
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != "." && $0 != ".." }) else {
+                throw OCIError("linux.cgroupsPath `\(path)`: expected PARENT/NAME")
+            }
+            let rooted = path.hasPrefix("/") && parts.count >= 2
+            linux.cgroupsPath = (rooted ? "" : "contain-oci/") + parts.joined(separator: "/")
         }
         if var resources = try fields.object("resources") {
             linux.resources = try Self.resources(&resources, linux: &linux)
@@ -258,14 +265,25 @@ public enum OCIConfig {
             switch type {
             case "bind":
                 guard let source, source.hasPrefix("/") else { throw OCIError("mounts[\(index)] (\(destination)): a bind mount needs an absolute source") }
-                let known: Set<String> = ["bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "private", "rprivate"]
+                // Every mount of a container is private: private and rprivate say so.
+                let known: Set<String> = ["bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "suid", "dev", "exec", "private", "rprivate"]
                 if let other = options.first(where: { !known.contains($0) }) {
                     throw OCIError("mounts[\(index)] (\(destination)): option `\(other)` is not supported yet")
                 }
+                let kept = options.filter { ["ro", "nosuid", "nodev", "noexec"].contains($0) }
                 mounts.append(ContainerConfig.Mount(destination: destination, type: "bind", source: source,
-                                                    options: ["rbind"] + (options.contains("ro") ? ["ro"] : [])))
+                                                    options: [options.contains("rbind") ? "rbind" : "bind"] + kept))
             case "tmpfs":
-                mounts.append(ContainerConfig.Mount(destination: destination, type: "tmpfs", source: "tmpfs", options: options))
+                let flags: Set<String> = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "private", "rprivate", "tmpcopyup"]
+                let data: Set<String> = ["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "huge"]
+                if let other = options.first(where: { option in
+                    !flags.contains(option) && TmpfsSpec.timeFlags[option] == nil
+                        && !data.contains(String(option.prefix(while: { $0 != "=" }))) }) {
+                    throw OCIError("mounts[\(index)] (\(destination)): option `\(other)` is not supported yet")
+                }
+                // Nothing implied (docker's --tmpfs is noexec, nosuid, nodev; an OCI mount says).
+                mounts.append(ContainerConfig.Mount(destination: destination, type: "tmpfs", source: "tmpfs",
+                                                    options: ["exec", "suid", "dev"] + options))
             default:
                 throw OCIError("mounts[\(index)]: a \(type.isEmpty ? "mount without a type" : type) mount at \(destination) is not supported yet")
             }

@@ -5,9 +5,11 @@ import ContainSystem
 import Glibc
 #endif
 
-/// runc's lifecycle over contain's engine: `create` leaves the container's init waiting (under a
-/// detached supervisor, as `contain create` does), `start` lets it exec, `state` reports it in
-/// runtime-spec's terms, `kill` signals it, `delete` removes it.
+/// runc's lifecycle over contain's engine: `create` leaves the container's init waiting on its
+/// record's start FIFO and exits, so that the init is the engine's (conmon's, containerd's
+/// shim's: the subreaper that reaps it and knows its exit status), as runc's is; `start` lets
+/// it exec, `state` reports it in runtime-spec's terms, `kill` signals it, `delete` removes
+/// what is left (its cgroups and record).
 public struct OCIRuntime {
     public let stateRoot: String
     public let context: RuntimeContext
@@ -43,10 +45,8 @@ public struct OCIRuntime {
         var config: ContainerConfig
         do { config = try OCIConfig.read(bundle: bundle, id: id, bytes: bytes) } catch { throw OCIError("\(path): \(error.message)") }
         if Self.isHexID(id) { config.contain.name = nil }
-        // The cgroup is named after the record (PARENT/RECORD), which is the OCI id when that is hex.
-        if let path = config.linux.cgroupsPath {
-            config.linux.cgroupsPath = path.split(separator: "/").dropLast().joined(separator: "/") + "/" + recordID
-        }
+        // Without a cgroupsPath: contain-oci/RECORD (the OCI id when that is hex).
+        if config.linux.cgroupsPath == nil { config.linux.cgroupsPath = "contain-oci/" + recordID }
         config.annotations[Self.bundleAnnotation] = bundle
         guard Files.isDirectory(config.root.path) else { throw OCIError("root.path \(config.root.path): no such directory") }
         for namespace in config.linux.namespaces {
@@ -73,34 +73,21 @@ public struct OCIRuntime {
         if !config.process.terminal && consoleSocket != nil {
             throw OCIError("--console-socket: process.terminal is false, so there is no terminal to send")
         }
-        // The container's stdin, stdout and stderr are create's own, as runc hands them over
-        // (containerd's shim and podman's conmon give FIFOs or pipes here).
-        // A stream create was started without is /dev/null for the container.
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { if null >= 0 { close(null) } }
-        let streams = (0...2).map { fd in fcntl(fd, F_GETFD) >= 0 ? fd : null }
-        let code = try DetachedSupervisor.start(existing: recordID, streams: streams) { recordID in
-            ["--root", stateRoot, "__supervise", recordID, id, bundle] + (consoleSocket.map { ["--console-socket", $0] } ?? [])
-        }
-        guard code == 0 else { throw OCIError("container \(id) was not created (exit status \(code))") }
+        try ContainerRunner.createForEngine(config, id: recordID, handed: try Self.handedStreams(consoleSocket: consoleSocket),
+                                            context: context)
         if let pidFile { try writePidFile(pidFile, id: id) }
     }
 
-    /// The supervisor behind `create` (`contain-oci __supervise RECORD ID BUNDLE`): the
-    /// container's whole life, its exit status kept for `state` until `delete`.
-    public func supervise(recordID: String, id: String, bundle: String, consoleSocket: String?) throws -> Int32 {
-        // Its stderr is the pipe `create` reads until the container waits (as contain's
-        // detached supervisor's): progress goes to a duplicate, which the switch to the
-        // container's log closes.
-        Progress.fd = dup(2)
-        Progress.transcript = []
-        // 3, 4 and 5: what `create` was given (DetachedSupervisor), the container's streams.
-        let streams: [Int32] = [3, 4, 5]
-        for fd in streams { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let config = try configuration(id: id, bundle: bundle, recordID: recordID)
-        return try ContainerRunner.supervise(config, id: recordID, createOnly: true, reopen: false,
-                                             handed: HandedStreams(streams: streams, consoleSocket: consoleSocket),
-                                             context: context)
+    /// The container's stdin, stdout and stderr are this process's own, as runc hands them over
+    /// (containerd's shim and podman's conmon give FIFOs or pipes here); a stream this process
+    /// was started without is /dev/null for the container.
+    static func handedStreams(consoleSocket: String?) throws -> HandedStreams {
+        let streams = try (0...2).map { fd throws -> Int32 in
+            let copy = fcntl(Int32(fd), F_DUPFD_CLOEXEC, 3)
+            if copy >= 0 { return copy }
+            return try sys("open", path: "/dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
+        }
+        return HandedStreams(streams: streams, consoleSocket: consoleSocket)
     }
 
     /// Lets a created container's init exec the process; returns once it runs.
@@ -108,6 +95,12 @@ public struct OCIRuntime {
         let view = try find(id)
         guard view.state == .created else { throw OCIError("container \(id) is \(Self.status(view)), not created") }
         try ContainerRecord.requestStart(view)
+        // Its init read the request (it was waiting for it), and nobody supervises it to say
+        // that it runs: it does.
+        if view.info.ownedByEngine {
+            ContainerRecord.recordStarted(view)
+            return
+        }
         for _ in 0..<12_000 {
             guard let now = ContainerRecord.find(directory: view.directory) else { throw OCIError("container \(id) was deleted while starting") }
             switch now.state {
@@ -124,28 +117,25 @@ public struct OCIRuntime {
     /// `run`: create and start; in the foreground (not `detach`), the process's stdio are this
     /// one's and its exit status is returned, and the container is deleted when it ends.
     public func run(id: String, bundle: String, pidFile: String?, consoleSocket: String?, detach: Bool) throws -> Int32 {
-        if detach || consoleSocket != nil {
+        if detach {
+            // As runc: the init is left to this process's caller (its subreaper) when it exits.
             try create(id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket)
             try start(id: id)
-            if detach { return 0 }
-            // The terminal is the engine's (the console socket's): wait for the end, then delete,
-            // as a foreground run does.
-            while true {
-                guard let view = try? find(id) else { return 125 }
-                if case .exited(let code) = view.state {
-                    try delete(id, force: false)
-                    return code
-                }
-                if view.state == .dead { try delete(id, force: false); return 125 }
-                usleep(20_000)
-            }
+            return 0
         }
         try Self.checkID(id)
         if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
         let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
         var config = try configuration(id: id, bundle: bundle, recordID: recordID)
+        if config.process.terminal && consoleSocket == nil {
+            throw OCIError("process.terminal is true: give --console-socket, where the terminal's master is sent")
+        }
         config.contain.detached = false
-        return try ContainerRunner.supervise(config, id: recordID, createOnly: false, reopen: false, context: context)
+        // In the foreground this process supervises: it waits for the end, returns the exit
+        // status, and deletes the container. Its streams (or, with a terminal, the console
+        // socket) are the container's, relayed by nobody.
+        return try ContainerRunner.supervise(config, id: recordID, createOnly: false, reopen: false,
+                                             handed: try Self.handedStreams(consoleSocket: consoleSocket), context: context)
     }
 
     func writePidFile(_ path: String, id: String) throws {
@@ -202,33 +192,73 @@ public struct OCIRuntime {
         try sys("kill", path: id) { Glibc.kill(pid.pid, signal) }
     }
 
-    /// Runs `process` in a running container (contain exec's way in) and returns its exit
-    /// status; its stdin, stdout and stderr are this process's. Its environment is added over the
-    /// container's. It runs with the container's capabilities and no-new-privileges: a process
-    /// asking for others is refused. `whole`: the process came whole (`--process FILE`), so its
-    /// no-new-privileges setting is its own and must match; otherwise the container's applies.
-    public func exec(_ id: String, process: ContainerConfig.Process, whole: Bool) throws -> Int32 {
+    /// What `exec` was asked besides the process.
+    public struct ExecOptions {
+        public var tty = false
+        public var detach = false
+        public var pidFile: String?
+        public var consoleSocket: String?
+        /// `--cap`: added to the bounding, effective and permitted sets (runc's reading).
+        public var capabilities: [String] = []
+        public init() {}
+    }
+
+    /// Runs a process in a running container; returns its exit status (0 at once with
+    /// `detach`, when the process runs: the engine, this process's caller, reaps it).
+    /// `whole`: `process` is the engine's whole process (`--process FILE`), honoured as it is;
+    /// otherwise it is the command line's, over the container's own process (its capabilities,
+    /// rlimits, groups, no_new_privs) with the environment added to the container's. In both,
+    /// `--tty` asks for a terminal and `--cap` adds capabilities (runc's reading).
+    public func exec(_ id: String, process given: ContainerConfig.Process, whole: Bool, options: ExecOptions) throws -> Int32 {
         let view = try find(id)
         guard Self.status(view) == "running" else { throw OCIError("container \(id) is \(Self.status(view)), not running") }
-        if process.terminal { throw OCIError("exec with a terminal (--tty, process.terminal) is not supported yet") }
-        let config = try ContainerRecord.configuration(of: view)
-        if let asked = process.capabilities, asked != config.process.capabilities {
-            throw OCIError("exec with capabilities other than the container's is not supported yet")
+        var process = given
+        if !whole {
+            let container = try ContainerRecord.configuration(of: view).process
+            process = container
+            process.args = given.args
+            process.cwd = given.cwd
+            process.user = given.user
+            for entry in given.env {
+                let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+                process.env.removeAll { $0.hasPrefix(key + "=") }
+                process.env.append(entry)
+            }
+            process.terminal = false
         }
-        if whole && process.noNewPrivileges != config.process.noNewPrivileges {
-            throw OCIError("exec with noNewPrivileges other than the container's is not supported yet")
+        if options.tty { process.terminal = true }
+        if !options.capabilities.isEmpty {
+            var caps = process.capabilities ?? ContainerConfig.Process.Capabilities()
+            for cap in options.capabilities {
+                guard let name = Capabilities.canonical(cap) else { throw OCIError("--cap \(cap): no such capability") }
+                for keyPath in [\ContainerConfig.Process.Capabilities.bounding, \.effective, \.permitted] where !caps[keyPath: keyPath].contains(name) {
+                    caps[keyPath: keyPath].append(name)
+                }
+            }
+            process.capabilities = caps
         }
-        if !process.rlimits.isEmpty && process.rlimits != config.process.rlimits {
-            throw OCIError("exec with rlimits other than the container's is not supported yet")
+        if process.terminal && options.detach && options.consoleSocket == nil {
+            throw OCIError("exec --detach with a terminal: give --console-socket, where the terminal's master is sent")
         }
-        let groups = process.user.additionalGids
-        guard groups.isEmpty || groups == config.process.user.additionalGids else {
-            throw OCIError("exec with additional groups other than the container's is not supported yet")
+        if !process.terminal && options.consoleSocket != nil {
+            throw OCIError("--console-socket: the process has no terminal (--tty, process.terminal) to send")
         }
-        let request = ContainerExec.Request(command: process.args, environment: process.env, workdir: process.cwd,
-                                            user: UserSpec(user: "\(process.user.uid)", group: "\(process.user.gid)"),
-                                            tty: false, interactive: true)
+        var request = ContainerExec.Request(command: process.args, environment: [], workdir: process.cwd, user: nil, tty: process.terminal)
+        request.process = process
+        // A terminal without a console socket is relayed from this process's terminal, as
+        // `contain exec -t`; otherwise the process gets this one's streams as they are.
+        if !(process.terminal && options.consoleSocket == nil) {
+            request.handed = try Self.handedStreams(consoleSocket: options.consoleSocket)
+        }
+        request.detach = options.detach
+        request.pidFile = options.pidFile
         return try ContainerExec.run(view, request, progress: Progress(quiet: true))
+    }
+
+    /// The processes in a container's cgroup (`ps`); none once it has stopped.
+    public func processes(_ id: String) throws -> [ContainerProcesses.Entry] {
+        let view = try find(id)
+        return Self.status(view) == "stopped" ? [] : ContainerProcesses.list(view)
     }
 
     /// Freezes every process of a running container (the cgroup freezer), as `contain pause`.

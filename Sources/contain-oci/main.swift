@@ -14,9 +14,8 @@ struct ContainOCICommand: ParsableCommand {
         commandName: "contain-oci",
         abstract: "An OCI runtime (runc's command line) over contain's engine.",
         version: "contain-oci 0.1 (runtime-spec 1.2)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self, List.self,
-                      Spec.self, Features.self,
-                      Supervise.self])
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self, Ps.self, List.self,
+                      Spec.self, Features.self])
 }
 
 /// The global options runc takes before the command.
@@ -127,21 +126,24 @@ struct Exec: ParsableCommand {
     @Option(help: ArgumentHelp("Working directory (absolute).", valueName: "dir")) var cwd: String?
     @Option(name: [.short, .long], help: ArgumentHelp("KEY=VALUE (repeatable).", valueName: "env")) var env: [String] = []
     @Option(name: [.short, .long], help: ArgumentHelp("UID[:GID].", valueName: "user")) var user: String?
-    @Option(name: .customLong("cap"), help: ArgumentHelp("Refused: the container's capabilities apply.", valueName: "cap")) var cap: [String] = []
-    @Flag(name: [.short, .long], help: "Refused: terminals for exec are not supported yet.") var tty = false
-    @Flag(name: [.short, .long], help: "Refused: detached exec is not supported yet.") var detach = false
-    @Option(name: .customLong("pid-file"), help: ArgumentHelp("Refused with --detach's.", valueName: "file")) var pidFile: String?
-    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Refused with --tty.", valueName: "socket")) var consoleSocket: String?
+    @Option(name: .customLong("cap"), help: ArgumentHelp("A capability added to the process's (repeatable).", valueName: "cap")) var cap: [String] = []
+    @Flag(name: [.short, .long], help: "A terminal for the process (with --detach, its master goes to --console-socket).") var tty = false
+    @Flag(name: [.short, .long], help: "Return once the process runs; the caller reaps it.") var detach = false
+    @Option(name: .customLong("pid-file"), help: ArgumentHelp("Where the process's pid is written.", valueName: "file")) var pidFile: String?
+    @Option(name: .customLong("console-socket"), help: ArgumentHelp("Where the terminal's master is sent.", valueName: "socket")) var consoleSocket: String?
     @Option(name: .customLong("preserve-fds")) var preserveFDs: Int = 0
     @Argument var id: String
     @Argument(parsing: .captureForPassthrough) var command: [String] = []
     func run() throws {
         var status: Int32 = 0
         try reporting(global) {
-            if tty || consoleSocket != nil { throw OCIError("exec --tty: terminals for exec are not supported yet") }
-            if detach || pidFile != nil { throw OCIError("exec --detach, --pid-file: detached exec is not supported yet") }
-            if !cap.isEmpty { throw OCIError("exec --cap: the container's capabilities apply; others are not supported yet") }
             if preserveFDs != 0 { throw OCIError("--preserve-fds: not supported yet") }
+            var options = OCIRuntime.ExecOptions()
+            options.tty = tty
+            options.detach = detach
+            options.pidFile = pidFile
+            options.consoleSocket = consoleSocket
+            options.capabilities = cap
             var spec: ContainerConfig.Process
             let argv = command.first == "--" ? Array(command.dropFirst()) : command
             if let process {
@@ -164,7 +166,7 @@ struct Exec: ParsableCommand {
                     spec.user.gid = parts.count == 2 ? UInt32(parts[1])! : 0
                 }
             }
-            status = try global.runtime.exec(id, process: spec, whole: process != nil)
+            status = try global.runtime.exec(id, process: spec, whole: process != nil, options: options)
         }
         throw ExitCode(status)
     }
@@ -207,6 +209,32 @@ struct Run: ParsableCommand {
                                             consoleSocket: consoleSocket.map(Files.absolute), detach: detach)
         }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// runc's `ps`: the container's processes (host pids), as JSON (containerd's shim asks so) or
+/// a table of pid and command.
+struct Ps: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The processes of a container.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("table or json.", valueName: "format")) var format = "table"
+    @Argument var id: String
+    @Argument(parsing: .captureForPassthrough) var psOptions: [String] = []
+    func run() throws {
+        try reporting(global) {
+            guard format == "table" || format == "json" else { throw OCIError("--format \(format): table or json") }
+            if !psOptions.isEmpty { throw OCIError("ps options (\(psOptions.joined(separator: " "))): contain-oci does not run ps(1)") }
+            let processes = try global.runtime.processes(id)
+            if format == "json" {
+                print(JSONValue.array(processes.map { .number(Double($0.pid), text: String($0.pid)) }).text)
+                return
+            }
+            print("PID     CMD")
+            for process in processes {
+                let pid = String(process.pid)
+                print(pid + String(repeating: " ", count: max(1, 8 - pid.count)) + process.command)
+            }
+        }
     }
 }
 
@@ -254,24 +282,6 @@ struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print what this runtime supports (runc's features JSON).")
     @OptionGroup var global: Global
     func run() throws { try reporting(global) { print(OCISpecTemplate.features) } }
-}
-
-/// `contain-oci __supervise RECORD ID BUNDLE`: the supervisor `create` starts.
-struct Supervise: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "__supervise", shouldDisplay: false)
-    @OptionGroup var global: Global
-    @Argument var record: String
-    @Argument var id: String
-    @Argument var bundle: String
-    @Option(name: .customLong("console-socket")) var consoleSocket: String?
-    func run() throws {
-        var status: Int32 = 0
-        try reporting(global) {
-            status = try OCIRuntime(root: global.root, quiet: false).supervise(recordID: record, id: id, bundle: bundle,
-                                                                              consoleSocket: consoleSocket)
-        }
-        throw ExitCode(status)
-    }
 }
 
 // The engine re-executes this binary for the container's init, exec's helper and the name

@@ -36,7 +36,7 @@ import ContainRuntime
         // The config's deny-all, then runc's AllowedDevices.
         #expect(config.linux.deviceCgroupRules == [ContainerConfig.Linux.DeviceRule(allow: false, access: "rwm")] + DeviceRules.dockerDefault.dropFirst())
         #expect(config.linux.maskedPaths.contains("/proc/kcore") && config.linux.readonlyPaths.contains("/proc/sys"))
-        #expect(config.linux.cgroupsPath == "contain-oci/box")
+        #expect(config.linux.cgroupsPath == nil)   // the runtime names it contain-oci/RECORD
         #expect(config.contain.networkMode == .none && config.contain.name == "box" && !config.contain.copyOnWrite)
         #expect(!config.process.terminal)
     }
@@ -71,13 +71,31 @@ import ContainRuntime
         #expect(config.process.env == ["A=1"] && config.process.oomScoreAdj == 200)
         #expect(config.root.path == "/abs/root" && config.annotations == ["k": "v"])
         #expect(config.mounts == [ContainerConfig.Mount(destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "ro"]),
-                                  ContainerConfig.Mount(destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["size=1m"])])
+                                  ContainerConfig.Mount(destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["exec", "suid", "dev", "size=1m"])])
         #expect(config.linux.resources?.memory?.limit == 67_108_864 && config.linux.resources?.pids?.limit == 64)
         #expect(config.linux.resources?.cpu?.quota == 50_000 && config.linux.resources?.cpu?.period == 100_000)
         #expect(config.linux.cgroupsPath == "pods/box" && config.linux.sysctl == ["net.ipv4.ip_forward": "1"])
         #expect(config.linux.seccomp?.syscalls.first?.names == ["read", "write"])
         // No network namespace listed: the host's network.
         #expect(config.contain.networkMode == .host)
+    }
+
+    @Test func cgroupsPathsStayUnderAParentAtTheRootAndUmaskIsKept() throws {
+        func path(_ given: String) throws -> String? {
+            try Self.config("""
+                {"ociVersion": "1.2.0", "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0, "umask": 18}},
+                 "root": {}, "linux": {"namespaces": [{"type": "mount"}], "cgroupsPath": "\(given)"}}
+                """).linux.cgroupsPath
+        }
+        #expect(try path("/libpod_parent/libpod-abc") == "libpod_parent/libpod-abc")   // podman, absolute
+        #expect(try path("/default/task") == "default/task")                           // containerd
+        #expect(try path("pods/box") == "contain-oci/pods/box")   // relative: never under the caller's cgroup
+        #expect(try path("/box") == "contain-oci/box")            // no parent of its own at the root
+        #expect(try path("") == nil)
+        #expect(try Self.config("""
+            {"ociVersion": "1.2.0", "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0, "umask": 18}}, "root": {},
+             "linux": {"namespaces": [{"type": "mount"}]}}
+            """).process.user.umask == 0o022)
     }
 
     @Test(arguments: [
@@ -93,7 +111,9 @@ import ContainRuntime
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"resources\": {\"memory\": {\"swappiness\": 10}}}}", "linux.resources.memory.swappiness: not supported"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"hooks\": {\"poststart\": [{\"path\": \"/bin/true\"}]}}", "hooks.poststart: hooks are not supported yet"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"mounts\": [{\"destination\": \"/x\", \"type\": \"nfs\", \"source\": \"srv:/x\"}], \"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}}", "a nfs mount at /x is not supported yet"),
-        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"cgroupsPath\": \"machine.slice:libpod:box\"}}", "systemd slices are not supported"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"cgroupsPath\": \"machine.slice:libpod:box\"}}", "needs the systemd cgroup manager"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"cgroupsPath\": \"/pods/../box\"}}", "expected PARENT/NAME"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"umask\": 512}}, \"root\": {}}", "process.user.umask: from 0 to 0777"),
         ("{\"ociVersion\": \"2.0.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}}", "contain reads runtime-spec 1.x"),
     ])
     func refusedByPath(json: String, words: String) {

@@ -229,15 +229,44 @@ func mountTable() throws -> [String] {
 /// stderr in `output` (a file: a daemon the tool starts must not hold a pipe open).
 /// Foundation's Process is avoided here: it missed the exit of tmux's client and waited forever.
 func runTool(_ path: String, _ arguments: [String], output: String) throws -> (status: Int32, output: String) {
+    let code = try spawnTool(path, arguments, stdout: output, stderr: nil)
+    return (code, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+}
+
+/// The same with stdout and stderr apart (`scratch`.out and `scratch`.err) and `environment`
+/// added to the test's, under `timeout` (scaled); an engine's client (podman, ctr), whose exit
+/// Foundation's Process also missed (podman's, once it had started conmon).
+func runTool(_ path: String, _ arguments: [String], scratch: String, environment: [String: String] = [:],
+             timeout unscaled: Double = 60) throws -> RunResult {
+    let limit = String(Int(unscaled * Harness.timeScale))
+    let code = try spawnTool("/usr/bin/timeout", ["--kill-after=10", limit, path] + arguments, stdout: scratch + ".out",
+                             stderr: scratch + ".err", environment: environment)
+    if code == 124 || code == 137 { Issue.record("\(path) \(arguments.prefix(3).joined(separator: " ")) did not finish within \(limit)s") }
+    return RunResult(status: code, stdout: (try? String(contentsOfFile: scratch + ".out", encoding: .utf8)) ?? "",
+                     stderr: (try? String(contentsOfFile: scratch + ".err", encoding: .utf8)) ?? "")
+}
+
+/// posix_spawn and waitpid: stdin /dev/null, stdout (and stderr, or into stdout) to files, no
+/// other descriptor, no signal blocked. Returns the shell's status (128+N for signal N).
+private func spawnTool(_ path: String, _ arguments: [String], stdout: String, stderr: String?,
+                       environment extra: [String: String] = [:]) throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if let stderr {
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    } else {
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    }
     _ = spawnActionsCloseFrom(&actions, 3)  // no pipe of another test may leak into a daemon
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
+    var merged = ProcessInfo.processInfo.environment
+    merged.merge(extra) { _, new in new }
+    let envp = merged.map { strdup($0.key + "=" + $0.value) } + [nil]
+    defer { envp.forEach { free($0) } }
     // The tool starts with no signal blocked and default handlers, whatever the test runner's
     // threads block (a daemon such as tmux started with SIGCHLD blocked never reaps and hangs).
     var attributes = posix_spawnattr_t()
@@ -250,12 +279,11 @@ func runTool(_ path: String, _ arguments: [String], output: String) throws -> (s
     posix_spawnattr_setsigdefault(&attributes, &all)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
     guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (code, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
 
 /// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not show.

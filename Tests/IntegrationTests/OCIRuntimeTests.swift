@@ -32,11 +32,11 @@ import Testing
             change(&config)
             try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
         }
-        /// The cgroups go under the sandbox's parent: PARENT/ID.
+        /// The cgroups go under the sandbox's parent: /PARENT/ID (absolute: from the hierarchies' roots).
         func cgroups(for id: String) throws {
             try edit { config in
                 var linux = config["linux"] as! [String: Any]
-                linux["cgroupsPath"] = sandbox.cgroupParent + "/" + id
+                linux["cgroupsPath"] = "/" + sandbox.cgroupParent + "/" + id
                 config["linux"] = linux
             }
         }
@@ -98,7 +98,22 @@ import Testing
             .write(to: URL(fileURLWithPath: processFile))
         let fromFile = try Self.oci(sandbox, ["exec", "--process", processFile, "box"])
         #expect(fromFile.status == 0 && fromFile.stdout == "bar in /tmp as 0\n", "\(fromFile)")
-        for (arguments, words) in [(["exec", "--tty", "box", "sh"], "terminals for exec"), (["exec", "-d", "box", "sh"], "detached exec"),
+        // Detached (podman's and containerd's exec): back once the process runs, its pid (the
+        // helper that reports its status to the engine) in the pid file; --cap adds to the
+        // container's capabilities.
+        let execPid = bundle.directory + "/exec.pid"
+        let detached = try Self.ociDetached(sandbox, ["exec", "-d", "--pid-file", execPid, "--cap", "CAP_SYS_TIME", "box",
+                                                      "sh", "-c", "grep CapEff /proc/self/status > /dev/shm/detached; sleep 30"])
+        #expect(detached.status == 0 && detached.output.isEmpty, "\(detached)")
+        let helper = Int32((try? String(contentsOfFile: execPid, encoding: .utf8)) ?? "") ?? 0
+        #expect(helper > 0 && kill(helper, 0) == 0, "exec pid \(helper)")
+        #expect(eventually(timeout: 10) {
+            // runc's spec: AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10); and SYS_TIME (25)
+            (try? Self.oci(sandbox, ["exec", "box", "cat", "/dev/shm/detached"]))?.stdout == "CapEff:\t0000000022000420\n"
+        })
+        for (arguments, words) in [(["exec", "-d", "--tty", "box", "sh"], "give --console-socket"),
+                                   (["exec", "--console-socket", "/nowhere", "box", "sh"], "has no terminal"),
+                                   (["exec", "--cap", "CAP_NOPE", "box", "sh"], "no such capability"),
                                    (["exec", "box"], "give the command")] {
             let refusedExec = try Self.oci(sandbox, arguments)
             #expect(refusedExec.status == 1 && refusedExec.stderr.contains(words), "\(arguments): \(refusedExec)")

@@ -60,7 +60,7 @@ extension ContainerConfig.Process: TaggedMessage {
 }
 
 extension ContainerConfig.Process.User: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case uid = 1, gid = 2, additionalGids = 3, username = 4, groupname = 5, additionalGroupNames = 6 }
+    public enum Tag: UInt16, FieldTag { case uid = 1, gid = 2, additionalGids = 3, username = 4, groupname = 5, additionalGroupNames = 6, umask = 7 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.uid, uid)
@@ -69,12 +69,13 @@ extension ContainerConfig.Process.User: TaggedMessage {
         w.field(.username, username)
         w.field(.groupname, groupname)
         w.fields(.additionalGroupNames, additionalGroupNames)
+        w.field(.umask, umask)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(uid: try r.required(.uid), gid: try r.required(.gid), additionalGids: try r.repeated(.additionalGids),
                   username: try r.optional(.username), groupname: try r.optional(.groupname),
-                  additionalGroupNames: try r.repeated(.additionalGroupNames))
+                  additionalGroupNames: try r.repeated(.additionalGroupNames), umask: try r.optional(.umask))
     }
 }
 

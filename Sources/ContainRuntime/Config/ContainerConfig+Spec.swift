@@ -148,16 +148,17 @@ extension ResourceLimits {
 }
 
 extension ContainerConfig {
-    /// `linux.cgroupsPath` is `<parent>/<id>`: the parent, under each hierarchy's root (the
-    /// default `contain` without one).
-    func cgroupParent(id: String) throws -> String {
-        guard let path = linux.cgroupsPath else { return "contain" }
+    /// `linux.cgroupsPath` is `<parent>/<leaf>`, under each hierarchy's root: the parent (made
+    /// when missing, left when others use it) and the container's own directory, named by the
+    /// client (podman's `libpod-ID`) or by contain (`<id>`); `contain/<id>` without one.
+    func cgroupPlacement(id: String) throws -> (parent: String, leaf: String) {
+        guard let path = linux.cgroupsPath else { return ("contain", id) }
         var parts = path.split(separator: "/").map(String.init)
-        guard parts.last == id, parts.count >= 2 else {
-            throw SpecError("linux.cgroupsPath `\(path)`: expected PARENT/\(id)")
+        guard parts.count >= 2, let leaf = parts.last, !leaf.hasPrefix("."), !parts.contains("..") else {
+            throw SpecError("linux.cgroupsPath `\(path)`: expected PARENT/NAME")
         }
         parts.removeLast()
-        return try ContainerSpec.validateCgroupParent(parts.joined(separator: "/"))
+        return (try ContainerSpec.validateCgroupParent(parts.joined(separator: "/")), leaf)
     }
 }
 

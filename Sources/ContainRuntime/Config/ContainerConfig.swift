@@ -96,15 +96,19 @@ extension ContainerConfig {
             public var groupname: String?
             /// Not OCI: `--group-add` names, looked up in the container's /etc/group.
             public var additionalGroupNames: [String]
+            /// `process.user.umask`; nil: the runtime's (0022, as runc).
+            public var umask: UInt32?
 
             public init(uid: UInt32 = 0, gid: UInt32 = 0, additionalGids: [UInt32] = [],
-                        username: String? = nil, groupname: String? = nil, additionalGroupNames: [String] = []) {
+                        username: String? = nil, groupname: String? = nil, additionalGroupNames: [String] = [],
+                        umask: UInt32? = nil) {
                 self.uid = uid
                 self.gid = gid
                 self.additionalGids = additionalGids
                 self.username = username
                 self.groupname = groupname
                 self.additionalGroupNames = additionalGroupNames
+                self.umask = umask
             }
         }
 

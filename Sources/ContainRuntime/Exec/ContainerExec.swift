@@ -34,6 +34,18 @@ public enum ContainerExec {
         /// `-t`, `-i`: as for run.
         public var tty: Bool
         public var interactive: Bool
+        /// contain-oci: the whole process as the engine gave it (`exec --process`: its own
+        /// capabilities, rlimits, groups ...), instead of the container's with the fields above.
+        public var process: ContainerConfig.Process?
+        /// contain-oci: the exec's streams are this process's own, and (with a terminal) its
+        /// pty's master goes to the engine's console socket; nothing is relayed.
+        public var handed: HandedStreams?
+        /// contain-oci `exec --detach`: returns once the command runs, leaving it (its helper,
+        /// which reports its exit status) to this process's caller, the engine.
+        public var detach = false
+        /// Where the helper's pid is written once the command runs (the process an engine
+        /// waits for: it exits with the command's status).
+        public var pidFile: String?
         public init(command: [String], environment: [String], workdir: String?, user: UserSpec?,
                     tty: Bool = false, interactive: Bool = false) {
             self.command = command
@@ -70,14 +82,16 @@ public enum ContainerExec {
         let channel = try SyncChannel.pair()
         var helperEnvironment = ["CONTAIN_EXEC_PID=\(target.pid)"]
         if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS") { helperEnvironment.append("CONTAIN_TEST_EXEC_DELAY_MS=" + String(cString: delay)) }
-        let streams = try StreamRelay(terminal: request.tty, interactive: request.interactive)
+        let streams = try StreamRelay(terminal: request.process?.terminal ?? request.tty, interactive: request.interactive,
+                                      handed: request.handed)
         let helper = try ChildProcess.spawnHelper(path: "/proc/self/fd/\(copy)", argv: ["contain", argument],
                                                   environment: helperEnvironment, syncFD: channel.child.fd,
                                                   streams: streams.childStreams)
         streams.childStarted()
         defer { streams.restore() }
         channel.child.close()
-        defer { helper.killAndReap() }
+        var leaveHelper = false
+        defer { if !leaveHelper { helper.killAndReap() } }
         // The container's pid must still be the process we looked at.
         guard target.isAlive else { throw RunFailure.runtime("container \(view.displayName) is not running") }
         for dir in cgroups where !dir.isEmpty {
@@ -92,11 +106,17 @@ public enum ContainerExec {
         process.cwd = request.workdir ?? "/"
         process.terminal = request.tty
         if let user = request.user { process.user = ContainerConfig.Process.User(username: user.user, groupname: user.group) }
+        if let whole = request.process { process = whole }
         let program = try container.linux.seccomp.map { try SeccompProgram.compiled($0, stateRoot: view.stateRoot) }
-        try channel.parent.send(.exec(ExecConfig(process: process, seccompProgram: program)))
+        try channel.parent.send(.exec(ExecConfig(process: process, seccompProgram: program, detached: request.detach)))
         try channel.parent.send(.proceed)
         let supervisor = ChildSupervisor(progress: progress, timings: StartTimings(enabled: false))
         try supervisor.awaitInit(helper, channel: channel.parent, signals: signals, until: .exec, relay: streams)
+        if let pidFile = request.pidFile { try Files.writeAtomically(pidFile, "\(helper.pid)", mode: 0o644) }
+        if request.detach {
+            leaveHelper = true
+            return 0
+        }
         return try supervisor.supervise(helper, signals: signals, relay: streams).shellCode
     }
 
@@ -133,6 +153,6 @@ public enum ContainerExec {
         // Supervised: the command must be forked to land in the container's PID namespace.
         // Joined with the container's user, capabilities, no_new_privs and seccomp (Hardening).
         ContainerInit.runCommand(process, seccomp: exec.seccompProgram, terminal: terminal, channel: channel, reportProgress: false, supervised: true,
-                                 delayMilliseconds: delay)
+                                 outlivesRuntime: exec.detached, delayMilliseconds: delay)
     }
 }

@@ -18,7 +18,12 @@ public enum ContainerInit {
         let config = receiveConfig(channel)
         let process = config.container.process
         var terminal: Int32?
+        var startFIFO: Int32?
         do {
+            // Opened here, while the record is still in sight (before the pivot).
+            if let path = config.plan.startFIFO {
+                startFIFO = try sys("open the start FIFO", path: path) { open(path, CSHIM_O_PATH | O_CLOEXEC) }
+            }
             try setUp(config, channel: channel)
             if process.terminal { terminal = try openTerminal(channel) }
         } catch {
@@ -26,7 +31,7 @@ public enum ContainerInit {
         }
         runCommand(process, seccomp: config.plan.seccompProgram, terminal: terminal, channel: channel, reportProgress: config.plan.reportProgress,
                    supervised: config.container.contain.runInit, awaitStart: !config.plan.startAtOnce, reportReady: true,
-                   outlivesRuntime: config.container.contain.detached)
+                   outlivesRuntime: config.container.contain.detached, startFIFO: startFIFO)
     }
 
     /// Waits for the config and the go-ahead; the parent gone or confused means there is
@@ -165,10 +170,29 @@ public enum ContainerInit {
     /// socket closes on exec and the parent sees end of file; failures are sent over it.
     /// `reportReady` (the container's init): once the command is found, report `ready`, and with
     /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
+    /// Blocks until contain-oci's `start` writes to the record's start FIFO (through the
+    /// descriptor opened before the pivot; its reopening blocks until there is a writer). A
+    /// `start` that ended without writing leaves it waiting for the next.
+    static func awaitStartRequest(fifo: Int32) throws {
+        let path = "/proc/self/fd/\(fifo)"
+        while true {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                throw SystemError.last("open the start FIFO", path: path)
+            }
+            var byte: UInt8 = 0
+            let n = read(fd, &byte, 1)
+            close(fd)
+            if n == 1 { break }
+        }
+        close(fifo)
+    }
+
     static func runCommand(_ process: ContainerConfig.Process, seccomp: SeccompProgram?, terminal: Int32? = nil, channel: SyncChannel,
                            reportProgress: Bool, supervised: Bool,
                            awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
-                           delayMilliseconds: UInt32 = 0) -> Never {
+                           startFIFO: Int32? = nil, delayMilliseconds: UInt32 = 0) -> Never {
         var process = process
         // The user, looked up in the container's own files; HOME from it unless given.
         let identity: UserIdentity
@@ -190,15 +214,19 @@ public enum ContainerInit {
             try? channel.send(.execFailed(command: p, errno: err))
             exit(126)
         }
+        if outlivesRuntime {
+            // From here on the container (or a detached exec) is its own: a supervisor killed
+            // with -9 leaves it running, owned by this process (its record and lease name it).
+            do { try sys("prctl PR_SET_PDEATHSIG") { cshim_set_pdeathsig(0) } } catch { reportAndExit(error, channel: channel) }
+        }
         if reportReady {
             do {
-                if outlivesRuntime {
-                    // From here on the container is its own: a supervisor killed with -9 leaves
-                    // it running, owned by this process (its record and lease name it).
-                    try sys("prctl PR_SET_PDEATHSIG") { cshim_set_pdeathsig(0) }
-                }
                 try channel.send(.ready)
-                if awaitStart { _ = try channel.expect("start") }
+                if let startFIFO {
+                    try awaitStartRequest(fifo: startFIFO)
+                } else if awaitStart {
+                    _ = try channel.expect("start")
+                }
             } catch {
                 exit(125)  // the parent is gone or confused: nobody asked for the command
             }
@@ -210,6 +238,9 @@ public enum ContainerInit {
             if let terminal { try sys("take the terminal", path: "/dev/pts") { cshim_take_terminal(terminal) } }
             try Hardening.finalize(process: process, identity: identity, seccomp: seccomp)
         } catch {
+            // An engine's container: nobody listens on the channel after `create`; its stderr
+            // is what the engine logs.
+            if startFIFO != nil { Progress.emit("contain-oci: \(error)\n") }
             reportAndExit(error, channel: channel)
         }
         _ = fcntl(syncFD, F_SETFD, FD_CLOEXEC)
@@ -221,6 +252,7 @@ public enum ContainerInit {
         }
         execve(path, argv, envp)
         let err = errno
+        if startFIFO != nil { Progress.emit("contain-oci: exec \(path): \(String(cString: strerror(err)))\n") }
         _ = fcntl(syncFD, F_SETFD, 0)
         try? channel.send(.execFailed(command: path, errno: err))
         exit(err == ENOENT ? 127 : 126)
@@ -235,5 +267,8 @@ extension VolumeSpec {
             throw SpecError("mount \(mount.type ?? "?") on \(mount.destination): only bind mounts are supported")
         }
         self.init(source: source, target: mount.destination, readOnly: mount.options.contains("ro"))
+        let flags: [String: Int32] = ["nosuid": Int32(MS_NOSUID), "nodev": Int32(MS_NODEV), "noexec": Int32(MS_NOEXEC)]
+        self.flags = mount.options.reduce(0) { $0 | UInt(flags[$1] ?? 0) }
+        recursive = !(mount.options.contains("bind") && !mount.options.contains("rbind"))
     }
 }

@@ -80,15 +80,18 @@ enum Rootfs {
         let targetFD = try sys("volume target", path: volume.target) { cshim_open_in_root(rootFD, volume.target, CSHIM_O_PATH) }
         defer { close(targetFD) }
         let target = "/proc/self/fd/\(targetFD)"
-        try sys("mount bind", path: volume.target) { Glibc.mount(volume.source, target, nil, UInt(MS_BIND | MS_REC), nil) }
-        if volume.readOnly {
-            // A bind mount is made read-only by remounting it (the first mount ignores
-            // MS_RDONLY), through a descriptor opened anew: the old one still names what lies
-            // beneath the new mount.
+        try sys("mount bind", path: volume.target) {
+            Glibc.mount(volume.source, target, nil, UInt(MS_BIND) | (volume.recursive ? UInt(MS_REC) : 0), nil)
+        }
+        if volume.readOnly || volume.flags != 0 {
+            // A bind mount is made read-only (nosuid, ...) by remounting it (the first mount
+            // ignores those flags), through a descriptor opened anew: the old one still names
+            // what lies beneath the new mount.
             let mountedFD = try sys("volume target", path: volume.target) { cshim_open_in_root(rootFD, volume.target, CSHIM_O_PATH) }
             defer { close(mountedFD) }
-            try sys("remount read-only", path: volume.target) {
-                Glibc.mount(nil, "/proc/self/fd/\(mountedFD)", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil)
+            try sys(volume.readOnly ? "remount read-only" : "remount", path: volume.target) {
+                Glibc.mount(nil, "/proc/self/fd/\(mountedFD)", nil,
+                            UInt(MS_BIND | MS_REMOUNT) | (volume.readOnly ? UInt(MS_RDONLY) : 0) | volume.flags, nil)
             }
         }
     }
@@ -101,8 +104,22 @@ enum Rootfs {
         let targetFD = try sys("tmpfs target", path: mount.destination) { cshim_open_in_root(rootFD, mount.destination, CSHIM_O_PATH) }
         defer { close(targetFD) }
         let (flags, data) = TmpfsSpec.mountArguments(mount.options)
+        // `tmpcopyup` (podman's /tmp, /run on a read-only root): what the directory held is
+        // copied into the new tmpfs, written while it is still writable.
+        let copyUp = mount.options.contains("tmpcopyup")
         try sys("mount tmpfs", path: mount.destination) {
-            Glibc.mount("tmpfs", "/proc/self/fd/\(targetFD)", "tmpfs", flags, data.isEmpty ? nil : data)
+            Glibc.mount("tmpfs", "/proc/self/fd/\(targetFD)", "tmpfs", copyUp ? flags & ~UInt(MS_RDONLY) : flags, data.isEmpty ? nil : data)
+        }
+        guard copyUp else { return }
+        let mountedFD = try sys("tmpfs target", path: mount.destination) { cshim_open_in_root(rootFD, mount.destination, CSHIM_O_PATH) }
+        defer { close(mountedFD) }
+        var copy = TreeCopy(keepOwner: true)
+        defer { copy.finish() }
+        try copy.copyContents(of: targetFD, from: mount.destination, into: mountedFD, to: mount.destination)
+        if flags & UInt(MS_RDONLY) != 0 {
+            try sys("remount read-only", path: mount.destination) {
+                Glibc.mount(nil, "/proc/self/fd/\(mountedFD)", nil, UInt(MS_REMOUNT) | flags, data.isEmpty ? nil : data)
+            }
         }
     }
 

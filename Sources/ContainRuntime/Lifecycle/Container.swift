@@ -54,6 +54,8 @@ public final class Container {
     /// What the configuration asks of contain's side, checked once.
     private let limits: ResourceLimits
     private let cgroupParent: String
+    /// The container's own cgroup directory's name under `cgroupParent` (its id, or the client's name).
+    private let cgroupLeaf: String
     /// Its bridge networks, the first (`eth0`) carrying the default route and the ports.
     private let bridges: [BridgeAttachment]
     private var bridge: BridgeAttachment? { bridges.first }
@@ -88,6 +90,9 @@ public final class Container {
     private var reopen = false
     /// The container's streams as contain-oci's `create` was given them, not relayed.
     private var handed: HandedStreams?
+    /// contain-oci's `create` for an engine: the init is left to the engine once created
+    /// (`release`), and waits on the record's start FIFO; no log, no attach socket.
+    private var ownedByEngine = false
     private var status = ContainerStatus()
     private var progress: Progress { context.progress }
     private var timings: StartTimings { context.timings }
@@ -102,7 +107,7 @@ public final class Container {
         self.hostname = config.hostname ?? (ownUTS ? String(id.prefix(12)) : Hostname.current())
         self.rootfsDisplay = config.root.path
         self.limits = ResourceLimits(config.linux.resources)
-        self.cgroupParent = try config.cgroupParent(id: id)
+        (self.cgroupParent, self.cgroupLeaf) = try config.cgroupPlacement(id: id)
         self.bridges = try BridgeAttachment.all(config.contain)
         self.networks = NetworkManager(store: NetworkStore(directory: context.networkDirectory))
     }
@@ -115,7 +120,7 @@ public final class Container {
     /// `stopTimeout`: what `contain stop` does to it (kept in its record).
     public static func create(_ config: ContainerConfig, id: String, createOnly: Bool = false, reopen: Bool = false, interactive: Bool = false,
                               stopSignal: Int32 = SIGTERM, stopTimeout: Int = 10, logOptions: LogOptions = LogOptions(),
-                              handed: HandedStreams? = nil, context: RuntimeContext) throws -> Container {
+                              handed: HandedStreams? = nil, ownedByEngine: Bool = false, context: RuntimeContext) throws -> Container {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
         guard !config.process.args.isEmpty else { throw RunFailure.runtime("no command given: contain run --rootfs DIR -- CMD [ARGS...]") }
         let container = try Container(config: config, id: id, createOnly: createOnly, interactive: interactive, context: context)
@@ -124,6 +129,7 @@ public final class Container {
         container.logOptions = logOptions
         container.reopen = reopen
         container.handed = handed
+        container.ownedByEngine = ownedByEngine && createOnly
         do {
             try container.createSteps()
         } catch {
@@ -138,7 +144,7 @@ public final class Container {
         timings.mark("parse")
         Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
         timings.mark("reclaim")
-        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: id, limits: limits,
+        let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: cgroupLeaf, limits: limits,
                                   devices: config.linux.deviceCgroupRules)
 
         // The host paths resolved: the root, the sources of bind mounts, and the network
@@ -161,6 +167,7 @@ public final class Container {
         info.labels = config.annotations.keys.sorted().map { $0 + "=" + config.annotations[$0]! }
         info.stopSignal = stopSignal
         info.stopTimeout = stopTimeout
+        info.ownedByEngine = ownedByEngine
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
         let record = reopen
@@ -169,7 +176,7 @@ public final class Container {
                                          configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
         self.record = record
         // `--log-opt` (docker's `local` driver's defaults without it).
-        let detached = contain.detached ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
+        let detached = contain.detached && !ownedByEngine ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
         let overlay = contain.copyOnWrite ? try makeOverlayDirectories(record.directory, rootfs: rootfs) : nil
         let cgroup = ContainerCgroup(plan: plan)
         if try !cgroup.create().isEmpty {
@@ -265,8 +272,9 @@ public final class Container {
             rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
             network: initNetworks.first, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
-            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [], moreNetworks: Array(initNetworks.dropFirst())))))
-        progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(id.prefix(12))"
+            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [], moreNetworks: Array(initNetworks.dropFirst()),
+            startFIFO: ownedByEngine ? record.directory + "/start" : nil))))
+        progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
         try cgroup.add(pid: child.pid)
         try channel.parent.send(.proceed)
@@ -362,6 +370,21 @@ public final class Container {
                 if child.status != nil { return false }
             }
         }
+    }
+
+    /// contain-oci's `create`: the created container becomes the engine's (conmon's,
+    /// containerd's shim's; its init is reparented to the engine, their subreaper, when this
+    /// process exits). Nothing is killed or undone: `start` wakes the init through the
+    /// record's start FIFO, and the engine's `delete` removes what is left.
+    public func release() {
+        child = nil
+        channel?.close()
+        channel = nil
+        signals = nil
+        streams = nil
+        cgroup = nil
+        record?.release()
+        record = nil
     }
 
     // MARK: wait

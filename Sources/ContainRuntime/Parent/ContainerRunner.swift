@@ -56,6 +56,14 @@ public struct ContainerRunner {
         }
     }
 
+    /// contain-oci's `create`: the container made and left waiting for `start`, owned by the
+    /// engine that called (its init is reparented to the engine, their subreaper, when this
+    /// process exits), as runc's `create` leaves it. Undone here only when it fails.
+    public static func createForEngine(_ config: ContainerConfig, id: String, handed: HandedStreams, context: RuntimeContext) throws {
+        let container = try Container.create(config, id: id, createOnly: true, handed: handed, ownedByEngine: true, context: context)
+        container.release()
+    }
+
     /// One run: create (or reopen), start, wait, delete. Returns the exit code, and whether
     /// `contain stop`, `kill` or `rm -f` ended it.
     private static func once(_ config: ContainerConfig, id: String, createOnly: Bool, reopen: Bool,

@@ -12,7 +12,7 @@ import Glibc
 /// | 1 | every descriptor from 3 up close-on-exec | the command starts with 0, 1 and 2 only |
 /// | 2 | bounding set limited; rlimits | needs CAP_SETPCAP (and CAP_SYS_RESOURCE to raise a hard limit), which only root still has |
 /// | 3 | seccomp, when no_new_privs is not asked | loading a filter without no_new_privs needs CAP_SYS_ADMIN, still held here |
-/// | 4 | oom_score_adj, then user and groups (exactly the identity's: none of the host's) | lowering the score needs CAP_SYS_RESOURCE; setuid away from 0 clears the permitted and effective sets |
+/// | 4 | oom_score_adj, then user and groups (exactly the identity's: none of the host's), then the umask | lowering the score needs CAP_SYS_RESOURCE; setuid away from 0 clears the permitted and effective sets |
 /// | 5 | effective, permitted, inheritable, ambient | a non-root user gets none (docker's rule) |
 /// | 6 | no_new_privs, when asked | |
 /// | 7 | seccomp, when no_new_privs is asked | last: nothing after it needs a forbidden call |
@@ -29,6 +29,7 @@ public enum Hardening {
             try Files.write("/proc/self/oom_score_adj", "\(adjustment)")
         }
         try switchUser(identity)
+        umask(mode_t(process.user.umask ?? 0o022))
         if var caps = process.capabilities {
             if getuid() != 0 {
                 // docker: a user other than root has the bounding set, and nothing effective.

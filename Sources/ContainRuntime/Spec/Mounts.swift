@@ -13,6 +13,10 @@ public struct VolumeSpec: Equatable, Sendable, CustomStringConvertible {
     public var named: Bool
     /// A missing host directory is made (`-v`, as docker does), or is an error (`--mount`).
     public var createMissingSource: Bool
+    /// MS_NOSUID, MS_NODEV, MS_NOEXEC asked for the bind (an OCI mount's options).
+    public var flags: UInt = 0
+    /// The mounts below the source come too (`rbind`, docker's binds); `bind` alone: not.
+    public var recursive = true
 
     public init(source: String, target: String, readOnly: Bool, named: Bool = false, createMissingSource: Bool = false) {
         self.source = source
@@ -214,13 +218,27 @@ public struct TmpfsSpec: Equatable, Sendable {
         }
     }
 
+    /// The access-time and sync options mount(2) takes as flags.
+    public static let timeFlags: [String: UInt] = [
+        "strictatime": UInt(MS_STRICTATIME), "relatime": UInt(MS_RELATIME), "noatime": UInt(MS_NOATIME),
+        "nodiratime": UInt(MS_NODIRATIME), "sync": UInt(MS_SYNCHRONOUS), "dirsync": UInt(MS_DIRSYNC),
+    ]
+
     /// mount(2)'s flags and data for these options: docker's defaults (noexec, nosuid, nodev)
     /// unless an option says otherwise; anything not a flag (size=, mode=, nr_inodes=) is data.
+    /// `private`/`rprivate` (every mount of a container is private) and `tmpcopyup` (done by
+    /// the mount's maker) are not mount(2)'s.
     public static func mountArguments(_ options: [String]) -> (flags: UInt, data: String) {
         var noexec = true, nosuid = true, nodev = true, readOnly = false
         var data: [String] = []
+        var more: UInt = 0
         for option in options {
+            if let flag = timeFlags[option] {
+                more |= flag
+                continue
+            }
             switch option {
+            case "private", "rprivate", "tmpcopyup": break
             case "exec": noexec = false
             case "noexec": noexec = true
             case "suid": nosuid = false
@@ -233,7 +251,7 @@ public struct TmpfsSpec: Equatable, Sendable {
             default: data.append(option)
             }
         }
-        var flags: UInt = 0
+        var flags = more
         if noexec { flags |= UInt(MS_NOEXEC) }
         if nosuid { flags |= UInt(MS_NOSUID) }
         if nodev { flags |= UInt(MS_NODEV) }

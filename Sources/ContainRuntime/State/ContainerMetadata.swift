@@ -26,6 +26,10 @@ public struct ContainerInfo: Equatable, Sendable {
     /// `--stop-signal`, `--stop-timeout`: what `contain stop` sends first, and how long it waits.
     public var stopSignal: Int32 = SIGTERM
     public var stopTimeout = 10
+    /// Created by contain-oci for an engine (conmon, containerd's shim), to which its init
+    /// belongs: nobody supervises it, and its record stays after it ends until the engine's
+    /// `delete` (runc's model), instead of being reclaimed as abandoned.
+    public var ownedByEngine = false
 
     public init(id: String, name: String?, command: [String], created: Int, rootfs: String, network: String, keep: Bool) {
         self.id = id
@@ -109,6 +113,7 @@ extension ContainerInfo {
         text += "seccomp=\(RecordFormat.escape(seccomp))\nprivileged=\(privileged)\n"
         for label in labels { text += "label=\(RecordFormat.escape(label))\n" }
         text += "stopsignal=\(stopSignal)\nstoptimeout=\(stopTimeout)\n"
+        if ownedByEngine { text += "engine=true\n" }
         text += "created=\(created)\nrootfs=\(RecordFormat.escape(rootfs))\nnetwork=\(RecordFormat.escape(network))\nkeep=\(keep)\n"
         return text
     }
@@ -116,7 +121,7 @@ extension ContainerInfo {
     public init?(parsing text: String) {
         var id: String?, name: String?, args: [String] = [], env: [String] = [], created = 0, rootfs = "", network = "none", keep = false
         var caps: [String] = [], seccomp = "default", privileged = false, labels: [String] = []
-        var stopSignal = SIGTERM, stopTimeout = 10
+        var stopSignal = SIGTERM, stopTimeout = 10, ownedByEngine = false
         for (k, v) in RecordFormat.pairs(text) {
             switch k {
             case "id": id = v
@@ -133,6 +138,7 @@ extension ContainerInfo {
             case "label": labels.append(v)
             case "stopsignal": stopSignal = Int32(v) ?? SIGTERM
             case "stoptimeout": stopTimeout = Int(v) ?? 10
+            case "engine": ownedByEngine = v == "true"
             default: break
             }
         }
@@ -143,6 +149,7 @@ extension ContainerInfo {
         self.seccomp = seccomp
         self.privileged = privileged
         self.labels = labels
+        self.ownedByEngine = ownedByEngine
         self.stopSignal = stopSignal
         self.stopTimeout = stopTimeout
     }

@@ -215,6 +215,22 @@ public final class ContainerRecord {
         try? Files.writeAtomically(directory + "/state", status.serialized, mode: 0o600)
     }
 
+    /// Lets go of the lock and leaves the record as it is: the container is its init's, and an
+    /// engine's (contain-oci's `create`).
+    public func release() {
+        if lockFD >= 0 { close(lockFD) }
+        lockFD = -1
+    }
+
+    /// contain-oci's `start` of an engine's container: its init has taken the start request
+    /// (nobody supervises it to say so), so it runs.
+    public static func recordStarted(_ view: ContainerView) {
+        var status = view.status
+        status.phase = .running
+        status.started = time(nil)
+        try? Files.writeAtomically(view.directory + "/state", status.serialized, mode: 0o600)
+    }
+
     /// Removes the record and lets go of the lock.
     public func remove() {
         if let name = info.name { Self.release(name: name, id: info.id, stateRoot: stateRoot) }
@@ -402,8 +418,10 @@ public final class ContainerRecord {
                 if dead { try? Files.removeTree(dir) }
                 continue
             }
-            // Dead: no supervisor holds the lock, its init is gone, and no exit was recorded.
-            guard view(directory: dir)?.state == .dead else { continue }
+            // Dead: no supervisor holds the lock, its init is gone, and no exit was recorded. An
+            // engine's container, once created, waits for the engine's `delete` (stopped).
+            guard let found = view(directory: dir), found.state == .dead,
+                  !(found.info.ownedByEngine && found.status.phase != nil) else { continue }
             // Taken only now (a lock of our own would make the view think it supervised), so
             // that two reclaimers, or a reclaimer and `rm`, do not both remove it.
             let fd = open(dir + "/lock", O_RDWR | O_CLOEXEC)

@@ -104,11 +104,16 @@ public struct InitPlan: Equatable, Sendable {
     public var cgroupV1Hierarchies: [String]
     /// Bridge networks after the first (`eth1` ...), configured the same way, without a route.
     public var moreNetworks: [InitNetwork]
+    /// contain-oci's `create` for an engine: the record's start FIFO, which the init (nobody
+    /// supervises it) opens before the pivot and reads once `ready`, instead of awaiting
+    /// `start` over this channel (runc's exec FIFO, the other way round).
+    public var startFIFO: String?
 
     public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
                 network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
                 startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil, cgroupV1Hierarchies: [String] = [],
-                moreNetworks: [InitNetwork] = []) {
+                moreNetworks: [InitNetwork] = [], startFIFO: String? = nil) {
+        self.startFIFO = startFIFO
         self.cgroupV1Hierarchies = cgroupV1Hierarchies
         self.moreNetworks = moreNetworks
         self.rootfsDisplay = rootfsDisplay
@@ -128,20 +133,26 @@ public struct InitPlan: Equatable, Sendable {
 public struct ExecConfig: Equatable, Sendable {
     public var process: ContainerConfig.Process
     public var seccompProgram: SeccompProgram?
-    public init(process: ContainerConfig.Process, seccompProgram: SeccompProgram? = nil) {
+    /// contain-oci `exec --detach`: the helper outlives the exec that started it (no parent
+    /// death signal), reaped by the engine, its caller's subreaper.
+    public var detached: Bool
+    public init(process: ContainerConfig.Process, seccompProgram: SeccompProgram? = nil, detached: Bool = false) {
         self.process = process
         self.seccompProgram = seccompProgram
+        self.detached = detached
     }
 }
 
 extension ExecConfig: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case process = 1, seccompProgram = 2 }
+    public enum Tag: UInt16, FieldTag { case process = 1, seccompProgram = 2, detached = 3 }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.process, process)
         w.field(.seccompProgram, seccompProgram)
+        w.field(.detached, detached)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
-        self.init(process: try r.required(.process), seccompProgram: try r.optional(.seccompProgram))
+        self.init(process: try r.required(.process), seccompProgram: try r.optional(.seccompProgram),
+                  detached: try r.optional(.detached) ?? false)
     }
 }
 
@@ -194,7 +205,7 @@ extension InitConfig: TaggedMessage {
 extension InitPlan: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, network = 5, bindFiles = 6
-        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, moreNetworks = 11
+        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, moreNetworks = 11, startFIFO = 12
     }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.rootfsDisplay, rootfsDisplay)
@@ -208,13 +219,15 @@ extension InitPlan: TaggedMessage {
         w.field(.seccompProgram, seccompProgram)
         w.fields(.cgroupV1Hierarchies, cgroupV1Hierarchies)
         w.fields(.moreNetworks, moreNetworks)
+        w.field(.startFIFO, startFIFO)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
                   mountCgroup2: try r.required(.mountCgroup2), reportProgress: try r.required(.reportProgress),
                   network: try r.optional(.network), bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
                   startAtOnce: try r.required(.startAtOnce), seccompProgram: try r.optional(.seccompProgram),
-                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), moreNetworks: try r.repeated(.moreNetworks))
+                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), moreNetworks: try r.repeated(.moreNetworks),
+                  startFIFO: try r.optional(.startFIFO))
     }
 }
 

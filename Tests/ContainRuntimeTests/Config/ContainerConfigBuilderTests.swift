@@ -53,7 +53,7 @@ import Testing
 
         // The runtime reads back, from the configuration alone, what the flags asked for.
         #expect(ResourceLimits(config.linux.resources) == spec.limits)
-        #expect(try config.cgroupParent(id: Self.id) == "contain/tests")
+        #expect(try config.cgroupPlacement(id: Self.id) == ("contain/tests", Self.id))
         let bridge = try #require(try BridgeAttachment(config.contain))
         #expect(bridge.network == "contain")
         #expect(bridge.address == spec.address)
@@ -66,11 +66,13 @@ import Testing
         #expect(ResourceLimits(resources).cpu?.quota == 50_000)
         #expect(ResourceLimits(nil).isEmpty)
         var config = ContainerConfig()
-        #expect(try config.cgroupParent(id: "abc") == "contain")
-        config.linux.cgroupsPath = "elsewhere/xyz"
-        #expect(throws: SpecError.self) { try config.cgroupParent(id: "abc") }
+        #expect(try config.cgroupPlacement(id: "abc") == ("contain", "abc"))
+        config.linux.cgroupsPath = "elsewhere/xyz"   // a client's own name for the container's directory
+        #expect(try config.cgroupPlacement(id: "abc") == ("elsewhere", "xyz"))
         config.linux.cgroupsPath = "../up/abc"
-        #expect(throws: SpecError.self) { try config.cgroupParent(id: "abc") }
+        #expect(throws: SpecError.self) { try config.cgroupPlacement(id: "abc") }
+        config.linux.cgroupsPath = "abc"   // no parent of its own
+        #expect(throws: SpecError.self) { try config.cgroupPlacement(id: "abc") }
         #expect(try BridgeAttachment(ContainerConfig.ContainExtensions(networkMode: .none)) == nil)
     }
 

@@ -11,7 +11,7 @@ import Testing
         process: .init(
             terminal: true,
             user: .init(uid: 1000, gid: 100, additionalGids: [10, 4_000_000_000], username: "alice", groupname: "staff",
-                        additionalGroupNames: ["video"]),
+                        additionalGroupNames: ["video"], umask: 0o027),
             args: ["/bin/sh", "-c", "echo ünïcode; exit 3", ""],
             env: ["PATH=/bin", "EMPTY="],
             cwd: "/srv",
