@@ -109,35 +109,15 @@ pid_t cshim_spawn(const struct cshim_spawn_request *req) {
 #include <spawn.h>
 
 pid_t cshim_spawn_session(const char *path, char *const *argv, char *const *envp, int stderr_fd) {
-    return cshim_spawn_session_streams(path, argv, envp, stderr_fd, NULL);
-}
-
-pid_t cshim_spawn_session_streams(const char *path, char *const *argv, char *const *envp, int stderr_fd,
-                                  const int streams[3]) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     pid_t pid = -1;
-    // Copies above every descriptor the actions write (0 to 5), so none is overwritten before
-    // it is read; closed again below (close-on-exec, so the child never has them).
-    int high[4] = {-1, -1, -1, -1};
-    int first = 3;
-    if (streams != NULL) {
-        for (int i = 0; i < 3; i++) {
-            if ((high[i] = fcntl(streams[i], F_DUPFD_CLOEXEC, 10)) < 0) goto fail;
-        }
-        if ((high[3] = fcntl(stderr_fd, F_DUPFD_CLOEXEC, 10)) < 0) goto fail;
-        stderr_fd = high[3];
-        first = 6;
-    }
-    if (posix_spawn_file_actions_init(&actions) != 0) goto fail;
-    if (posix_spawnattr_init(&attr) != 0) { posix_spawn_file_actions_destroy(&actions); goto fail; }
-    if (streams != NULL) {
-        for (int i = 0; i < 3; i++) posix_spawn_file_actions_adddup2(&actions, high[i], 3 + i);
-    }
+    if (posix_spawn_file_actions_init(&actions) != 0) return -1;
+    if (posix_spawnattr_init(&attr) != 0) { posix_spawn_file_actions_destroy(&actions); return -1; }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, first);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     sigset_t none, all;
     sigemptyset(&none);
@@ -147,12 +127,6 @@ pid_t cshim_spawn_session_streams(const char *path, char *const *argv, char *con
     int rc = posix_spawn(&pid, path, &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
-    for (int i = 0; i < 4; i++) if (high[i] >= 0) close(high[i]);
     if (rc != 0) { errno = rc; return -1; }
     return pid;
-fail:;
-    int saved = errno;
-    for (int i = 0; i < 4; i++) if (high[i] >= 0) close(high[i]);
-    errno = saved;
-    return -1;
 }

@@ -107,10 +107,6 @@ int cshim_cloexec_from(int first);
 /// stderr, no other descriptor, default signal dispositions: the detached supervisor.
 /// Returns its pid, or -1 with errno.
 pid_t cshim_spawn_session(const char *path, char *const *argv, char *const *envp, int stderr_fd);
-/// The same, with `streams` (the caller's stdin, stdout and stderr, say) as the child's
-/// descriptors 3, 4 and 5: an OCI runtime's `create` hands its streams to the container.
-pid_t cshim_spawn_session_streams(const char *path, char *const *argv, char *const *envp, int stderr_fd,
-                                  const int streams[3]);
 
 /// How the exec helper's constructor fared joining the container's namespaces.
 struct cshim_exec_join {

@@ -14,18 +14,14 @@ public enum DetachedSupervisor {
     /// Returns contain's exit status: 0 once the container runs (its id printed on stdout).
     /// `existing`: a kept container started again (`contain start` of an exited one), by a
     /// supervisor that is `contain __supervise ID` rather than `contain run`; nothing printed.
-    /// `streams`: descriptors the supervisor gets as 3, 4 and 5, for the container's stdin,
-    /// stdout and stderr (an OCI runtime's `create` hands its own streams to the container).
-    public static func start(existing: String? = nil, streams: [Int32]? = nil, runArguments: (String) -> [String]) throws -> Int32 {
+    public static func start(existing: String? = nil, runArguments: (String) -> [String]) throws -> Int32 {
         let id = try existing ?? Identifiers.randomHex()
         var fds: [Int32] = [0, 0]
         try sys("pipe") { pipe(&fds) }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         let argv = (["contain"] + (existing == nil ? ["run"] : []) + runArguments(id)).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let pid = streams.map { streams in
-            streams.withUnsafeBufferPointer { cshim_spawn_session_streams("/proc/self/exe", argv, environ, fds[1], $0.baseAddress) }
-        } ?? cshim_spawn_session("/proc/self/exe", argv, environ, fds[1])
+        let pid = cshim_spawn_session("/proc/self/exe", argv, environ, fds[1])
         let spawnErrno = errno
         close(fds[1])
         defer { close(fds[0]) }
