@@ -17,6 +17,9 @@ WANTED = [
     "nft_fib", "nft_fib_ipv4",   # published ports: `fib daddr type local`
     "nft_fib_inet", "nft_fib_ipv6",   # the same in contain's inet table (both families)
     "sch_netem", "sch_tbf",           # net impair: delay, loss ... (netem) and rates (tbf)
+    # podman's CNI plugins (the engine tests): iptables-nft's matches and targets.
+    "nft_compat", "xt_comment", "xt_mark", "xt_addrtype", "xt_conntrack", "xt_multiport", "xt_tcpudp",
+    "xt_MASQUERADE", "xt_nat",
 ]
 
 
