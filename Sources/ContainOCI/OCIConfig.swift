@@ -23,9 +23,23 @@ public enum OCIConfig {
         if let domain = try top.string("domainname"), !domain.isEmpty { throw OCIError("domainname: not supported (set hostname only)") }
         config.annotations = try top.stringMap("annotations")
         if var hooks = try top.object("hooks") {
-            for name in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
-                if let list = try hooks.array(name), !list.isEmpty { throw OCIError("hooks.\(name): hooks are not supported yet") }
+            func list(_ name: String) throws(OCIError) -> [ContainerConfig.Hook] {
+                try (hooks.array(name) ?? []).enumerated().map { (index, value) throws(OCIError) in
+                    var hook = try Fields(value, path: "hooks.\(name)[\(index)]")
+                    guard let path = try hook.string("path"), path.hasPrefix("/") else {
+                        throw OCIError("hooks.\(name)[\(index)].path: missing or not absolute")
+                    }
+                    let timeout = try hook.int64("timeout")
+                    if let timeout, timeout <= 0 || timeout > Int64(Int32.max) { throw OCIError("hooks.\(name)[\(index)].timeout: seconds, more than 0") }
+                    let made = ContainerConfig.Hook(path: path, args: try hook.strings("args") ?? [], env: try hook.strings("env") ?? [],
+                                                    timeout: timeout.map { Int32($0) })
+                    try hook.finish()
+                    return made
+                }
             }
+            config.hooks = ContainerConfig.Hooks(
+                prestart: try list("prestart"), createRuntime: try list("createRuntime"), createContainer: try list("createContainer"),
+                startContainer: try list("startContainer"), poststart: try list("poststart"), poststop: try list("poststop"))
             try hooks.finish()
         }
         var linux: Fields

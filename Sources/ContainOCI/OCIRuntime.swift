@@ -16,8 +16,7 @@ public struct OCIRuntime {
 
     /// runc keeps its state in /run/runc; contain-oci's containers are apart from `contain`'s.
     public static let defaultRoot = "/run/contain-oci"
-    /// The annotation that keeps the bundle's path in the record (not shown in `state`).
-    static let bundleAnnotation = "contain.oci.bundle"
+    static let bundleAnnotation = OCIHooks.bundleAnnotation
 
     public init(root: String?, quiet: Bool = true) {
         stateRoot = root ?? Self.defaultRoot
@@ -99,6 +98,10 @@ public struct OCIRuntime {
         // that it runs: it does.
         if view.info.ownedByEngine {
             ContainerRecord.recordStarted(view)
+            if let config = try? ContainerRecord.configuration(of: view), let hooks = config.hooks, !hooks.poststart.isEmpty {
+                OCIHooks.runWarning(hooks.poststart, phase: "poststart",
+                                    state: OCIHooks.state(config, id: id, status: "running", pid: view.status.pid?.pid ?? 0))
+            }
             return
         }
         for _ in 0..<12_000 {
@@ -292,7 +295,11 @@ public struct OCIRuntime {
                 usleep(10_000)
             }
         }
+        let config = try? ContainerRecord.configuration(of: view)
         try Container.remove(view, stateRoot: stateRoot, networkDirectory: context.networkDirectory)
+        if let config, let hooks = config.hooks, !hooks.poststop.isEmpty {
+            OCIHooks.runWarning(hooks.poststop, phase: "poststop", state: OCIHooks.state(config, id: id, status: "stopped", pid: 0))
+        }
     }
 
     /// Every container: id, pid, status, bundle, created.

@@ -80,6 +80,21 @@ import ContainRuntime
         #expect(config.contain.networkMode == .host)
     }
 
+    @Test func hooksAreReadEveryKind() throws {
+        let config = try Self.config("""
+            {"ociVersion": "1.2.0", "process": {"args": ["sh"], "cwd": "/"}, "root": {}, "linux": {"namespaces": [{"type": "mount"}]},
+             "hooks": {"prestart": [{"path": "/a"}], "createRuntime": [{"path": "/b", "args": ["b", "-x"], "env": ["K=V"], "timeout": 5}],
+                       "createContainer": [{"path": "/c"}], "startContainer": [{"path": "/d"}], "poststart": [{"path": "/e"}],
+                       "poststop": [{"path": "/f"}, {"path": "/g"}]}}
+            """)
+        let hooks = try #require(config.hooks)
+        #expect(hooks.createRuntime == [ContainerConfig.Hook(path: "/b", args: ["b", "-x"], env: ["K=V"], timeout: 5)])
+        #expect([hooks.prestart, hooks.createContainer, hooks.startContainer, hooks.poststart].map { $0.map(\.path) } == [["/a"], ["/c"], ["/d"], ["/e"]])
+        #expect(hooks.poststop.map(\.path) == ["/f", "/g"])
+        #expect(OCIHooks.state(config, id: "box", status: "creating", pid: 42)
+                == #"{"ociVersion":"1.2.0","id":"box","status":"creating","pid":42,"bundle":"","annotations":{}}"#)
+    }
+
     @Test func cgroupsPathsStayUnderAParentAtTheRootAndUmaskIsKept() throws {
         func path(_ given: String) throws -> String? {
             try Self.config("""
@@ -109,7 +124,8 @@ import ContainRuntime
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}", "own mount namespace"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}}", "linux.uidMappings: user namespaces"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"resources\": {\"memory\": {\"swappiness\": 10}}}}", "linux.resources.memory.swappiness: not supported"),
-        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"hooks\": {\"poststart\": [{\"path\": \"/bin/true\"}]}}", "hooks.poststart: hooks are not supported yet"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"hooks\": {\"poststart\": [{\"path\": \"true\"}]}}", "hooks.poststart[0].path: missing or not absolute"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\", \"timeout\": 0}]}}", "hooks.prestart[0].timeout: seconds, more than 0"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"mounts\": [{\"destination\": \"/x\", \"type\": \"nfs\", \"source\": \"srv:/x\"}], \"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}}", "a nfs mount at /x is not supported yet"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"cgroupsPath\": \"machine.slice:libpod:box\"}}", "needs the systemd cgroup manager"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"cgroupsPath\": \"/pods/../box\"}}", "expected PARENT/NAME"),

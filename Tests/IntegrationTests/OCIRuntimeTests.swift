@@ -251,6 +251,58 @@ import Testing
         sandbox.expectClean()
     }
 
+    /// config.json's hooks, every kind: each runs once, in runtime-spec's order, with the state
+    /// (its status at that point) on stdin; startContainer inside the container (its log is a
+    /// bind mount), createContainer with the host's paths. A failing hook fails create with its
+    /// output, one past its timeout is killed; nothing is left either way.
+    @Test func hooksRunInOrderWithTheStateOnStdin() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo process >> /hooklog/log"])
+        try bundle.cgroups(for: "hooked")
+        let logDirectory = bundle.directory + "/hooklog"
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+        func hook(_ phase: String, log: String, _ script: String? = nil, timeout: Int = 10) -> [String: Any] {
+            ["path": "/bin/sh", "args": ["sh", "-c", script ?? "read -r state; echo \"\(phase) $state\" >> \(log)"], "timeout": timeout]
+        }
+        let host = logDirectory + "/log"
+        try bundle.edit { config in
+            config["hooks"] = ["prestart": [hook("prestart", log: host)], "createRuntime": [hook("createRuntime", log: host)],
+                               "createContainer": [hook("createContainer", log: host)],
+                               "startContainer": [hook("startContainer", log: "/hooklog/log")],
+                               "poststart": [hook("poststart", log: host)], "poststop": [hook("poststop", log: host)]]
+            config["mounts"] = (config["mounts"] as! [[String: Any]])
+                + [["destination": "/hooklog", "type": "bind", "source": logDirectory, "options": ["rbind", "rw"]]]
+        }
+        let created = try Self.ociDetached(sandbox, ["create", "--bundle", bundle.directory, "hooked"])
+        #expect(created.status == 0, "\(created)")
+        #expect(try Self.oci(sandbox, ["start", "hooked"]).status == 0)
+        #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "hooked"))?["status"] as? String == "stopped" })
+        #expect(try Self.oci(sandbox, ["delete", "hooked"]).status == 0)
+        let lines = ((try? String(contentsOfFile: host, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let phases = lines.map { String($0.prefix(while: { $0 != " " })) }
+        func at(_ phase: String) -> Int { phases.firstIndex(of: phase) ?? -1 }
+        #expect(phases.sorted() == ["createContainer", "createRuntime", "poststart", "poststop", "prestart", "process", "startContainer"], "\(lines)")
+        #expect(at("prestart") < at("createRuntime") && at("createRuntime") < at("createContainer")
+                && at("createContainer") < at("startContainer") && at("startContainer") < at("process")
+                && at("startContainer") < at("poststart") && phases.last == "poststop", "\(lines)")
+        for (phase, status) in [("prestart", "creating"), ("createRuntime", "creating"), ("createContainer", "creating"),
+                                ("startContainer", "created"), ("poststart", "running"), ("poststop", "stopped")] {
+            let line = lines.first { $0.hasPrefix(phase + " ") } ?? ""
+            #expect(line.contains("\"id\":\"hooked\"") && line.contains("\"status\":\"\(status)\"")
+                    && line.contains("\"bundle\":\"\(bundle.directory)\""), "\(line)")
+        }
+
+        // A createRuntime hook that fails, then one past its timeout: create fails, saying which.
+        for (failing, words) in [(hook("createRuntime", log: host, "echo no such luck; exit 3"), "createRuntime hook /bin/sh failed (exit status 3): no such luck"),
+                                 (hook("createRuntime", log: host, "sleep 30", timeout: 1), "createRuntime hook /bin/sh did not finish within 1 s")] {
+            try bundle.edit { config in config["hooks"] = ["createRuntime": [failing]] }
+            let refused = try Self.ociDetached(sandbox, ["create", "--bundle", bundle.directory, "hooked"])
+            #expect(refused.status == 1 && refused.output.contains(words), "\(refused)")
+        }
+        #expect(try Self.oci(sandbox, ["list", "-q"]).stdout.isEmpty)
+        sandbox.expectClean()
+    }
+
     /// A config.json key contain cannot honour is refused by its path, before anything is made;
     /// --log-format json gives podman and containerd the line they read.
     @Test func refusesWhatItCannotHonourInOneLine() throws {

@@ -31,7 +31,8 @@ public enum ContainerInit {
         }
         runCommand(process, seccomp: config.plan.seccompProgram, terminal: terminal, channel: channel, reportProgress: config.plan.reportProgress,
                    supervised: config.container.contain.runInit, awaitStart: !config.plan.startAtOnce, reportReady: true,
-                   outlivesRuntime: config.container.contain.detached, startFIFO: startFIFO)
+                   outlivesRuntime: config.container.contain.detached, startFIFO: startFIFO,
+                   startHooks: (config.container.hooks?.startContainer ?? [], config.plan.hookStates.last ?? ""))
     }
 
     /// Waits for the config and the go-ahead; the parent gone or confused means there is
@@ -99,6 +100,11 @@ public enum ContainerInit {
                            volumes: try container.mounts.filter { $0.type != "tmpfs" }.map(VolumeSpec.init(mount:)),
                            tmpfs: container.mounts.filter { $0.type == "tmpfs" }, bindFiles: plan.bindFiles,
                            shm: own.contains(.ipc) ? .size(container.contain.shmSize ?? Rootfs.defaultShmSize) : .host)
+        // config.json's createContainer hooks: in the container's mount namespace, before the
+        // pivot (their paths are the host's).
+        if let hooks = container.hooks?.createContainer, !hooks.isEmpty, let state = plan.hookStates.first {
+            try OCIHooks.run(hooks, phase: "createContainer", state: state)
+        }
         progress("pivoting root")
         try Rootfs.pivot(rootfsDisplay: plan.rootfsDisplay)
         progress("mounting /proc")
@@ -192,7 +198,8 @@ public enum ContainerInit {
     static func runCommand(_ process: ContainerConfig.Process, seccomp: SeccompProgram?, terminal: Int32? = nil, channel: SyncChannel,
                            reportProgress: Bool, supervised: Bool,
                            awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
-                           startFIFO: Int32? = nil, delayMilliseconds: UInt32 = 0) -> Never {
+                           startFIFO: Int32? = nil, startHooks: ([ContainerConfig.Hook], String) = ([], ""),
+                           delayMilliseconds: UInt32 = 0) -> Never {
         var process = process
         // The user, looked up in the container's own files; HOME from it unless given.
         let identity: UserIdentity
@@ -235,6 +242,8 @@ public enum ContainerInit {
         // The last steps before the command: its terminal, then user, capabilities,
         // no_new_privs, seccomp.
         do {
+            // config.json's startContainer hooks: started, before the process, in the container.
+            try OCIHooks.run(startHooks.0, phase: "startContainer", state: startHooks.1)
             if let terminal { try sys("take the terminal", path: "/dev/pts") { cshim_take_terminal(terminal) } }
             try Hardening.finalize(process: process, identity: identity, seccomp: seccomp)
         } catch {

@@ -114,6 +114,11 @@ public final class Container {
 
     // MARK: create
 
+    /// config.json's hooks (none for contain's own containers).
+    private var hooks: ContainerConfig.Hooks { config.hooks ?? ContainerConfig.Hooks() }
+    /// The id an OCI client knows the container by (its name; a hex id is the record's).
+    private var ociID: String { config.contain.name ?? id }
+
     /// Makes the container `config` describes up to the point where only exec is left. On
     /// failure everything made so far is undone before the error is thrown.
     /// `interactive` (`-i`): the caller's stdin is relayed to the container. `stopSignal` and
@@ -273,10 +278,18 @@ public final class Container {
             mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
             network: initNetworks.first, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
             cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [], moreNetworks: Array(initNetworks.dropFirst()),
-            startFIFO: ownedByEngine ? record.directory + "/start" : nil))))
+            startFIFO: ownedByEngine ? record.directory + "/start" : nil,
+            hookStates: hooks.createContainer.isEmpty && hooks.startContainer.isEmpty ? []
+                : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) }))))
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
         try cgroup.add(pid: child.pid)
+        // The init exists in its namespaces and cgroup, and nothing is set up: the runtime's hooks.
+        if !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty {
+            let state = OCIHooks.state(config, id: ociID, status: "creating", pid: child.pid)
+            try OCIHooks.run(hooks.prestart, phase: "prestart", state: state)
+            try OCIHooks.run(hooks.createRuntime, phase: "createRuntime", state: state)
+        }
         try channel.parent.send(.proceed)
         timings.mark("join")
         try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready, relay: streams)
@@ -349,6 +362,9 @@ public final class Container {
         status.phase = .running
         status.started = time(nil)
         record?.writeStatus(status)
+        if !hooks.poststart.isEmpty {
+            OCIHooks.runWarning(hooks.poststart, phase: "poststart", state: OCIHooks.state(config, id: ociID, status: "running", pid: child.pid))
+        }
     }
 
     /// `contain create`'s supervisor: waits until `contain start` writes to the record's start
@@ -443,6 +459,9 @@ public final class Container {
             status.error = error
             if let failure = record.finish(exitCode: exitCode, status: status) { failures.append(failure) }
             self.record = nil
+            if !hooks.poststop.isEmpty {
+                OCIHooks.runWarning(hooks.poststop, phase: "poststop", state: OCIHooks.state(config, id: ociID, status: "stopped", pid: 0))
+            }
         }
         return failures
     }

@@ -108,12 +108,16 @@ public struct InitPlan: Equatable, Sendable {
     /// supervises it) opens before the pivot and reads once `ready`, instead of awaiting
     /// `start` over this channel (runc's exec FIFO, the other way round).
     public var startFIFO: String?
+    /// config.json's hooks that the init runs (createContainer, startContainer): the state
+    /// JSON each reads, `creating` then `created`.
+    public var hookStates: [String]
 
     public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
                 network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
                 startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil, cgroupV1Hierarchies: [String] = [],
-                moreNetworks: [InitNetwork] = [], startFIFO: String? = nil) {
+                moreNetworks: [InitNetwork] = [], startFIFO: String? = nil, hookStates: [String] = []) {
         self.startFIFO = startFIFO
+        self.hookStates = hookStates
         self.cgroupV1Hierarchies = cgroupV1Hierarchies
         self.moreNetworks = moreNetworks
         self.rootfsDisplay = rootfsDisplay
@@ -205,7 +209,7 @@ extension InitConfig: TaggedMessage {
 extension InitPlan: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, network = 5, bindFiles = 6
-        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, moreNetworks = 11, startFIFO = 12
+        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, moreNetworks = 11, startFIFO = 12, hookStates = 13
     }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.rootfsDisplay, rootfsDisplay)
@@ -220,6 +224,7 @@ extension InitPlan: TaggedMessage {
         w.fields(.cgroupV1Hierarchies, cgroupV1Hierarchies)
         w.fields(.moreNetworks, moreNetworks)
         w.field(.startFIFO, startFIFO)
+        w.fields(.hookStates, hookStates)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
@@ -227,7 +232,7 @@ extension InitPlan: TaggedMessage {
                   network: try r.optional(.network), bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
                   startAtOnce: try r.required(.startAtOnce), seccompProgram: try r.optional(.seccompProgram),
                   cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), moreNetworks: try r.repeated(.moreNetworks),
-                  startFIFO: try r.optional(.startFIFO))
+                  startFIFO: try r.optional(.startFIFO), hookStates: try r.repeated(.hookStates))
     }
 }
 
