@@ -64,6 +64,15 @@ public enum OCIConfig {
         return try process(&fields)
     }
 
+    /// `update --resources FILE`: one `linux.resources` object. Device rules are not updated.
+    public static func readResources(bytes: [UInt8]) throws(OCIError) -> ContainerConfig.Linux.Resources {
+        var fields = try Fields(try JSONValue.parse(bytes), path: "resources")
+        var linux = ContainerConfig.Linux()
+        let resources = try Self.resources(&fields, linux: &linux)
+        if !linux.deviceCgroupRules.isEmpty { throw OCIError("resources.devices: update does not change the device rules") }
+        return resources
+    }
+
     static func process(_ fields: inout Fields) throws(OCIError) -> ContainerConfig.Process {
         var process = ContainerConfig.Process()
         // A pty of its own devpts; its size is the engine's to set on the master it receives.

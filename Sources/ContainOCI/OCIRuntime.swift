@@ -264,6 +264,13 @@ public struct OCIRuntime {
         return Self.status(view) == "stopped" ? [] : ContainerProcesses.list(view)
     }
 
+    /// New resource limits for a created or running container (`update`).
+    public func update(_ id: String, resources: ContainerConfig.Linux.Resources) throws {
+        let view = try find(id)
+        guard view.isAlive else { throw OCIError("container \(id) is \(Self.status(view)), not running") }
+        try ContainerUpdate.apply(view, resources)
+    }
+
     /// Freezes every process of a running container (the cgroup freezer), as `contain pause`.
     public func pause(_ id: String) throws {
         let view = try find(id)

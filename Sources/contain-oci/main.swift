@@ -14,7 +14,7 @@ struct ContainOCICommand: ParsableCommand {
         commandName: "contain-oci",
         abstract: "An OCI runtime (runc's command line) over contain's engine.",
         version: "contain-oci 0.1 (runtime-spec 1.2)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self, Ps.self, List.self,
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self, Ps.self, Update.self, List.self,
                       Spec.self, Features.self])
 }
 
@@ -235,6 +235,74 @@ struct Ps: ParsableCommand {
                 print(pid + String(repeating: " ", count: max(1, 8 - pid.count)) + process.command)
             }
         }
+    }
+}
+
+/// runc's `update`: `--resources FILE` (`-`: stdin, as containerd's shim sends it), a
+/// `linux.resources` object, or the flags for its fields; what is not given stays.
+struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change a running container's resource limits.")
+    @OptionGroup var global: Global
+    @Option(name: [.short, .long], help: ArgumentHelp("linux.resources as JSON (- for stdin).", valueName: "file")) var resources: String?
+    // .unconditional: -1 is a value here, not an option.
+    @Option(parsing: .unconditional, help: "Memory limit (bytes, or 64m; -1: none).") var memory: String?
+    @Option(name: .customLong("memory-swap"), parsing: .unconditional, help: "Memory plus swap (-1: unlimited).") var memorySwap: String?
+    @Option(name: .customLong("memory-reservation"), help: "Soft memory limit.") var memoryReservation: String?
+    @Option(name: .customLong("cpu-quota"), parsing: .unconditional, help: "CPU time per period (microseconds; -1: none).") var cpuQuota: Int64?
+    @Option(name: .customLong("cpu-period"), help: "CPU period (microseconds).") var cpuPeriod: UInt64?
+    @Option(name: .customLong("cpu-share"), help: "CPU shares.") var cpuShare: UInt64?
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs (0-3, 0,1).") var cpusetCPUs: String?
+    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes.") var cpusetMems: String?
+    @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: "Most processes (-1: none).") var pidsLimit: Int64?
+    @Argument var id: String
+    func run() throws {
+        try reporting(global) {
+            var change = ContainerConfig.Linux.Resources()
+            if let resources {
+                let bytes: [UInt8]
+                if resources == "-" {
+                    bytes = readAllStandardInput()
+                } else {
+                    do { bytes = try Files.readBytes(resources) } catch { throw OCIError("cannot read \(resources): \(error)") }
+                }
+                change = try OCIConfig.readResources(bytes: bytes)
+            }
+            func size(_ text: String?, _ flag: String) throws -> Int64? {
+                guard let text else { return nil }
+                if text == "-1" { return -1 }
+                do { return Int64(try ByteSize(parsing: text).bytes) } catch { throw OCIError("--\(flag) \(text): bytes, or a size such as 64m") }
+            }
+            if memory != nil || memorySwap != nil || memoryReservation != nil {
+                var m = change.memory ?? .init()
+                m.limit = try size(memory, "memory") ?? m.limit
+                m.swap = try size(memorySwap, "memory-swap") ?? m.swap
+                m.reservation = try size(memoryReservation, "memory-reservation") ?? m.reservation
+                change.memory = m
+            }
+            if cpuQuota != nil || cpuPeriod != nil || cpuShare != nil || cpusetCPUs != nil || cpusetMems != nil {
+                var c = change.cpu ?? .init()
+                c.quota = cpuQuota ?? c.quota
+                c.period = cpuPeriod ?? c.period
+                c.shares = cpuShare ?? c.shares
+                c.cpus = cpusetCPUs ?? c.cpus
+                c.mems = cpusetMems ?? c.mems
+                change.cpu = c
+            }
+            if let pidsLimit { change.pids = ContainerConfig.Linux.Resources.Pids(limit: pidsLimit) }
+            try global.runtime.update(id, resources: change)
+        }
+    }
+}
+
+/// Everything on stdin (`update --resources -`).
+func readAllStandardInput() -> [UInt8] {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return bytes }
+        bytes += buffer[0..<n]
     }
 }
 

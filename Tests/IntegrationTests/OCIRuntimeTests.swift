@@ -89,6 +89,17 @@ import Testing
         #expect(twice.status == 1 && twice.stderr.contains("is paused, not running"), "\(twice)")
         #expect(try Self.oci(sandbox, ["resume", "box"]).status == 0)
         #expect(try Self.state(sandbox, "box")["status"] as? String == "running")
+        // update: limits from a resources file, then from flags (-1 lifts one), in the cgroup.
+        let resources = bundle.directory + "/resources.json"
+        try Data(#"{"memory": {"limit": 67108864}, "pids": {"limit": 40}}"#.utf8).write(to: URL(fileURLWithPath: resources))
+        #expect(try Self.oci(sandbox, ["update", "--resources", resources, "box"]).status == 0)
+        #expect(EngineTests.cgroupValue(pid: "\(pid)", v1: "memory", "memory.limit_in_bytes", v2: "memory.max") == "67108864")
+        #expect(EngineTests.cgroupValue(pid: "\(pid)", v1: "pids", "pids.max", v2: "pids.max") == "40")
+        #expect(try Self.oci(sandbox, ["update", "--memory", "32m", "--pids-limit", "-1", "box"]).status == 0)
+        #expect(EngineTests.cgroupValue(pid: "\(pid)", v1: "memory", "memory.limit_in_bytes", v2: "memory.max") == "33554432")
+        #expect(EngineTests.cgroupValue(pid: "\(pid)", v1: "pids", "pids.max", v2: "pids.max") == "max")
+        let badUpdate = try Self.oci(sandbox, ["update", "--memory", "lots", "box"])
+        #expect(badUpdate.status == 1 && badUpdate.stderr.contains("--memory lots"), "\(badUpdate)")
         // exec: the command form and a process file, their status and output; what exec
         // cannot honour yet is refused.
         let exec = try Self.oci(sandbox, ["exec", "--env", "GREETING=hi", "--cwd", "/tmp", "box", "sh", "-c", "echo $GREETING from $(pwd) on $(hostname); exit 4"])
