@@ -45,9 +45,21 @@ public enum OCIConfig {
         var linux: Fields
         if let given = try top.object("linux") { linux = given } else { linux = try Fields(.object([:]), path: "linux") }
         config.linux = try Self.linux(&linux, id: id)
-        config.mounts = try Self.mounts(try top.array("mounts") ?? [])
+        let mountValues = try top.array("mounts") ?? []
+        config.mounts = try Self.mounts(mountValues)
         try top.finish()
 
+        // A cgroup mount shows the container's own cgroups: contain mounts it in a cgroup
+        // namespace of the container's (runc, without one, binds the container's directories
+        // there instead; what the container sees at /sys/fs/cgroup is the same).
+        let cgroupMount = mountValues.contains { value in
+            guard case .object(let fields) = value, case .string(let destination)? = fields["destination"],
+                  case .string(let type)? = fields["type"] else { return false }
+            return destination == "/sys/fs/cgroup" && (type == "cgroup" || type == "cgroup2")
+        }
+        if cgroupMount, !config.linux.namespaces.contains(where: { $0.type == .cgroup }) {
+            config.linux.namespaces.append(ContainerConfig.Linux.Namespace(type: .cgroup))
+        }
         let namespaces = Set(config.linux.namespaces.map(\.type))
         guard namespaces.contains(.mount) else { throw OCIError("linux.namespaces: contain always gives a container its own mount namespace; list `mount`") }
         if config.hostname != nil && !namespaces.contains(.uts) { throw OCIError("hostname: needs a uts namespace of its own") }
@@ -55,6 +67,8 @@ public enum OCIConfig {
             networkMode: namespaces.contains(.network) ? .none : .host, name: id,
             // The bundle's rootfs is the container's, written in place, as runc does.
             copyOnWrite: false, detached: true, seccompProfile: config.linux.seccomp == nil ? "unconfined" : "config.json")
+        // Only the mounts config.json lists (podman's own /etc/hosts, resolv.conf and hostname).
+        config.contain.nameFiles = false
         return config
     }
 

@@ -95,6 +95,20 @@ import ContainRuntime
                 == #"{"ociVersion":"1.2.0","id":"box","status":"creating","pid":42,"bundle":"","annotations":{}}"#)
     }
 
+    /// podman's bundles on cgroup v1: a cgroup mount and no cgroup namespace; contain's name
+    /// files are not made (the bundle binds its own).
+    @Test func aCgroupMountGetsACgroupNamespaceAndNoNameFilesAreMade() throws {
+        let config = try Self.config("""
+            {"ociVersion": "1.0.2-dev", "process": {"args": ["sh"], "cwd": "/"}, "root": {},
+             "mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro"]},
+                        {"destination": "/etc/hosts", "type": "bind", "source": "/run/podman/hosts", "options": ["bind", "rprivate", "ro"]}],
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}}
+            """)
+        #expect(config.linux.namespaces.map(\.type) == [.pid, .mount, .cgroup])
+        #expect(!config.contain.nameFiles)
+        #expect(config.mounts == [ContainerConfig.Mount(destination: "/etc/hosts", type: "bind", source: "/run/podman/hosts", options: ["bind", "ro"])])
+    }
+
     @Test func cgroupsPathsStayUnderAParentAtTheRootAndUmaskIsKept() throws {
         func path(_ given: String) throws -> String? {
             try Self.config("""

@@ -368,7 +368,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case networkMode = 1, networkAttachments = 2, name = 3, runInit = 4, copyOnWrite = 5, detached = 6
         case removeWhenDone = 7, privileged = 8, seccompProfile = 9, shmSize = 10, interactive = 11, restartPolicy = 12
-        case logMaxSize = 13, logMaxFiles = 14, stopSignal = 15, stopTimeout = 16, extraHosts = 17, dnsSearch = 18, dnsOptions = 19
+        case logMaxSize = 13, logMaxFiles = 14, stopSignal = 15, stopTimeout = 16, extraHosts = 17, dnsSearch = 18, dnsOptions = 19, nameFiles = 20
     }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
@@ -391,6 +391,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
         w.fields(.extraHosts, extraHosts)
         w.fields(.dnsSearch, dnsSearch)
         w.fields(.dnsOptions, dnsOptions)
+        w.field(.nameFiles, nameFiles)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
@@ -402,6 +403,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
                   restartPolicy: try r.optional(.restartPolicy), logMaxSize: try r.optional(.logMaxSize),
                   logMaxFiles: try r.optional(.logMaxFiles), stopSignal: try r.optional(.stopSignal), stopTimeout: try r.optional(.stopTimeout),
                   extraHosts: try r.repeated(.extraHosts), dnsSearch: try r.repeated(.dnsSearch), dnsOptions: try r.repeated(.dnsOptions))
+        nameFiles = try r.value(.nameFiles, default: true)
     }
 }
 

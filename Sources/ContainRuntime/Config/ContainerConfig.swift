@@ -508,6 +508,9 @@ extension ContainerConfig {
         public var extraHosts: [String]
         public var dnsSearch: [String]
         public var dnsOptions: [String]
+        /// /etc/hosts, /etc/hostname and /etc/resolv.conf generated and bound in (docker's);
+        /// false for an OCI bundle, whose config.json lists the mounts it wants (runc's).
+        public var nameFiles = true
 
         public init(networkMode: NetworkMode = .none, networkAttachments: [NetworkAttachment] = [], name: String? = nil,
                     runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false,

@@ -271,7 +271,7 @@ public final class Container {
             try NameServerProcess.ensure(directory: context.networkDirectory, networks: bridges.map(\.network))
             timings.mark("nameserver")
         }
-        let bindFiles = try writeNameFiles(record.directory)
+        let bindFiles = config.contain.nameFiles ? try writeNameFiles(record.directory) : []
 
         try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
             rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,

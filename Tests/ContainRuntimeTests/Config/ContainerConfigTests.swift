@@ -6,7 +6,8 @@ import Testing
     typealias Linux = ContainerConfig.Linux
 
     /// Every field set, and set away from its default (the completeness test holds it to that).
-    static let full = ContainerConfig(
+    static let full: ContainerConfig = {
+        var full = ContainerConfig(
         ociVersion: "1.1.0",
         process: .init(
             terminal: true,
@@ -51,6 +52,9 @@ import Testing
                        privileged: true, seccompProfile: "/etc/profile.json", shmSize: 128 << 20,
                        interactive: true, restartPolicy: "on-failure:3", logMaxSize: 1 << 20, logMaxFiles: 2, stopSignal: 3, stopTimeout: 30,
                        extraHosts: ["db:192.0.2.7", "gw:host-gateway"], dnsSearch: ["lab.example"], dnsOptions: ["ndots:2"]))
+        full.contain.nameFiles = false
+        return full
+    }()
 
     static func hook(_ name: String, timeout: Int32 = 5) -> ContainerConfig.Hook {
         .init(path: "/usr/libexec/\(name)", args: [name, "--state"], env: ["HOOK=\(name)"], timeout: timeout)
