@@ -155,9 +155,9 @@ public enum OCIConfig {
             }
             if type == .user || type == .time { throw OCIError("linux.namespaces: \(name) namespaces are not supported yet") }
             let path = try entry.string("path")
-            // An engine's network namespace (podman's, a Kubernetes pod's) is joined; joining
-            // the others is not there yet.
-            if let path, type != .network {
+            // An engine's network, ipc and uts namespaces (podman's, a pod's) are joined; a PID
+            // or mount namespace is the container's own.
+            if let path, ![.network, .ipc, .uts, .cgroup].contains(type) {
                 throw OCIError("linux.namespaces[\(index)] (\(name)): joining an existing \(name) namespace (\(path)) is not supported yet")
             }
             if let path, !path.hasPrefix("/") { throw OCIError("linux.namespaces[\(index)].path: must be absolute") }
@@ -281,8 +281,9 @@ public enum OCIConfig {
 
     /// The mounts every runtime makes (contain makes these itself, as docker's defaults), and
     /// binds and tmpfs elsewhere; anything else is refused.
-    static let standardMounts: Set<String> = ["proc /proc", "tmpfs /dev", "devpts /dev/pts", "tmpfs /dev/shm", "bind /dev/shm",
+    static let standardMounts: Set<String> = ["proc /proc", "tmpfs /dev", "devpts /dev/pts", "tmpfs /dev/shm",
                                                "mqueue /dev/mqueue", "sysfs /sys", "cgroup /sys/fs/cgroup", "cgroup2 /sys/fs/cgroup"]
+    // (A bind at /dev/shm is the bundle's own, podman's or a pod's shared one: kept.)
 
     static func mounts(_ values: [JSONValue]) throws(OCIError) -> [ContainerConfig.Mount] {
         var mounts: [ContainerConfig.Mount] = []

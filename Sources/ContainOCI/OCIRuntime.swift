@@ -93,9 +93,8 @@ public struct OCIRuntime {
     public func start(id: String) throws {
         let view = try find(id)
         guard view.state == .created else { throw OCIError("container \(id) is \(Self.status(view)), not created") }
-        try ContainerRecord.requestStart(view)
-        // Its init read the request (it was waiting for it), and nobody supervises it to say
-        // that it runs: it does.
+        try ContainerRecord.requestStart(view, untilExec: view.info.ownedByEngine)
+        // Its init read the request and exec'd the process (nobody supervises it to say so).
         if view.info.ownedByEngine {
             ContainerRecord.recordStarted(view)
             if let config = try? ContainerRecord.configuration(of: view), let hooks = config.hooks, !hooks.poststart.isEmpty {

@@ -134,7 +134,7 @@ import ContainRuntime
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [], \"cwd\": \"/\"}, \"root\": {}}", "process.args: missing or empty"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"selinuxLabel\": \"x\"}, \"root\": {}}", "process.selinuxLabel"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"frobnicate\": 1}, \"root\": {}}", "process.frobnicate: not supported by contain (yet), and not ignored"),
-        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"ipc\", \"path\": \"/proc/1/ns/ipc\"}]}}", "joining an existing ipc namespace (/proc/1/ns/ipc) is not supported yet"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"pid\", \"path\": \"/proc/1/ns/pid\"}]}}", "joining an existing pid namespace (/proc/1/ns/pid) is not supported yet"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}", "own mount namespace"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}}", "linux.uidMappings: user namespaces"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"resources\": {\"memory\": {\"swappiness\": 10}}}}", "linux.resources.memory.swappiness: not supported"),

@@ -241,6 +241,41 @@ import Testing
         try lab.expectClean()
     }
 
+    /// A pod: a second container joins the first one's ipc and uts namespaces by path (as
+    /// podman's pods and Kubernetes' sandboxes hand them over) and has its hostname; its own
+    /// /dev/shm is the bundle's bind when one is listed.
+    @Test func joinsAPodsIpcAndUtsNamespacesByPath() throws {
+        let sandbox = try Sandbox()
+        let pod = try Bundle(sandbox, args: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"])
+        try pod.cgroups(for: "pod")
+        try pod.edit { config in config["hostname"] = "the-pod" }
+        #expect(try Self.ociDetached(sandbox, ["run", "-d", "--bundle", pod.directory, "pod"]).status == 0)
+        let pid = (try Self.state(sandbox, "pod")["pid"] as? Int) ?? 0
+        let shared = pod.directory + "/shm"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        try "from the pod\n".write(toFile: shared + "/note", atomically: false, encoding: .utf8)
+        let member = try Bundle(sandbox, args: ["sh", "-c", "hostname; readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; cat /dev/shm/note"])
+        try member.cgroups(for: "member")
+        try member.edit { config in
+            config.removeValue(forKey: "hostname")
+            var linux = config["linux"] as! [String: Any]
+            var namespaces = (linux["namespaces"] as! [[String: Any]]).filter { !["ipc", "uts"].contains($0["type"] as? String) }
+            namespaces += [["type": "ipc", "path": "/proc/\(pid)/ns/ipc"], ["type": "uts", "path": "/proc/\(pid)/ns/uts"]]
+            linux["namespaces"] = namespaces
+            config["linux"] = linux
+            config["mounts"] = (config["mounts"] as! [[String: Any]]).filter { $0["destination"] as? String != "/dev/shm" }
+                + [["destination": "/dev/shm", "type": "bind", "source": shared, "options": ["rbind", "nosuid", "nodev", "noexec"]]]
+        }
+        let run = try Self.oci(sandbox, ["run", "--bundle", member.directory, "member"])
+        let ipc = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/ipc")) ?? "?"
+        let uts = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/uts")) ?? "?"
+        #expect(run.status == 0 && run.stdout == "the-pod\n\(ipc)\n\(uts)\nfrom the pod\n", "\(run)")
+        #expect(try Self.oci(sandbox, ["kill", "pod", "TERM"]).status == 0)
+        #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "pod"))?["status"] as? String == "stopped" })
+        #expect(try Self.oci(sandbox, ["delete", "pod"]).status == 0)
+        sandbox.expectClean()
+    }
+
     @Test func runInTheForegroundPassesTheStatusAndDetachedRunsOn() throws {
         let sandbox = try Sandbox()
         let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo hello from oci; exit 3"])

@@ -78,7 +78,9 @@ public enum ContainerExec {
 
         let copy = try sys("copy contain into a sealed memfd") { cshim_sealed_self_copy() }
         defer { close(copy) }
-        let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + [SIGCHLD])
+        // Detached, the helper is never reaped here, even when its command has ended before
+        // this returns: its exit status is the engine's (the subreaper it is left to) to collect.
+        let signals = try SignalFD(signals: ContainerRunner.forwardedSignals + (request.detach ? [] : [SIGCHLD]))
         let channel = try SyncChannel.pair()
         var helperEnvironment = ["CONTAIN_EXEC_PID=\(target.pid)"]
         if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS") { helperEnvironment.append("CONTAIN_TEST_EXEC_DELAY_MS=" + String(cString: delay)) }

@@ -66,15 +66,19 @@ public enum ContainerInit {
             if plan.reportProgress { try? channel.send(.progress(line)) }
         }
         umask(0o022)
-        // Namespaces to join (`--net container:NAME`), before anything is set up in them.
+        // Namespaces to join (`--net container:NAME`; a pod's network, ipc and uts), before
+        // anything is set up in them. A PID namespace cannot be joined by a process already
+        // running: its own is made at clone.
+        let joinable: [ContainerConfig.Linux.NamespaceType: Int32] = [
+            .network: Int32(CLONE_NEWNET), .ipc: Int32(CLONE_NEWIPC), .uts: Int32(CLONE_NEWUTS), .cgroup: Int32(CLONE_NEWCGROUP)]
         for namespace in container.linux.namespaces {
             guard let path = namespace.path else { continue }
-            guard namespace.type == .network else {
+            guard let flag = joinable[namespace.type] else {
                 throw SpecError("joining an existing \(namespace.type.rawValue) namespace is not supported")
             }
             let fd = try sys("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
             defer { close(fd) }
-            try sys("setns", path: path) { cshim_setns(fd, Int32(CLONE_NEWNET)) }
+            try sys("setns", path: path) { cshim_setns(fd, flag) }
         }
         if plan.newCgroupNamespace {
             // Now that the parent put us in our cgroup, it becomes the namespace's root.
@@ -96,10 +100,20 @@ public enum ContainerInit {
             try configure(network)
         }
         progress("setting up rootfs: \(plan.rootfsDisplay)")
+        // /dev/shm: a bind the configuration lists (an OCI bundle's), or a tmpfs of its own
+        // IPC namespace's, or the host's with the host's IPC namespace.
+        let isShm = { (mount: ContainerConfig.Mount) in mount.destination == "/dev/shm" && mount.type == "bind" }
+        let shm: Rootfs.Shm
+        if let bound = container.mounts.first(where: isShm), let source = bound.source {
+            shm = .bind(source, flags: try VolumeSpec(mount: bound).flags)
+        } else if own.contains(.ipc) || container.linux.namespaces.contains(where: { $0.type == .ipc }) {
+            shm = .size(container.contain.shmSize ?? Rootfs.defaultShmSize)
+        } else {
+            shm = .host
+        }
         try Rootfs.prepare(rootfs: container.root.path, overlay: plan.overlay,
-                           volumes: try container.mounts.filter { $0.type != "tmpfs" }.map(VolumeSpec.init(mount:)),
-                           tmpfs: container.mounts.filter { $0.type == "tmpfs" }, bindFiles: plan.bindFiles,
-                           shm: own.contains(.ipc) ? .size(container.contain.shmSize ?? Rootfs.defaultShmSize) : .host)
+                           volumes: try container.mounts.filter { $0.type != "tmpfs" && !isShm($0) }.map(VolumeSpec.init(mount:)),
+                           tmpfs: container.mounts.filter { $0.type == "tmpfs" }, bindFiles: plan.bindFiles, shm: shm)
         // config.json's createContainer hooks: in the container's mount namespace, before the
         // pivot (their paths are the host's).
         if let hooks = container.hooks?.createContainer, !hooks.isEmpty, let state = plan.hookStates.first {
@@ -178,7 +192,8 @@ public enum ContainerInit {
     /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
     /// Blocks until contain-oci's `start` writes to the record's start FIFO (through the
     /// descriptor opened before the pivot; its reopening blocks until there is a writer). A
-    /// `start` that ended without writing leaves it waiting for the next.
+    /// `start` that ended without writing leaves it waiting for the next. The read end stays
+    /// open (close-on-exec): `start` sees it close when the process is exec'd.
     static func awaitStartRequest(fifo: Int32) throws {
         let path = "/proc/self/fd/\(fifo)"
         while true {
@@ -189,8 +204,8 @@ public enum ContainerInit {
             }
             var byte: UInt8 = 0
             let n = read(fd, &byte, 1)
-            close(fd)
             if n == 1 { break }
+            close(fd)
         }
         close(fifo)
     }

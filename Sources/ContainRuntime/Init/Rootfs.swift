@@ -65,6 +65,8 @@ enum Rootfs {
     enum Shm {
         case size(UInt64)
         case host
+        /// A directory bound there (with MS_NOSUID, MS_NODEV, MS_NOEXEC ...).
+        case bind(String, flags: UInt)
     }
 
     /// `-v`: the target is resolved with openat2(RESOLVE_IN_ROOT) from the new root, so `..` and
@@ -267,6 +269,10 @@ enum Rootfs {
             try mount("shm", "dev/shm", "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=1777,size=\(bytes)")
         case .host:
             try mount("/dev/shm", "dev/shm", nil, UInt(MS_BIND | MS_REC))
+        case .bind(let source, let flags):
+            // An OCI bundle's own /dev/shm (podman's, a pod's shared one).
+            try mount(source, "dev/shm", nil, UInt(MS_BIND | MS_REC))
+            if flags != 0 { try mount("none", "dev/shm", nil, UInt(MS_BIND | MS_REMOUNT) | flags) }
         }
         for (name, target) in deviceLinks {
             try sys("symlink", path: "/dev/" + name) { symlink(target, "dev/" + name) }

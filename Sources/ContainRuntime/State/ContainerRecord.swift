@@ -306,7 +306,9 @@ public final class ContainerRecord {
     }
 
     /// `contain start`: asks the supervisor of a created container to start it.
-    public static func requestStart(_ view: ContainerView) throws {
+    /// `untilExec` (an engine's container, whose init reads the FIFO itself): returns once the
+    /// init has exec'd the process (or ended): its read end, close-on-exec, is gone.
+    public static func requestStart(_ view: ContainerView, untilExec: Bool = false) throws {
         let path = view.directory + "/start"
         var fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         // ENXIO just after `create` returned: its supervisor has said the container waits, and is
@@ -324,6 +326,10 @@ public final class ContainerRecord {
         defer { close(fd) }
         var byte: UInt8 = 1
         try sys("write", path: path) { write(fd, &byte, 1) }
+        guard untilExec else { return }
+        // No events asked: poll returns on POLLERR, when no reader is left (10 s at most).
+        var ended = pollfd(fd: fd, events: 0, revents: 0)
+        while poll(&ended, 1, 10_000) < 0 && errno == EINTR {}
     }
 
     // MARK: looking containers up
