@@ -186,12 +186,14 @@ public struct OCIRuntime {
         guard view.isRunning || view.state == .created, let pid = view.status.pid, pid.isAlive else {
             throw OCIError("container \(id) is not running")
         }
-        if all, let config = try? ContainerRecord.configuration(of: view), !config.linux.namespaces.contains(where: { $0.type == .pid }) {
-            throw OCIError("kill --all: container \(id) shares the host's PID namespace; signalling all its processes is not supported yet")
-        }
-        // With a PID namespace, SIGKILL to its init ends every process in it.
         if signal == SIGKILL || signal == view.info.stopSignal { ContainerRecord.markStoppedByUser(view) }
         try sys("kill", path: id) { Glibc.kill(pid.pid, signal) }
+        // --all: every process in the container's cgroup, the init first (runc's reading; what
+        // a container sharing the host's PID namespace needs, since its init's end takes nothing
+        // with it). A process that ended meanwhile is no error.
+        if all {
+            for process in ContainerProcesses.list(view) where process.pid != pid.pid { _ = Glibc.kill(process.pid, signal) }
+        }
     }
 
     /// What `exec` was asked besides the process.

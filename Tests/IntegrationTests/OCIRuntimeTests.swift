@@ -276,6 +276,28 @@ import Testing
         sandbox.expectClean()
     }
 
+    /// kill --all reaches every process in the container's cgroup: without a PID namespace of
+    /// its own, the init's end takes nothing with it.
+    @Test func killAllSignalsEveryProcessWithoutAPidNamespace() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "sleep 60 & sleep 60 & wait"])
+        try bundle.cgroups(for: "hostpid")
+        try bundle.edit { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" }
+            config["linux"] = linux
+        }
+        #expect(try Self.ociDetached(sandbox, ["run", "-d", "--bundle", bundle.directory, "hostpid"]).status == 0)
+        #expect(eventually(timeout: 10) { sandbox.containerPids().count >= 3 }, "\(sandbox.containerPids())")
+        let ps = try Self.oci(sandbox, ["ps", "--format", "json", "hostpid"])
+        #expect(ps.status == 0 && ps.stdout.hasPrefix("[") && ps.stdout.split(separator: ",").count >= 3, "\(ps)")
+        #expect(try Self.oci(sandbox, ["kill", "--all", "hostpid", "KILL"]).status == 0)
+        #expect(eventually(timeout: 10) { sandbox.containerPids().isEmpty }, "\(sandbox.containerPids())")
+        #expect(eventually(timeout: 10) { (try? Self.state(sandbox, "hostpid"))?["status"] as? String == "stopped" })
+        #expect(try Self.oci(sandbox, ["delete", "hostpid"]).status == 0)
+        sandbox.expectClean()
+    }
+
     @Test func runInTheForegroundPassesTheStatusAndDetachedRunsOn() throws {
         let sandbox = try Sandbox()
         let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo hello from oci; exit 3"])
