@@ -238,7 +238,18 @@ public enum OCIConfig {
                 access: try rule.string("access")))
             try rule.finish()
         }
-        for unsupported in ["blockIO", "hugepageLimits", "network", "rdma", "unified"] {
+        for (index, value) in (try fields.array("hugepageLimits") ?? []).enumerated() {
+            var limit = try Fields(value, path: "linux.resources.hugepageLimits[\(index)]")
+            guard let size = try limit.string("pageSize"), let bytes = try limit.uint64("limit") else {
+                throw OCIError("linux.resources.hugepageLimits[\(index)]: needs pageSize and limit")
+            }
+            guard size.count >= 3, size.hasSuffix("B"), size.dropLast(2).allSatisfy(\.isNumber), "KMG".contains(size.dropLast().last!) else {
+                throw OCIError("linux.resources.hugepageLimits[\(index)].pageSize `\(size)`: as hugetlb names it, such as 2MB or 1GB")
+            }
+            resources.hugepageLimits.append(ContainerConfig.Linux.Resources.HugepageLimit(pageSize: size, limit: bytes))
+            try limit.finish()
+        }
+        for unsupported in ["blockIO", "network", "rdma", "unified"] {
             if let value = try fields.take(unsupported), value != .object([:]), value != .array([]) {
                 throw OCIError("linux.resources.\(unsupported): not supported yet")
             }

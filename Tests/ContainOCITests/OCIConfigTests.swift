@@ -62,7 +62,8 @@ import ContainRuntime
              "mounts": [{"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"]},
                         {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}],
              "linux": {"namespaces": [{"type": "mount"}], "cgroupsPath": "/pods/box",
-                       "resources": {"memory": {"limit": 67108864}, "cpu": {"quota": 50000, "period": 100000}, "pids": {"limit": 64}},
+                       "resources": {"memory": {"limit": 67108864}, "cpu": {"quota": 50000, "period": 100000}, "pids": {"limit": 64},
+                                     "hugepageLimits": [{"pageSize": "2MB", "limit": 0}]},
                        "sysctl": {"net.ipv4.ip_forward": "1"},
                        "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
                                    "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}}}
@@ -74,6 +75,7 @@ import ContainRuntime
                                   ContainerConfig.Mount(destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["exec", "suid", "dev", "size=1m"])])
         #expect(config.linux.resources?.memory?.limit == 67_108_864 && config.linux.resources?.pids?.limit == 64)
         #expect(config.linux.resources?.cpu?.quota == 50_000 && config.linux.resources?.cpu?.period == 100_000)
+        #expect(config.linux.resources?.hugepageLimits == [.init(pageSize: "2MB", limit: 0)])
         #expect(config.linux.cgroupsPath == "pods/box" && config.linux.sysctl == ["net.ipv4.ip_forward": "1"])
         #expect(config.linux.seccomp?.syscalls.first?.names == ["read", "write"])
         // No network namespace listed: the host's network.
@@ -138,6 +140,8 @@ import ContainRuntime
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}", "own mount namespace"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}}", "linux.uidMappings: user namespaces"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"resources\": {\"memory\": {\"swappiness\": 10}}}}", "linux.resources.memory.swappiness: not supported"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"resources\": {\"hugepageLimits\": [{\"pageSize\": \"2M\", \"limit\": 0}]}}}", "pageSize `2M`: as hugetlb names it"),
+        ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"resources\": {\"blockIO\": {\"weight\": 100}}}}", "linux.resources.blockIO: not supported yet"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"hooks\": {\"poststart\": [{\"path\": \"true\"}]}}", "hooks.poststart[0].path: missing or not absolute"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\", \"timeout\": 0}]}}", "hooks.prestart[0].timeout: seconds, more than 0"),
         ("{\"ociVersion\": \"1.2.0\", \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {}, \"mounts\": [{\"destination\": \"/x\", \"type\": \"nfs\", \"source\": \"srv:/x\"}], \"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}}", "a nfs mount at /x is not supported yet"),

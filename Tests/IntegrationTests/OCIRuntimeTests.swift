@@ -298,6 +298,29 @@ import Testing
         sandbox.expectClean()
     }
 
+    /// hugepageLimits (Kubernetes sets one per page size): in the hugetlb controller where the
+    /// host has it (the cgroup v2 VM), refused in one line where it does not (this hybrid host's v1).
+    @Test func hugepageLimitsGoToTheHugetlbControllerOrAreRefused() throws {
+        let sandbox = try Sandbox()
+        let bundle = try Bundle(sandbox, args: ["sh", "-c", "cat /sys/fs/cgroup/hugetlb.2MB.max /sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes 2>/dev/null"])
+        try bundle.cgroups(for: "huge")
+        try bundle.edit { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["resources"] = ["hugepageLimits": [["pageSize": "2MB", "limit": 4194304]]]
+            config["linux"] = linux
+        }
+        let unified = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+        let available = unified ? ((try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8)) ?? "").contains("hugetlb")
+                                : FileManager.default.fileExists(atPath: "/sys/fs/cgroup/hugetlb")
+        let run = try Self.oci(sandbox, ["run", "--bundle", bundle.directory, "huge"])
+        if available {
+            #expect(run.status == 0 && run.stdout == "4194304\n", "\(run)")
+        } else {
+            #expect(run.status == 1 && run.stderr.contains("cgroup controller `hugetlb` is not available on this host"), "\(run)")
+        }
+        sandbox.expectClean()
+    }
+
     @Test func runInTheForegroundPassesTheStatusAndDetachedRunsOn() throws {
         let sandbox = try Sandbox()
         let bundle = try Bundle(sandbox, args: ["sh", "-c", "echo hello from oci; exit 3"])

@@ -10,6 +10,7 @@
 /// | cpu-shares     | `cpu.weight` (runc's conversion)   | `cpu.shares`                                     |
 /// | cpuset         | `cpuset.cpus`, `cpuset.mems`       | the same, in the cpuset hierarchy (joined only when asked; new parents inherit their parent's sets) |
 /// | pids           | `pids.max`                         | `pids.max`                                       |
+/// | hugetlb        | `hugetlb.<size>.max` (`+hugetlb` when asked) | `hugetlb.<size>.limit_in_bytes` (joined only when asked) |
 /// | freezer        | `cgroup.freeze` (always there)     | the freezer hierarchy, always joined (pause)     |
 /// | join           | `cgroup.procs`                     | `cgroup.procs` in every hierarchy                |
 /// | controllers on | `+memory +cpu +pids` (`+cpuset` when asked) in ancestors' `cgroup.subtree_control` | (always on) |
@@ -55,12 +56,14 @@ public struct CgroupPlan: Equatable, Sendable {
         var writes: [Write] = []
         var inherit: [String] = []
         let cpuset = limits.cpusetCPUs != nil || limits.cpusetMems != nil
+        let hugetlb = !limits.hugepages.isEmpty
         let needed = [("memory", limits.memory != nil || limits.memorySwap != nil || limits.memoryReservation != nil),
-                      ("cpu", limits.cpu != nil || limits.cpuShares != nil), ("pids", limits.pids != nil), ("cpuset", cpuset)]
+                      ("cpu", limits.cpu != nil || limits.cpuShares != nil), ("pids", limits.pids != nil), ("cpuset", cpuset),
+                      ("hugetlb", hugetlb)]
 
         switch layout {
         case .unified(let root, let available):
-            var wanted = ["memory", "cpu", "pids"].filter { available.contains($0) } + (cpuset ? ["cpuset"] : [])
+            var wanted = ["memory", "cpu", "pids"].filter { available.contains($0) } + (cpuset ? ["cpuset"] : []) + (hugetlb ? ["hugetlb"] : [])
             for (controller, needed) in needed where needed && !available.contains(controller) {
                 throw SpecError("cgroup controller `\(controller)` is not available on this host (cgroup v2 at \(root))")
             }
@@ -93,6 +96,7 @@ public struct CgroupPlan: Equatable, Sendable {
             }
             if let cpus = limits.cpusetCPUs { writes.append(Write(path: dir + "/cpuset.cpus", value: cpus)) }
             if let mems = limits.cpusetMems { writes.append(Write(path: dir + "/cpuset.mems", value: mems)) }
+            for page in limits.hugepages { writes.append(Write(path: dir + "/hugetlb.\(page.pageSize).max", value: "\(page.limit)")) }
             program = filter.map(DeviceFilterProgram.init)
 
         case .legacy(let controllers):
@@ -103,7 +107,8 @@ public struct CgroupPlan: Equatable, Sendable {
                 throw SpecError("cgroup controller `devices` is not available on this host (no v1 hierarchy mounted), so the device rules cannot be enforced")
             }
             var seen = Set<String>()
-            for controller in CgroupLayout.v1Controllers + (filter != nil ? ["devices"] : []) + (cpuset ? ["cpuset"] : []) {
+            for controller in CgroupLayout.v1Controllers + (filter != nil ? ["devices"] : []) + (cpuset ? ["cpuset"] : [])
+                + (hugetlb ? ["hugetlb"] : []) {
                 guard let mountPoint = controllers[controller], seen.insert(mountPoint).inserted else { continue }
                 var level = mountPoint
                 for component in parentComponents {
@@ -144,6 +149,9 @@ public struct CgroupPlan: Equatable, Sendable {
             if let d = dir("cpuset") {
                 if let cpus = limits.cpusetCPUs { writes.append(Write(path: d + "/cpuset.cpus", value: cpus)) }
                 if let mems = limits.cpusetMems { writes.append(Write(path: d + "/cpuset.mems", value: mems)) }
+            }
+            if let d = dir("hugetlb") {
+                for page in limits.hugepages { writes.append(Write(path: d + "/hugetlb.\(page.pageSize).limit_in_bytes", value: "\(page.limit)")) }
             }
             if let filter, let d = dir("devices") {
                 for (file, line) in filter.v1Lines { writes.append(Write(path: d + "/" + file, value: line)) }

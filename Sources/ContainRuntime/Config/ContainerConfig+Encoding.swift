@@ -223,16 +223,31 @@ extension ContainerConfig.Linux.Namespace: TaggedMessage {
 }
 
 extension ContainerConfig.Linux.Resources: TaggedMessage {
-    public enum Tag: UInt16, FieldTag { case memory = 1, cpu = 2, pids = 3 }
+    public enum Tag: UInt16, FieldTag { case memory = 1, cpu = 2, pids = 3, hugepageLimits = 4 }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.memory, memory)
         w.field(.cpu, cpu)
         w.field(.pids, pids)
+        w.fields(.hugepageLimits, hugepageLimits)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
-        self.init(memory: try r.optional(.memory), cpu: try r.optional(.cpu), pids: try r.optional(.pids))
+        self.init(memory: try r.optional(.memory), cpu: try r.optional(.cpu), pids: try r.optional(.pids),
+                  hugepageLimits: try r.repeated(.hugepageLimits))
+    }
+}
+
+extension ContainerConfig.Linux.Resources.HugepageLimit: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case pageSize = 1, limit = 2 }
+
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.field(.pageSize, pageSize)
+        w.field(.limit, limit)
+    }
+
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(pageSize: try r.required(.pageSize), limit: try r.required(.limit))
     }
 }
 

@@ -137,6 +137,7 @@ extension ResourceLimits {
             }
         }
         if let limit = resources?.pids?.limit, limit > 0 { pids = Int(limit) }
+        hugepages = resources?.hugepageLimits ?? []
         if let swap = resources?.memory?.swap {
             memorySwap = swap < 0 ? .unlimited : .total(ByteSize(bytes: UInt64(swap)))
         }

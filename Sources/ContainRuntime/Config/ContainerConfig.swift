@@ -302,11 +302,27 @@ extension ContainerConfig {
             public var cpu: CPU?
             /// `linux.resources.pids`
             public var pids: Pids?
+            /// `linux.resources.hugepageLimits`: bytes of huge pages of each size (`2MB`, `1GB`).
+            public var hugepageLimits: [HugepageLimit]
 
-            public init(memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil) {
+            public init(memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil, hugepageLimits: [HugepageLimit] = []) {
                 self.memory = memory
                 self.cpu = cpu
                 self.pids = pids
+                self.hugepageLimits = hugepageLimits
+            }
+
+            /// `linux.resources.hugepageLimits[]`
+            public struct HugepageLimit: Equatable, Sendable {
+                /// `pageSize`: as the hugetlb controller names it (`2MB`, `1GB`).
+                public var pageSize: String
+                /// `limit`, in bytes.
+                public var limit: UInt64
+
+                public init(pageSize: String, limit: UInt64) {
+                    self.pageSize = pageSize
+                    self.limit = limit
+                }
             }
 
             /// `linux.resources.memory`, in bytes; -1 is unlimited.

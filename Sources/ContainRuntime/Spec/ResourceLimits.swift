@@ -47,6 +47,8 @@ public struct ResourceLimits: Equatable, Sendable {
     /// `--cpuset-cpus`, `--cpuset-mems`: lists such as `0-2,4`.
     public var cpusetCPUs: String?
     public var cpusetMems: String?
+    /// OCI `hugepageLimits`: bytes per page size (`2MB`), in the hugetlb controller.
+    public var hugepages: [ContainerConfig.Linux.Resources.HugepageLimit] = []
 
     public init(memory: ByteSize? = nil, cpu: CPUQuota? = nil, pids: Int? = nil, memorySwap: SwapLimit? = nil,
                 memoryReservation: ByteSize? = nil, cpuShares: UInt64? = nil, cpusetCPUs: String? = nil, cpusetMems: String? = nil) {
@@ -141,7 +143,7 @@ public struct ResourceLimits: Equatable, Sendable {
 
     public var isEmpty: Bool {
         memory == nil && cpu == nil && pids == nil && memorySwap == nil && memoryReservation == nil && cpuShares == nil
-            && cpusetCPUs == nil && cpusetMems == nil
+            && cpusetCPUs == nil && cpusetMems == nil && hugepages.isEmpty
     }
 
     /// `memory=64M cpu=50000/100000 pids=64`, for the progress line.
@@ -155,6 +157,7 @@ public struct ResourceLimits: Equatable, Sendable {
         if let cpuShares { parts.append("cpu-shares=\(cpuShares)") }
         if let cpusetCPUs { parts.append("cpuset-cpus=\(cpusetCPUs)") }
         if let cpusetMems { parts.append("cpuset-mems=\(cpusetMems)") }
+        for page in hugepages { parts.append("hugetlb.\(page.pageSize)=\(page.limit)") }
         return parts.joined(separator: " ")
     }
 }

@@ -59,6 +59,10 @@ public enum ContainerUpdate {
             result.cpu = c
         }
         if let pids = change.pids { result.pids = pids.limit < 0 ? nil : pids }
+        for page in change.hugepageLimits {
+            result.hugepageLimits.removeAll { $0.pageSize == page.pageSize }
+            result.hugepageLimits.append(page)
+        }
         return result
     }
 }

@@ -56,6 +56,28 @@ import Testing
         #expect(plan.writes.filter(\.optional).map(\.path) == ["/cg/memory/contain/t/x/memory.memsw.limit_in_bytes"])
     }
 
+    /// OCI hugepageLimits: the hugetlb controller, enabled (v2) or joined (v1) only when asked.
+    @Test func hugepageLimitsUseTheHugetlbControllerOnlyWhenAsked() throws {
+        var limits = ResourceLimits()
+        limits.hugepages = [.init(pageSize: "2MB", limit: 8 << 20), .init(pageSize: "1GB", limit: 0)]
+        let v2 = CgroupLayout.unified(mountPoint: "/cg", controllers: ["cpu", "hugetlb", "memory", "pids"])
+        #expect(try CgroupPlan(layout: v2, parent: "p", id: "x", limits: limits).writes.map { "\($0.path)=\($0.value)" } == [
+            "/cg/cgroup.subtree_control=+cpu +hugetlb +memory +pids",
+            "/cg/p/cgroup.subtree_control=+cpu +hugetlb +memory +pids",
+            "/cg/p/x/hugetlb.2MB.max=8388608",
+            "/cg/p/x/hugetlb.1GB.max=0",
+        ])
+        let v1 = CgroupLayout.legacy(controllers: ["memory": "/cg/memory", "hugetlb": "/cg/hugetlb"])
+        let plan = try CgroupPlan(layout: v1, parent: "p", id: "x", limits: limits, devices: nil)
+        #expect(plan.containerDirectories == ["/cg/memory/p/x", "/cg/hugetlb/p/x"])
+        #expect(plan.writes.map { "\($0.path)=\($0.value)" } == ["/cg/hugetlb/p/x/hugetlb.2MB.limit_in_bytes=8388608",
+                                                                 "/cg/hugetlb/p/x/hugetlb.1GB.limit_in_bytes=0"])
+        #expect(try CgroupPlan(layout: v1, parent: "p", id: "x", limits: ResourceLimits(), devices: nil).containerDirectories == ["/cg/memory/p/x"])
+        #expect(throws: SpecError.self) {
+            try CgroupPlan(layout: CgroupLayout.legacy(controllers: ["memory": "/cg/memory"]), parent: "p", id: "x", limits: limits, devices: nil)
+        }
+    }
+
     @Test func v1WithoutCpusetHierarchyIsAClearError() {
         let layout = CgroupLayout.legacy(controllers: ["memory": "/cg/memory"])
         #expect(throws: SpecError("cgroup controller `cpuset` is not available on this host (no v1 hierarchy mounted)")) {

@@ -34,7 +34,7 @@ import Testing
                 + Linux.NamespaceType.allCases.map { .init(type: $0) },
             resources: .init(memory: .init(limit: 64 << 20, swap: -1, reservation: 32 << 20),
                              cpu: .init(quota: 50_000, period: 100_000, shares: 512, cpus: "0-3,6", mems: "0-1"),
-                             pids: .init(limit: 64)),
+                             pids: .init(limit: 64), hugepageLimits: [.init(pageSize: "2MB", limit: 8 << 20)]),
             cgroupsPath: "contain/abc",
             devices: [.init(path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 1, gid: 2)],
             deviceCgroupRules: [.init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"), .init(allow: false)],
