@@ -52,28 +52,13 @@ public enum OCIHooks {
         try sys("pipe") { pipe(&output) }
         defer { for fd in output where fd >= 0 { close(fd) } }
         for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
-        _ = spawnActionsCloseFrom(&actions, 3)   // nothing else of the runtime's (the init's sync socket)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = (hook.args.isEmpty ? [hook.path] : hook.args).map { strdup($0) } + [nil]
-        let envp = hook.env.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, hook.path, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw SystemError("run the \(name)", path: hook.path, errno: spawned) }
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(hook.path, hook.args.isEmpty ? [hook.path] : hook.args, stdin: input[0], stdout: output[1],
+                                  stderr: output[1], environment: hook.env, closeOthers: true)
+        } catch {
+            throw SystemError("run the \(name)", path: hook.path, errno: error.errno)
+        }
         close(input[0]); input[0] = -1
         close(output[1]); output[1] = -1
         // The state is small (well under a pipe's 64 KiB): written whole, then end of file.
@@ -110,6 +95,3 @@ public enum OCIHooks {
     }
 }
 
-/// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not show.
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
