@@ -62,19 +62,26 @@ public struct OCIRuntime {
     /// `consoleSocket`: where the pty's master goes when the process has a terminal (required
     /// then, as runc requires it).
     public func create(id: String, bundle: String, pidFile: String?, consoleSocket: String? = nil) throws {
+        let (recordID, config) = try newContainer(id: id, bundle: bundle, consoleSocket: consoleSocket)
+        try ContainerRunner.createForEngine(config, id: recordID, handed: try Self.handedStreams(consoleSocket: consoleSocket),
+                                            context: context)
+        if let pidFile { try writePidFile(pidFile, id: id) }
+    }
+
+    /// What `create` and `run` check before anything is made: the id, free; the bundle's
+    /// configuration; a console socket exactly when the process has a terminal (as runc).
+    func newContainer(id: String, bundle: String, consoleSocket: String?) throws -> (recordID: String, config: ContainerConfig) {
         try Self.checkID(id)
         if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
         let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
-        let config = try configuration(id: id, bundle: bundle, recordID: recordID)   // refused here, before anything starts
+        let config = try configuration(id: id, bundle: bundle, recordID: recordID)
         if config.process.terminal && consoleSocket == nil {
             throw OCIError("process.terminal is true: give --console-socket, where the terminal's master is sent")
         }
         if !config.process.terminal && consoleSocket != nil {
             throw OCIError("--console-socket: process.terminal is false, so there is no terminal to send")
         }
-        try ContainerRunner.createForEngine(config, id: recordID, handed: try Self.handedStreams(consoleSocket: consoleSocket),
-                                            context: context)
-        if let pidFile { try writePidFile(pidFile, id: id) }
+        return (recordID, config)
     }
 
     /// The container's stdin, stdout and stderr are this process's own, as runc hands them over
@@ -125,13 +132,7 @@ public struct OCIRuntime {
             try start(id: id)
             return 0
         }
-        try Self.checkID(id)
-        if (try? ContainerRecord.find(stateRoot: stateRoot, id)) != nil { throw OCIError("container \(id) exists") }
-        let recordID = Self.isHexID(id) ? id : try Identifiers.randomHex()
-        var config = try configuration(id: id, bundle: bundle, recordID: recordID)
-        if config.process.terminal && consoleSocket == nil {
-            throw OCIError("process.terminal is true: give --console-socket, where the terminal's master is sent")
-        }
+        var (recordID, config) = try newContainer(id: id, bundle: bundle, consoleSocket: consoleSocket)
         config.contain.detached = false
         // In the foreground this process supervises: it waits for the end, returns the exit
         // status, and deletes the container. Its streams (or, with a terminal, the console

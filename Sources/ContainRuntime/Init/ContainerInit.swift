@@ -185,11 +185,6 @@ public enum ContainerInit {
         }
     }
 
-    /// Looks the command up and execs it, or (`supervised`: --init, and exec's helper) forks it
-    /// and stays to forward signals and pass its status on. Never returns: on success the
-    /// socket closes on exec and the parent sees end of file; failures are sent over it.
-    /// `reportReady` (the container's init): once the command is found, report `ready`, and with
-    /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
     /// Blocks until contain-oci's `start` writes to the record's start FIFO (through the
     /// descriptor opened before the pivot; its reopening blocks until there is a writer). A
     /// `start` that ended without writing leaves it waiting for the next. The read end stays
@@ -210,6 +205,11 @@ public enum ContainerInit {
         close(fifo)
     }
 
+    /// Looks the command up and execs it, or (`supervised`: --init, and exec's helper) forks it
+    /// and stays to forward signals and pass its status on. Never returns: on success the
+    /// socket closes on exec and the parent sees end of file; failures are sent over it.
+    /// `reportReady` (the container's init): once the command is found, report `ready`, and with
+    /// `awaitStart` wait for `start` (`contain start` sends it to a created container).
     static func runCommand(_ process: ContainerConfig.Process, seccomp: SeccompProgram?, terminal: Int32? = nil, channel: SyncChannel,
                            reportProgress: Bool, supervised: Bool,
                            awaitStart: Bool = false, reportReady: Bool = false, outlivesRuntime: Bool = false,
