@@ -69,6 +69,8 @@ public enum OCIConfig {
             copyOnWrite: false, detached: true, seccompProfile: config.linux.seccomp == nil ? "unconfined" : "config.json")
         // Only the mounts config.json lists (podman's own /etc/hosts, resolv.conf and hostname).
         config.contain.nameFiles = false
+        // Every v1 hierarchy, as runc places a container (podman's stats read blkio there).
+        config.contain.everyCgroupHierarchy = true
         return config
     }
 

@@ -78,6 +78,10 @@ import Testing
         #expect(eventually(timeout: 10) { command() == "sh" }, "\(command())")
         state = try Self.state(sandbox, "box")
         #expect(state["status"] as? String == "running" && state["pid"] as? Int == pid, "\(state)")
+        // In its cgroup in every hierarchy, as runc places it (on v1: blkio and cpuset too).
+        let cgroups = ((try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? "").split(separator: "\n")
+            .filter { !$0.contains(":name=") && !(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory") && $0.hasPrefix("0::")) }
+        #expect(!cgroups.isEmpty && cgroups.allSatisfy { $0.hasSuffix("/" + sandbox.cgroupParent + "/box") }, "\(cgroups)")
         let again = try Self.oci(sandbox, ["create", "--bundle", bundle.directory, "box"])
         #expect(again.status == 1 && again.stderr.contains("container box exists"), "\(again)")
         let refused = try Self.oci(sandbox, ["delete", "box"])

@@ -40,8 +40,11 @@ public struct CgroupPlan: Equatable, Sendable {
     /// cgroup v2: the device filter to attach to the container's directory once it exists.
     public let deviceProgram: DeviceFilterProgram?
 
+    /// `everyHierarchy` (an OCI bundle's container, as runc places it): on v1, every mounted
+    /// hierarchy is joined (blkio, cpuset, net_cls ...), not only those contain uses.
     public init(layout: CgroupLayout, parent: String, id: String, limits: ResourceLimits,
-                devices rules: [ContainerConfig.Linux.DeviceRule]? = DeviceRules.dockerDefault) throws(SpecError) {
+                devices rules: [ContainerConfig.Linux.DeviceRule]? = DeviceRules.dockerDefault,
+                everyHierarchy: Bool = false) throws(SpecError) {
         self.layout = layout
         var filter: DeviceFilter?
         if let rules {
@@ -108,7 +111,7 @@ public struct CgroupPlan: Equatable, Sendable {
             }
             var seen = Set<String>()
             for controller in CgroupLayout.v1Controllers + (filter != nil ? ["devices"] : []) + (cpuset ? ["cpuset"] : [])
-                + (hugetlb ? ["hugetlb"] : []) {
+                + (hugetlb ? ["hugetlb"] : []) + (everyHierarchy ? controllers.keys.sorted() : []) {
                 guard let mountPoint = controllers[controller], seen.insert(mountPoint).inserted else { continue }
                 var level = mountPoint
                 for component in parentComponents {

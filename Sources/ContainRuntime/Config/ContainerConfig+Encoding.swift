@@ -383,7 +383,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
         case networkMode = 1, networkAttachments = 2, name = 3, runInit = 4, copyOnWrite = 5, detached = 6
         case removeWhenDone = 7, privileged = 8, seccompProfile = 9, shmSize = 10, interactive = 11, restartPolicy = 12
-        case logMaxSize = 13, logMaxFiles = 14, stopSignal = 15, stopTimeout = 16, extraHosts = 17, dnsSearch = 18, dnsOptions = 19, nameFiles = 20
+        case logMaxSize = 13, logMaxFiles = 14, stopSignal = 15, stopTimeout = 16, extraHosts = 17, dnsSearch = 18, dnsOptions = 19, nameFiles = 20, everyCgroupHierarchy = 21
     }
 
     public func encode(to w: inout TaggedWriter<Tag>) {
@@ -407,6 +407,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
         w.fields(.dnsSearch, dnsSearch)
         w.fields(.dnsOptions, dnsOptions)
         w.field(.nameFiles, nameFiles)
+        w.field(.everyCgroupHierarchy, everyCgroupHierarchy)
     }
 
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
@@ -419,6 +420,7 @@ extension ContainerConfig.ContainExtensions: TaggedMessage {
                   logMaxFiles: try r.optional(.logMaxFiles), stopSignal: try r.optional(.stopSignal), stopTimeout: try r.optional(.stopTimeout),
                   extraHosts: try r.repeated(.extraHosts), dnsSearch: try r.repeated(.dnsSearch), dnsOptions: try r.repeated(.dnsOptions))
         nameFiles = try r.value(.nameFiles, default: true)
+        everyCgroupHierarchy = try r.value(.everyCgroupHierarchy, default: false)
     }
 }
 

@@ -527,6 +527,9 @@ extension ContainerConfig {
         /// /etc/hosts, /etc/hostname and /etc/resolv.conf generated and bound in (docker's);
         /// false for an OCI bundle, whose config.json lists the mounts it wants (runc's).
         public var nameFiles = true
+        /// On cgroup v1, every mounted hierarchy joined, as runc does (an OCI bundle's); false:
+        /// only those contain uses (docker's).
+        public var everyCgroupHierarchy = false
 
         public init(networkMode: NetworkMode = .none, networkAttachments: [NetworkAttachment] = [], name: String? = nil,
                     runInit: Bool = false, copyOnWrite: Bool = true, detached: Bool = false, removeWhenDone: Bool = false,

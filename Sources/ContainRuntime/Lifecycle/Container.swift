@@ -150,7 +150,7 @@ public final class Container {
         Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
         timings.mark("reclaim")
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: cgroupLeaf, limits: limits,
-                                  devices: config.linux.deviceCgroupRules)
+                                  devices: config.linux.deviceCgroupRules, everyHierarchy: config.contain.everyCgroupHierarchy)
 
         // The host paths resolved: the root, the sources of bind mounts, and the network
         // namespace of the container this one shares (`--net container:NAME`).

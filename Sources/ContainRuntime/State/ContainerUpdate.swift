@@ -11,7 +11,7 @@ public enum ContainerUpdate {
         let (parent, leaf) = try config.cgroupPlacement(id: view.info.id)
         let layout = try CgroupLayout.detect()
         let plan = try CgroupPlan(layout: layout, parent: parent, id: leaf, limits: ResourceLimits(merged),
-                                  devices: config.linux.deviceCgroupRules)
+                                  devices: config.linux.deviceCgroupRules, everyHierarchy: config.contain.everyCgroupHierarchy)
         let joined = Set(((try? Files.read(view.directory + "/cgroups")) ?? "").split(separator: "\n").map(String.init))
         if let missing = plan.containerDirectories.first(where: { !joined.contains($0) }) {
             // v1's cpuset hierarchy is joined at create only when asked.

@@ -78,6 +78,21 @@ import Testing
         }
     }
 
+    /// An OCI bundle's container joins every mounted v1 hierarchy, as runc: cpuset with its
+    /// sets inherited, blkio, devices without rules; v2 is the one hierarchy either way.
+    @Test func everyHierarchyJoinsAllOfV1() throws {
+        let layout = CgroupLayout.legacy(controllers: [
+            "memory": "/cg/memory", "cpu": "/cg/cpu,cpuacct", "cpuacct": "/cg/cpu,cpuacct", "pids": "/cg/pids",
+            "freezer": "/cg/freezer", "cpuset": "/cg/cpuset", "blkio": "/cg/blkio", "devices": "/cg/devices",
+        ])
+        let plan = try CgroupPlan(layout: layout, parent: "p", id: "x", limits: ResourceLimits(), devices: nil, everyHierarchy: true)
+        #expect(plan.containerDirectories == ["/cg/memory/p/x", "/cg/cpu,cpuacct/p/x", "/cg/pids/p/x", "/cg/freezer/p/x",
+                                              "/cg/blkio/p/x", "/cg/cpuset/p/x", "/cg/devices/p/x"])
+        #expect(plan.cpusetInherit == ["/cg/cpuset/p", "/cg/cpuset/p/x"])
+        let v2 = CgroupLayout.unified(mountPoint: "/cg", controllers: ["cpu", "memory", "pids"])
+        #expect(try CgroupPlan(layout: v2, parent: "p", id: "x", limits: ResourceLimits(), everyHierarchy: true).containerDirectories == ["/cg/p/x"])
+    }
+
     @Test func v1WithoutCpusetHierarchyIsAClearError() {
         let layout = CgroupLayout.legacy(controllers: ["memory": "/cg/memory"])
         #expect(throws: SpecError("cgroup controller `cpuset` is not available on this host (no v1 hierarchy mounted)")) {

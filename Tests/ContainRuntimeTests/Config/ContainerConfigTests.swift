@@ -53,6 +53,7 @@ import Testing
                        interactive: true, restartPolicy: "on-failure:3", logMaxSize: 1 << 20, logMaxFiles: 2, stopSignal: 3, stopTimeout: 30,
                        extraHosts: ["db:192.0.2.7", "gw:host-gateway"], dnsSearch: ["lab.example"], dnsOptions: ["ndots:2"]))
         full.contain.nameFiles = false
+        full.contain.everyCgroupHierarchy = true
         return full
     }()
 
