@@ -28,7 +28,9 @@ enum Harness {
     static let cgroupRoots: [String] = {
         let fm = FileManager.default
         if fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") { return ["/sys/fs/cgroup"] }
-        return ["memory", "cpu", "cpuacct", "pids", "devices", "freezer", "cpuset"].map { "/sys/fs/cgroup/" + $0 }
+        // Every v1 hierarchy: an OCI bundle's container joins them all (blkio too), as runc does.
+        return ["memory", "cpu", "cpuacct", "pids", "devices", "freezer", "cpuset", "blkio", "hugetlb", "net_cls", "net_prio",
+                "perf_event", "rdma", "misc"].map { "/sys/fs/cgroup/" + $0 }
             .filter { fm.fileExists(atPath: $0 + "/cgroup.procs") }
     }()
     static var isCgroupV2: Bool { cgroupRoots == ["/sys/fs/cgroup"] }
