@@ -21,16 +21,14 @@ public enum ContainerUpdate {
             plan.containerDirectories.contains { write.path.hasPrefix($0 + "/") }
                 && !write.path.split(separator: "/").last!.hasPrefix("devices.")
         }
-        // Lifted limits, which a plan (made for a new cgroup) leaves unwritten.
+        // Lifted limits, which a plan (made for a new cgroup) leaves unwritten; the plan knows
+        // which hierarchy holds each file.
         let unified = layout.isUnified
-        for dir in plan.containerDirectories {
-            let name = unified ? "" : String(dir.split(separator: "/")[3])   // /sys/fs/cgroup/<hierarchy>/...
-            if (change.memory?.limit ?? 0) < 0, unified || name.split(separator: ",").contains("memory") {
-                writes.append(CgroupPlan.Write(path: dir + (unified ? "/memory.max" : "/memory.limit_in_bytes"), value: unified ? "max" : "-1"))
-            }
-            if (change.pids?.limit ?? 0) < 0, unified || name.split(separator: ",").contains("pids") {
-                writes.append(CgroupPlan.Write(path: dir + "/pids.max", value: "max"))
-            }
+        if (change.memory?.limit ?? 0) < 0, let path = plan.path(of: unified ? "memory.max" : "memory.limit_in_bytes") {
+            writes.append(CgroupPlan.Write(path: path, value: unified ? "max" : "-1"))
+        }
+        if (change.pids?.limit ?? 0) < 0, let path = plan.path(of: "pids.max") {
+            writes.append(CgroupPlan.Write(path: path, value: "max"))
         }
         for write in writes {
             if write.optional && !Files.exists(write.path) { continue }
