@@ -3,7 +3,9 @@
 // Why each exists:
 //   cshim_spawn          clone + exec in one C function. After a Swift process has threads a
 //                        forked child may only do async-signal-safe work, so everything between
-//                        clone and execve lives here (signal reset, fd moves, PDEATHSIG).
+//                        clone and execve lives here (signal reset, fd moves, PDEATHSIG). From
+//                        a single-threaded process it also forks the init without an exec
+//                        (path NULL), and clone3 places the child in its cgroup v2.
 //   cshim_pivot_root     pivot_root(2) has no glibc wrapper.
 //   cshim_unshare        unshare(2) is hidden from Swift's Glibc module (needs _GNU_SOURCE).
 //   cshim_statfs_type    struct statfs is not visible from Swift's Glibc module.
@@ -31,7 +33,8 @@
 
 /// What cshim_spawn runs and how.
 struct cshim_spawn_request {
-    const char *path;          /* executable to run, e.g. "/proc/self/exe" */
+    const char *path;          /* executable to run, e.g. "/proc/self/exe"; NULL: none, the
+                                  child returns 0 to the caller (a single-threaded one only) */
     char *const *argv;         /* NULL-terminated */
     char *const *envp;         /* NULL-terminated */
     int clone_flags;           /* CLONE_NEW* namespaces for the child */
@@ -41,13 +44,20 @@ struct cshim_spawn_request {
     int stdout_fd;
     int stderr_fd;
     int new_session;           /* setsid(): a terminal's signals reach contain, not the child */
+    int cgroup_fd;             /* a cgroup v2 directory the child is born in, -1 for none */
+    int born_in_cgroup;        /* out: 1 when clone3 placed the child in cgroup_fd's cgroup */
 };
 
 /// Clones a child into new namespaces and execs request->path there.
 /// Returns the child's pid once execve succeeded (seen as EOF on a close-on-exec pipe).
 /// Returns -1 with errno set when clone failed, or when execve failed in the child; in the
 /// latter case the child has been reaped and errno is the child's execve errno.
-pid_t cshim_spawn(const struct cshim_spawn_request *request);
+/// With path NULL the child does not exec: once its signals, streams and fd 3 are set, every
+/// other descriptor closed and its environment cleared, cshim_spawn returns 0 in it, and the
+/// child's pid in the parent. Only for a single-threaded caller (cshim_thread_count).
+pid_t cshim_spawn(struct cshim_spawn_request *request);
+/// The number of threads of this process (/proc/self/stat), -1 when it cannot be read.
+int cshim_thread_count(void);
 
 int cshim_pivot_root(const char *new_root, const char *put_old);
 int cshim_unshare(int flags);

@@ -202,8 +202,10 @@ public final class Container {
         let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, detached: detached,
                                       handed: handed)
         self.streams = streams
+        // On cgroup v2 the init is born in its cgroup: no migration (the slow, RCU-bound step).
+        let bornIn = plan.layout.isUnified && plan.containerDirectories.count == 1 ? plan.containerDirectories.first : nil
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
-                                               streams: streams.childStreams)
+                                               streams: streams.childStreams, cgroupDirectory: bornIn)
         streams.childStarted()
         channel.child.close()
         self.child = child
@@ -283,7 +285,7 @@ public final class Container {
                 : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) }))))
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
-        try cgroup.add(pid: child.pid)
+        if !child.bornInCgroup { try cgroup.add(pid: child.pid) }
         // The init exists in its namespaces and cgroup, and nothing is set up: the runtime's hooks.
         if !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty {
             let state = OCIHooks.state(config, id: ociID, status: "creating", pid: child.pid)

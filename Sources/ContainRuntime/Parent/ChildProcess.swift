@@ -9,16 +9,36 @@ final class ChildProcess {
     let pid: pid_t
     private(set) var status: WaitStatus?
 
-    private init(pid: pid_t) { self.pid = pid }
+    /// Whether clone3 made the child in its cgroup (v2), so it needs no joining.
+    let bornInCgroup: Bool
 
-    /// Re-executes this binary as the container's init in new namespaces (see cshim_spawn).
-    /// It dies with SIGKILL if `contain` dies, taking its whole PID namespace with it.
+    private init(pid: pid_t, bornInCgroup: Bool = false) {
+        self.pid = pid
+        self.bornInCgroup = bornInCgroup
+    }
+
+    /// The container's init in new namespaces (see cshim_spawn). From a single-threaded
+    /// runtime it is a fork that runs ContainerInit.main at once: one process start per
+    /// container, not two (the re-executed binary paid the loader, relocations and the Swift
+    /// runtime's start again). Either way the host's binary is the init's image until the
+    /// command's execve, in a PID namespace that holds nothing else yet. It dies with SIGKILL
+    /// if `contain` dies, taking its whole PID namespace with it.
     /// `sealedCopy` (--init, whose PID 1 stays this program for the container's whole life):
-    /// runs from a sealed in-memory copy of the binary, never the host's file, so nothing in
+    /// re-executes a sealed in-memory copy of the binary, never the host's file, so nothing in
     /// the container can reach the host's binary through /proc/1/exe (CVE-2019-5736).
     /// `streams`: the child's fds 0, 1, 2 (-1: the caller's). The child starts a session of its
     /// own: signals from the caller's terminal reach `contain`, which passes them on.
-    static func spawnInit(namespaces: Namespaces, syncFD: Int32, sealedCopy: Bool = false, streams: [Int32] = [-1, -1, -1]) throws -> ChildProcess {
+    /// `cgroupDirectory`: a cgroup v2 directory to make the child in (see `bornInCgroup`).
+    static func spawnInit(namespaces: Namespaces, syncFD: Int32, sealedCopy: Bool = false, streams: [Int32] = [-1, -1, -1],
+                          cgroupDirectory: String? = nil) throws -> ChildProcess {
+        let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        if !sealedCopy && cshim_thread_count() == 1 {
+            let child = try spawn(path: nil, argv: [], environment: [], cloneFlags: namespaces.cloneFlags, syncFD: syncFD,
+                                  streams: streams, cgroupFD: cgroupFD, operation: "clone container init")
+            if child.pid == 0 { ContainerInit.main() }
+            return child
+        }
         var path = "/proc/self/exe"
         var copy: Int32 = -1
         if sealedCopy {
@@ -27,7 +47,8 @@ final class ChildProcess {
         }
         defer { if copy >= 0 { close(copy) } }
         return try spawn(path: path, argv: ["contain", ContainerInit.argument], environment: [],
-                         cloneFlags: namespaces.cloneFlags, syncFD: syncFD, streams: streams, operation: "clone container init")
+                         cloneFlags: namespaces.cloneFlags, syncFD: syncFD, streams: streams, cgroupFD: cgroupFD,
+                         operation: "clone container init")
     }
 
     /// Starts `path` (no new namespaces) as a helper holding the sync socket on fd 3, with
@@ -38,25 +59,29 @@ final class ChildProcess {
                   operation: "start exec helper")
     }
 
-    private static func spawn(path: String, argv arguments: [String], environment: [String], cloneFlags: Int32,
-                              syncFD: Int32, streams: [Int32], operation: String) throws -> ChildProcess {
+    /// `path` nil: the forked child returns here with pid 0.
+    private static func spawn(path: String?, argv arguments: [String], environment: [String], cloneFlags: Int32,
+                              syncFD: Int32, streams: [Int32], cgroupFD: Int32 = -1, operation: String) throws -> ChildProcess {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var request = cshim_spawn_request(path: nil, argv: nil, envp: nil, clone_flags: cloneFlags, sync_fd: syncFD,
+                                          pdeathsig: SIGKILL, stdin_fd: streams[0], stdout_fd: streams[1], stderr_fd: streams[2],
+                                          new_session: 1, cgroup_fd: cgroupFD, born_in_cgroup: 0)
         let pid = try sys(operation, path: path) {
             argv.withUnsafeBufferPointer { argvBuffer in
                 envp.withUnsafeBufferPointer { envBuffer in
-                    path.withCString { p in
-                        var request = cshim_spawn_request(path: p, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress,
-                                                          clone_flags: cloneFlags, sync_fd: syncFD, pdeathsig: SIGKILL,
-                                                          stdin_fd: streams[0], stdout_fd: streams[1], stderr_fd: streams[2],
-                                                          new_session: 1)
+                    request.argv = argvBuffer.baseAddress
+                    request.envp = envBuffer.baseAddress
+                    guard let path else { return cshim_spawn(&request) }
+                    return path.withCString { p in
+                        request.path = p
                         return cshim_spawn(&request)
                     }
                 }
             }
         }
-        return ChildProcess(pid: pid)
+        return ChildProcess(pid: pid, bornInCgroup: request.born_in_cgroup != 0)
     }
 
     func reapIfExited() {
