@@ -1,7 +1,7 @@
 // contain exec: joining a running container's namespaces, before any Swift code runs.
 //
-// The helper that `contain exec` starts is this binary (a sealed in-memory copy of it, see
-// cshim_sealed_self_copy) with argv[1] == "__contain_exec". Joining the mount and PID
+// The helper that `contain exec` starts is this binary (a read-only view of it that no
+// container can write, see cshim_sealed_self) with argv[1] == "__contain_exec". Joining the mount and PID
 // namespaces needs a single-threaded process, so it happens in an ELF constructor, as runc's
 // nsexec does: glibc calls it with argc, argv and envp before main. The result is left in
 // cshim_exec_join_status for the Swift side to report over the sync socket.
@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,42 @@ __attribute__((constructor)) static void cshim_exec_join(int argc, char **argv, 
     if (fchdir(root_fd) != 0 || chroot(".") != 0 || chdir("/") != 0) { fail("root"); return; }
     close(root_fd);
     cshim_exec_join_status.joined = 1;
+}
+
+// The new mount API (Linux 5.12 for mount_setattr), by number: glibc 2.36's <sys/mount.h>
+// and <linux/mount.h> do not mix.
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+struct cshim_mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
+enum { CSHIM_OPEN_TREE_CLONE = 1, CSHIM_MOUNT_ATTR_RDONLY = 0x1, CSHIM_MOUNT_ATTR_NOSUID = 0x2, CSHIM_MOUNT_ATTR_NODEV = 0x4 };
+
+// Moves fd above 3, where cshim_spawn puts the child's sync socket: the child execs
+// /proc/self/fd/N after its descriptors are rearranged.
+static int above_sync_fd(int fd) {
+    if (fd < 0 || fd > 3) return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return moved;
+}
+
+int cshim_sealed_self(void) {
+    // A bind mount of this executable that is attached nowhere (nothing to unmount, nothing
+    // left if this process is killed), made read-only before anything can run from it: a
+    // process that reopens the image through /proc/PID/exe for writing gets EROFS. No copy of
+    // the binary is made (runc's read-only bind, with a detached mount).
+    int view = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", CSHIM_OPEN_TREE_CLONE | O_CLOEXEC);
+    if (view >= 0) {
+        struct cshim_mount_attr attr = {CSHIM_MOUNT_ATTR_RDONLY | CSHIM_MOUNT_ATTR_NOSUID | CSHIM_MOUNT_ATTR_NODEV, 0, 0, 0};
+        if (syscall(SYS_mount_setattr, view, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) return above_sync_fd(view);
+        close(view);
+    }
+    return above_sync_fd(cshim_sealed_self_copy());
 }
 
 int cshim_sealed_self_copy(void) {

@@ -109,7 +109,10 @@ pid_t cshim_spawn(struct cshim_spawn_request *req) {
         int err_fd = child_prepare(req, err_pipe[1]);
         if (req->path == NULL) {
             // Forked: nothing else of the parent's stays open (the error pipe included, which
-            // tells the parent the child is ready), nor its environment.
+            // tells the parent the child is ready), nor its environment. Non-dumpable until its
+            // command's execve: nothing without CAP_SYS_PTRACE opens its /proc files (its exe,
+            // the host's binary, above all).
+            prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
             syscall(SYS_close_range, SYNC_FD_IN_CHILD + 1, ~0U, 0);
             clearenv();
             return 0;

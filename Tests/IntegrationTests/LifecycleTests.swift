@@ -1,3 +1,4 @@
+import CContainShim
 import Foundation
 import Testing
 
@@ -119,15 +120,33 @@ import Testing
         let probe = try box.contain(["exec"] + box.commonArguments + ["target", "--", "sh", "-c", """
             for p in /proc/[0-9]*; do
               l=$(readlink $p/exe)
-              case "$l" in *contain*) echo "image $l"; (echo x >> $p/exe) 2>/dev/null && echo WROTE || echo refused;; esac
+              case "$l" in /bin/busybox|"") ;; *) echo "image $l"; (echo x >> $p/exe) 2>/dev/null && echo WROTE || echo refused;; esac
             done
             """])
         _ = try slow.wait()
-        #expect(probe.stdout.contains("image /memfd:contain"), "the helper's image is a sealed memfd: \(probe)")
+        // The helpers (the slow one and the probe's own) run from a read-only bind mount of
+        // contain attached nowhere: its path in the container is "/".
+        #expect(probe.stdout.contains("image /\nrefused"), "the helper's image is the sealed view: \(probe)")
         #expect(!probe.stdout.contains("WROTE"), "\(probe)")
         #expect(!probe.stdout.contains(Harness.binary), "the host's binary is visible: \(probe)")
         #expect(try box.contain(["rm", "-f"] + box.commonArguments + ["target"]).status == 0)
         box.expectClean()
+    }
+
+    /// What the exec helper and --init run from: this binary on a read-only mount attached
+    /// nowhere, whose path shows as "/", never the host's.
+    @Test func theSealedViewIsReadOnlyAndNamesNoHostPath() throws {
+        let fd = cshim_sealed_self()
+        #expect(fd > 3, "errno \(errno)")
+        guard fd > 3 else { return }
+        defer { close(fd) }
+        var info = statvfs()
+        #expect(statvfs("/proc/self/fd/\(fd)", &info) == 0)
+        #expect(info.f_flag & UInt(ST_RDONLY) != 0, "read-only mount")
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        #expect(n == 1 && buffer[0] == CChar(UInt8(ascii: "/")), "\(String(cString: buffer))")
+        #expect(open("/proc/self/fd/\(fd)", O_WRONLY | O_APPEND) == -1)
     }
 
     @Test func statsShowsMemoryAndPids() throws {

@@ -14,7 +14,8 @@
 //   cshim_getrandom      getrandom(2) is not in Swift's Glibc module.
 //   cshim_set_dumpable   prctl(2) is variadic (so is cshim_set_pdeathsig).
 //   exec_join.c          contain exec joins namespaces in an ELF constructor, before Swift runs;
-//                        and makes the sealed memfd copy of the binary it runs from.
+//                        and makes the read-only view (or sealed memfd copy) of the binary it
+//                        runs from.
 //   cshim_spawn_session  posix_spawn's setsid and closefrom flags are GNU extensions.
 //   cshim_argc/argv      the argument vector as glibc gave it to the constructors: the static
 //                        Swift runtime reads /proc/self/cmdline, which exec's helper cannot
@@ -130,6 +131,11 @@ struct cshim_exec_join cshim_exec_join_result(void);
 /// helper runs from it, so the host's binary is never a process image inside a container
 /// (CVE-2019-5736). Returns the fd, or -1 with errno.
 int cshim_sealed_self_copy(void);
+/// This executable as the exec helper and --init run it, never writable from a container: a
+/// read-only bind mount of it attached nowhere (open_tree + mount_setattr, an O_PATH fd, no
+/// copy), or where the kernel has no such mounts, cshim_sealed_self_copy. Returns the fd
+/// (close-on-exec), or -1 with errno.
+int cshim_sealed_self(void);
 
 /// The process's argc and argv, captured by an ELF constructor before Swift's main.
 int cshim_argc(void);

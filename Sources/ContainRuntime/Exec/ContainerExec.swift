@@ -6,9 +6,9 @@ import Glibc
 
 /// `contain exec`: a command inside a running container, in all its namespaces and its cgroup.
 ///
-///     contain exec (host)                          helper: sealed copy of contain, __contain_exec
+///     contain exec (host)                          helper: sealed view of contain, __contain_exec
 ///     ───────────────────                          ──────────────────────────────────────────────
-///     sealed memfd copy of /proc/self/exe
+///     read-only view of /proc/self/exe
 ///     spawn the copy, sync socket on fd 3 ───────► ELF constructor, before Swift runs: non-dumpable,
 ///                                                  setns cgroup ipc uts net pid mnt (single-threaded)
 ///     pid into the container's cgroups
@@ -19,8 +19,10 @@ import Glibc
 ///                ◄──────────────────────────────── exec-failed / failed, or end of file on exec
 ///     forward signals, wait, exit with the status
 ///
-/// The helper never runs from the host's binary: a process inside the container that opens
-/// its /proc/PID/exe finds a sealed memfd, which cannot be written (CVE-2019-5736).
+/// The helper never runs from a writable host binary: a process inside the container that
+/// opens its /proc/PID/exe finds contain on a read-only bind mount attached nowhere (its path
+/// "/"), which cannot be written; where the kernel lacks such mounts, a sealed memfd copy
+/// (CVE-2019-5736). No copy of the binary is made per exec.
 public enum ContainerExec {
     public static let argument = "__contain_exec"
     static let syncFD: Int32 = 3
@@ -76,7 +78,7 @@ public enum ContainerExec {
             environment.append(entry)
         }
 
-        let copy = try sys("copy contain into a sealed memfd") { cshim_sealed_self_copy() }
+        let copy = try sys("seal contain for the container") { cshim_sealed_self() }
         defer { close(copy) }
         // Detached, the helper is never reaped here, even when its command has ended before
         // this returns: its exit status is the engine's (the subreaper it is left to) to collect.

@@ -21,11 +21,12 @@ final class ChildProcess {
     /// runtime it is a fork that runs ContainerInit.main at once: one process start per
     /// container, not two (the re-executed binary paid the loader, relocations and the Swift
     /// runtime's start again). Either way the host's binary is the init's image until the
-    /// command's execve, in a PID namespace that holds nothing else yet. It dies with SIGKILL
-    /// if `contain` dies, taking its whole PID namespace with it.
+    /// command's execve, in a PID namespace that holds nothing else yet, and the forked init
+    /// is non-dumpable until then. It dies with SIGKILL if `contain` dies, taking its whole PID
+    /// namespace with it.
     /// `sealedCopy` (--init, whose PID 1 stays this program for the container's whole life):
-    /// re-executes a sealed in-memory copy of the binary, never the host's file, so nothing in
-    /// the container can reach the host's binary through /proc/1/exe (CVE-2019-5736).
+    /// re-executes a read-only view of the binary (cshim_sealed_self), never the writable
+    /// host's file, so nothing in the container can write it through /proc/1/exe (CVE-2019-5736).
     /// `streams`: the child's fds 0, 1, 2 (-1: the caller's). The child starts a session of its
     /// own: signals from the caller's terminal reach `contain`, which passes them on.
     /// `cgroupDirectory`: a cgroup v2 directory to make the child in (see `bornInCgroup`).
@@ -42,7 +43,7 @@ final class ChildProcess {
         var path = "/proc/self/exe"
         var copy: Int32 = -1
         if sealedCopy {
-            copy = try sys("copy contain into a sealed memfd") { cshim_sealed_self_copy() }
+            copy = try sys("seal contain for the container") { cshim_sealed_self() }
             path = "/proc/self/fd/\(copy)"
         }
         defer { if copy >= 0 { close(copy) } }
