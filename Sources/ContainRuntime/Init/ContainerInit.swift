@@ -94,11 +94,6 @@ public enum ContainerInit {
             // A network namespace of its own: lo up.
             try Rtnetlink(transport: try MnlSocket()).setUp(index: Rtnetlink.loopbackIndex)
         }
-        for network in (plan.network.map { [$0] } ?? []) + plan.moreNetworks {
-            progress("configuring \(network.interface): \(network.address)/\(network.prefix)"
-                     + (network.gateway.map { " via \($0)" } ?? ""))
-            try configure(network)
-        }
         progress("setting up rootfs: \(plan.rootfsDisplay)")
         // /dev/shm: a bind the configuration lists (an OCI bundle's), or a tmpfs of its own
         // IPC namespace's, or the host's with the host's IPC namespace.
@@ -126,6 +121,17 @@ public enum ContainerInit {
         try Rootfs.mountSys(readOnly: !container.contain.privileged)
         if plan.mountCgroup2 { try Rootfs.mountCgroup2() }
         if !plan.cgroupV1Hierarchies.isEmpty { try Rootfs.mountCgroupV1(plan.cgroupV1Hierarchies) }
+        // Bridge networks: the parent wired them while all of the above was done.
+        var interfaces: [String] = []
+        if plan.networksFollow {
+            guard case .networks(let wired) = try channel.expect("networks") else { exit(125) }
+            for network in wired.networks {
+                progress("configuring \(network.interface): \(network.address)/\(network.prefix)"
+                         + (network.gateway.map { " via \($0)" } ?? ""))
+                try configure(network)
+                interfaces.append(network.interface)
+            }
+        }
         // Namespaced kernel parameters (checked when the configuration was made), through this
         // namespace's own /proc, before /proc/sys becomes read-only.
         for key in container.linux.sysctl.keys.sorted() {
@@ -139,6 +145,7 @@ public enum ContainerInit {
         if !Files.isDirectory(workdir) { try Files.makeDirectories(workdir) }
         try sys("chdir", path: workdir) { chdir(workdir) }
         if container.root.readonly { try Rootfs.makeRootReadOnly() }
+        try awaitCarrier(interfaces)
     }
 
     /// `-t`: a new pty in the container's own devpts. The master goes to the parent, which
@@ -154,7 +161,8 @@ public enum ContainerInit {
     }
 
     /// The container's end of its veth, from inside its own namespace (the socket is opened
-    /// here, so no thread ever has to setns): address, up, default route.
+    /// here, so no thread ever has to setns): address, up, default route. Its carrier is
+    /// awaited last (awaitCarrier), after the rest of the setup.
     static func configure(_ network: InitNetwork) throws {
         guard let address = IPv4Address(network.address) else { throw SpecError("eth0: invalid address `\(network.address)`") }
         let rt = Rtnetlink(transport: try MnlSocket())
@@ -176,12 +184,20 @@ public enum ContainerInit {
                 try rt.addDefaultRoute(via: gateway6)
             }
         }
-        // A fresh veth forwards only once the kernel's link watcher has seen its carrier (it
-        // runs at most once a second when links change in a burst): until then the bridge drops
-        // what the command sends. Wait for it, boundedly, so the first packets arrive.
+    }
+
+    /// A fresh veth forwards only once the kernel's link watcher has seen its carrier (it runs
+    /// at most once a second when links change in a burst): until then the bridge drops what
+    /// the command sends. Waits for each interface, boundedly (3 s in all), so the first
+    /// packets arrive.
+    static func awaitCarrier(_ interfaces: [String]) throws {
+        guard !interfaces.isEmpty else { return }
+        let rt = Rtnetlink(transport: try MnlSocket())
         let deadline = StartTimings.now() + 3_000_000_000
-        while StartTimings.now() < deadline, try rt.link(named: network.interface)?.isOperationallyUp != true {
-            usleep(1000)
+        for interface in interfaces {
+            while StartTimings.now() < deadline, try rt.link(named: interface)?.isOperationallyUp != true {
+                usleep(1000)
+            }
         }
     }
 

@@ -218,7 +218,33 @@ public final class Container {
         status.pid = initIdentity
         record.writeStatus(status)
 
-        // Bridge networks: bridge, rules and lease, then the veth into the init's namespace.
+        // The name files are bound by the init as it builds its rootfs; a bridged container's
+        // are filled in once its addresses are known (the same files, so the binds see them).
+        let bindFiles = config.contain.nameFiles ? try writeNameFiles(record.directory, wired: bridges.isEmpty) : []
+
+        try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
+            rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
+            mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
+            networksFollow: !bridges.isEmpty, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
+            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [],
+            startFIFO: ownedByEngine ? record.directory + "/start" : nil,
+            hookStates: hooks.createContainer.isEmpty && hooks.startContainer.isEmpty ? []
+                : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) }))))
+        progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
+                                    : "applying cgroup limits: \(limits.summary)")
+        if !child.bornInCgroup { try cgroup.add(pid: child.pid) }
+        // The init exists in its namespaces and cgroup, and nothing is set up: the runtime's hooks.
+        if !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty {
+            let state = OCIHooks.state(config, id: ociID, status: "creating", pid: child.pid)
+            try OCIHooks.run(hooks.prestart, phase: "prestart", state: state)
+            try OCIHooks.run(hooks.createRuntime, phase: "createRuntime", state: state)
+        }
+        // The init builds its rootfs and mounts while the networks are wired here.
+        try channel.parent.send(.proceed)
+        timings.mark("join")
+
+        // Bridge networks: bridge, rules and lease, then the veth into the init's namespace,
+        // while the init sets itself up; it waits for their addresses only after its mounts.
         var initNetworks: [InitNetwork] = []
         for (index, bridge) in bridges.enumerated() {
             // A generated name resolves as a given one does.
@@ -273,27 +299,14 @@ public final class Container {
             try NameServerProcess.ensure(directory: context.networkDirectory, networks: bridges.map(\.network))
             timings.mark("nameserver")
         }
-        let bindFiles = config.contain.nameFiles ? try writeNameFiles(record.directory) : []
-
-        try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
-            rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
-            mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            network: initNetworks.first, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
-            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [], moreNetworks: Array(initNetworks.dropFirst()),
-            startFIFO: ownedByEngine ? record.directory + "/start" : nil,
-            hookStates: hooks.createContainer.isEmpty && hooks.startContainer.isEmpty ? []
-                : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) }))))
-        progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
-                                    : "applying cgroup limits: \(limits.summary)")
-        if !child.bornInCgroup { try cgroup.add(pid: child.pid) }
-        // The init exists in its namespaces and cgroup, and nothing is set up: the runtime's hooks.
-        if !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty {
-            let state = OCIHooks.state(config, id: ociID, status: "creating", pid: child.pid)
-            try OCIHooks.run(hooks.prestart, phase: "prestart", state: state)
-            try OCIHooks.run(hooks.createRuntime, phase: "createRuntime", state: state)
+        if !bridges.isEmpty {
+            if config.contain.nameFiles { _ = try writeNameFiles(record.directory, wired: true) }
+            do {
+                try channel.parent.send(.networks(InitNetworks(initNetworks)))
+            } catch let error as SystemError where error.errno == EPIPE || error.errno == ECONNRESET {
+                // The init ended during its setup: awaitInit reads why.
+            }
         }
-        try channel.parent.send(.proceed)
-        timings.mark("join")
         try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready, relay: streams)
         status.phase = .created
         // A run goes on to start at once, which records `running`: one state write less.
@@ -304,7 +317,9 @@ public final class Container {
     /// the rootfs's (created in the copy-on-write layer when the rootfs has none), as docker
     /// and podman always provide them. A bridge network's hosts file lists the container's own
     /// names (the others' are its name server's); --net host gets the host's files.
-    private func writeNameFiles(_ directory: String) throws -> [BindFile] {
+    /// `wired`: a bridged container's networks are attached (its files can say its addresses);
+    /// before that its hosts and resolv.conf are made empty, to be bound and filled in later.
+    private func writeNameFiles(_ directory: String, wired: Bool = true) throws -> [BindFile] {
         let hosts = directory + "/hosts", resolv = directory + "/resolv.conf", hostnameFile = directory + "/hostname"
         let hostResolv = (try? Files.read("/etc/resolv.conf")) ?? ""
         let name = config.contain.name
@@ -329,6 +344,9 @@ public final class Container {
             }
             try Files.write(hosts, ContainerFiles.hosts(hostname: hostname, name: name, address: nil), create: true)
             try Files.write(resolv, hostResolv, create: true)
+        case .bridge where !wired:
+            try Files.write(hosts, "", create: true)
+            try Files.write(resolv, "", create: true)
         case .bridge:
             // Its own names only: the others' are the name server's (on its first network's
             // gateway), which forwards the rest to the host's resolvers, unless --dns is given.

@@ -6,7 +6,7 @@
 /// |---|----------------|------------------------------|------------------------------------------------------|
 /// | 1 | parent → init  | `config(InitConfig)`         | the ContainerConfig and the InitPlan, tagged         |
 /// |   |                |                              | (parent: cgroup placement, later network wiring)     |
-/// | 2 | parent → init  | `proceed`                    | the init is in its cgroup and its network is ready   |
+/// | 2 | parent → init  | `proceed`                    | the init is in its cgroup: it sets itself up         |
 /// | 3 | init → parent  | `progress(line)`             | zero or more progress lines for stderr               |
 /// | 4 | init → parent  | `failed(op, path, errno)`    | setup failed; the init exits 125 (errno 0: not a     |
 /// |   |                |                              | system call; op is the whole message)                |
@@ -16,9 +16,13 @@
 /// | 1'| parent → helper| `exec(ExecConfig)`           | exec's helper: the configuration's process part,     |
 /// |   |                |                              | instead of 1; then 2, and no 6/7                     |
 /// | 9 | init → parent  | `terminal` + pty master fd   | `-t`: the container's terminal, before 6 (or exec)   |
+/// |10 | parent → init  | `networks(InitNetworks)`     | bridge networks (the plan says they follow): the     |
+/// |   |                |                              | veths are in the namespace; sent while the init      |
+/// |   |                |                              | builds its rootfs, awaited after its mounts          |
 /// | – | init → parent  | end of file                  | execve succeeded: the socket closed on exec          |
 ///
-/// The init waits for 1, 2 and (after 6) 7, and treats anything else (or EOF: the parent died)
+/// The init waits for 1, 2, 10 when its plan says networks follow, and (after 6) 7, and treats
+/// anything else (or EOF: the parent died)
 /// as fatal. For `contain run` the plan says to start at once: the init sends 6 and execs
 /// without waiting for 7; `contain create` leaves the init waiting at 6 until `contain start`. exec's helper skips 6 and 7. The parent treats an
 /// unexpected message as an error naming what it expected and what came.
@@ -35,6 +39,8 @@ public enum SyncMessage: Equatable, Sendable {
     case exec(ExecConfig)
     /// init → parent (`-t`): the pty master of the container's terminal comes with it.
     case terminal
+    /// parent → init: its bridge networks' addresses, once the veths are in its namespace.
+    case networks(InitNetworks)
 
     var kind: UInt8 {
         switch self {
@@ -47,6 +53,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .start: return 7
         case .exec: return 8
         case .terminal: return 9
+        case .networks: return 10
         }
     }
 
@@ -61,6 +68,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .start: return "start"
         case .exec: return "exec"
         case .terminal: return "terminal"
+        case .networks: return "networks"
         }
     }
 }
@@ -87,8 +95,9 @@ public struct InitPlan: Equatable, Sendable {
     /// cgroup v2 host: its own cgroup read-only at /sys/fs/cgroup.
     public var mountCgroup2: Bool
     public var reportProgress: Bool
-    /// Bridge networks: how to configure eth0 from inside (the veth is already there).
-    public var network: InitNetwork?
+    /// Bridge networks follow in a message of their own (10): the parent wires them while the
+    /// init builds its rootfs, and the init configures them from inside after its mounts.
+    public var networksFollow: Bool
     /// Files bound over files of the rootfs before the pivot (generated /etc/hosts, ...).
     public var bindFiles: [BindFile]
     /// Copy-on-write: an overlay with the rootfs as its lower layer (nil: the rootfs itself).
@@ -102,8 +111,6 @@ public struct InitPlan: Equatable, Sendable {
     /// `NAME=CONTROLLERS` (`memory=memory`, `cpu,cpuacct=cpu,cpuacct`), mounted read-only at
     /// /sys/fs/cgroup/NAME, where each shows the container's own cgroup as its root.
     public var cgroupV1Hierarchies: [String]
-    /// Bridge networks after the first (`eth1` ...), configured the same way, without a route.
-    public var moreNetworks: [InitNetwork]
     /// contain-oci's `create` for an engine: the record's start FIFO, which the init (nobody
     /// supervises it) opens before the pivot and reads once `ready`, instead of awaiting
     /// `start` over this channel (runc's exec FIFO, the other way round).
@@ -113,18 +120,17 @@ public struct InitPlan: Equatable, Sendable {
     public var hookStates: [String]
 
     public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
-                network: InitNetwork? = nil, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
+                networksFollow: Bool = false, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
                 startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil, cgroupV1Hierarchies: [String] = [],
-                moreNetworks: [InitNetwork] = [], startFIFO: String? = nil, hookStates: [String] = []) {
+                startFIFO: String? = nil, hookStates: [String] = []) {
         self.startFIFO = startFIFO
         self.hookStates = hookStates
         self.cgroupV1Hierarchies = cgroupV1Hierarchies
-        self.moreNetworks = moreNetworks
         self.rootfsDisplay = rootfsDisplay
         self.newCgroupNamespace = newCgroupNamespace
         self.mountCgroup2 = mountCgroup2
         self.reportProgress = reportProgress
-        self.network = network
+        self.networksFollow = networksFollow
         self.bindFiles = bindFiles
         self.overlay = overlay
         self.startAtOnce = startAtOnce
@@ -179,6 +185,13 @@ public struct InitNetwork: Equatable, Sendable {
     }
 }
 
+/// The container's bridge networks as its init configures them: eth0 (with the default route)
+/// first, then eth1 ... without one.
+public struct InitNetworks: Equatable, Sendable {
+    public var networks: [InitNetwork]
+    public init(_ networks: [InitNetwork]) { self.networks = networks }
+}
+
 /// The overlay's directories, in the container's state: upper and work layers and the mount point.
 public struct OverlayDirectories: Equatable, Sendable {
     public var upper: String
@@ -208,31 +221,41 @@ extension InitConfig: TaggedMessage {
 
 extension InitPlan: TaggedMessage {
     public enum Tag: UInt16, FieldTag {
-        case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, network = 5, bindFiles = 6
-        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, moreNetworks = 11, startFIFO = 12, hookStates = 13
+        // 5 and 11 were the networks, before they followed in a message of their own.
+        case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, bindFiles = 6
+        case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, startFIFO = 12, hookStates = 13
+        case networksFollow = 14
     }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.rootfsDisplay, rootfsDisplay)
         w.field(.newCgroupNamespace, newCgroupNamespace)
         w.field(.mountCgroup2, mountCgroup2)
         w.field(.reportProgress, reportProgress)
-        w.field(.network, network)
         w.fields(.bindFiles, bindFiles)
         w.field(.overlay, overlay)
         w.field(.startAtOnce, startAtOnce)
         w.field(.seccompProgram, seccompProgram)
         w.fields(.cgroupV1Hierarchies, cgroupV1Hierarchies)
-        w.fields(.moreNetworks, moreNetworks)
         w.field(.startFIFO, startFIFO)
         w.fields(.hookStates, hookStates)
+        w.field(.networksFollow, networksFollow)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
                   mountCgroup2: try r.required(.mountCgroup2), reportProgress: try r.required(.reportProgress),
-                  network: try r.optional(.network), bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
+                  networksFollow: try r.optional(.networksFollow) ?? false, bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
                   startAtOnce: try r.required(.startAtOnce), seccompProgram: try r.optional(.seccompProgram),
-                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), moreNetworks: try r.repeated(.moreNetworks),
-                  startFIFO: try r.optional(.startFIFO), hookStates: try r.repeated(.hookStates))
+                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), startFIFO: try r.optional(.startFIFO), hookStates: try r.repeated(.hookStates))
+    }
+}
+
+extension InitNetworks: TaggedMessage {
+    public enum Tag: UInt16, FieldTag { case networks = 1 }
+    public func encode(to w: inout TaggedWriter<Tag>) {
+        w.fields(.networks, networks)
+    }
+    public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
+        self.init(try r.repeated(.networks))
     }
 }
 
@@ -295,6 +318,8 @@ extension SyncMessage {
             w.bytes += c.encoded()
         case .exec(let exec):
             w.bytes += exec.encoded()
+        case .networks(let networks):
+            w.bytes += networks.encoded()
         case .proceed, .ready, .start, .terminal:
             break
         case .progress(let line):
@@ -332,6 +357,9 @@ extension SyncMessage {
         case 9: self = .terminal
         case 8:
             self = .exec(try Self.decodeTagged(bytes, as: ExecConfig.self))
+            return
+        case 10:
+            self = .networks(try Self.decodeTagged(bytes, as: InitNetworks.self))
             return
         default: throw SyncDecodingError(description: "unknown sync message kind \(kind)")
         }

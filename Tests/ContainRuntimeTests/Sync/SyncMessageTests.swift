@@ -12,19 +12,28 @@ import Testing
     /// Every field of the plan set, so a field without a tag fails the round trip.
     static let fullPlan = InitPlan(
         rootfsDisplay: "r", newCgroupNamespace: true, mountCgroup2: true, reportProgress: true,
-        network: InitNetwork(interface: "eth0", address: "10.88.0.2", prefix: 24, gateway: "10.88.0.1"),
+        networksFollow: true,
         bindFiles: [BindFile(source: "/run/contain/containers/x/hosts", target: "/etc/hosts"),
                     BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")],
         overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"), startAtOnce: true,
         seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
         cgroupV1Hierarchies: ["memory=memory", "cpu,cpuacct=cpu,cpuacct"])
 
+    static var dualStack: InitNetwork {
+        var network = InitNetwork(interface: "eth0", address: "10.88.0.3", prefix: 24, gateway: "10.88.0.1")
+        network.address6 = "fd00:88::3"
+        network.prefix6 = 64
+        network.gateway6 = "fd00:88::1"
+        return network
+    }
+
     static let all: [SyncMessage] = [
         .config(config),
         .config(InitConfig(container: ContainerConfig(process: .init(args: ["true"])), plan: InitPlan(rootfsDisplay: "/"))),
         .config(InitConfig(container: ContainerConfig(process: .init(args: ["httpd"]), hostname: "web"), plan: fullPlan)),
-        .config(InitConfig(container: ContainerConfig(process: .init(args: ["sh"])), plan: InitPlan(
-            rootfsDisplay: "r", network: InitNetwork(interface: "eth0", address: "10.89.0.9", prefix: 16, gateway: nil)))),
+        .networks(InitNetworks([InitNetwork(interface: "eth0", address: "10.88.0.2", prefix: 24, gateway: "10.88.0.1"),
+                                InitNetwork(interface: "eth1", address: "10.89.0.9", prefix: 16, gateway: nil)])),
+        .networks(InitNetworks([Self.dualStack])),
         .exec(ExecConfig(process: ContainerConfig.Process(user: .init(username: "nobody", groupname: "nogroup"),
                                                           args: ["ps", "-o", "pid"], env: ["PATH=/bin"], cwd: "/tmp",
                                                           capabilities: .init(bounding: ["CAP_KILL"], effective: ["CAP_KILL"]),
@@ -108,7 +117,7 @@ import Testing
         #expect(SyncMessage.failed(operation: "x", path: nil, errno: -1).encoded() == [4, 1, 0, 0, 0, 0x78, 0, 255, 255, 255, 255])
     }
 
-    @Test(arguments: [[], [10], [3, 5, 0, 0, 0, 0x61], [2, 0], [5, 255, 255, 255, 255], [1, 0, 0, 0]] as [[UInt8]])
+    @Test(arguments: [[], [11], [3, 5, 0, 0, 0, 0x61], [2, 0], [5, 255, 255, 255, 255], [1, 0, 0, 0]] as [[UInt8]])
     func rejectsMalformedBytes(bytes: [UInt8]) {
         #expect(throws: SyncDecodingError.self) { try SyncMessage(decoding: bytes) }
     }
