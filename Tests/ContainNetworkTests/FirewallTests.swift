@@ -13,10 +13,11 @@ import Testing
         #expect(plan.chains.map(\.name) == ["prerouting", "output", "ports", "postrouting", "forward", "guard", "net-contain", "net-iso"])
         #expect(plan.chains.map(\.hook) == [.prerouting, .output, nil, .postrouting, .forward, .guardPrerouting, nil, nil])
         #expect(plan.rules.map { "\($0.chain): \($0)" } == [
-            "prerouting: fib daddr type local jump ports",
-            "output: fib daddr type local jump ports",
             // [::1] is left to the supervisor's relay (no route_localnet in IPv6).
-            "ports: ip6 daddr ::1 return",
+            "prerouting: ip6 daddr ::1 accept",
+            "prerouting: fib daddr type local jump ports",
+            "output: ip6 daddr ::1 accept",
+            "output: fib daddr type local jump ports",
             // An internal network's way to anything else is closed before anything is allowed.
             "forward: iifname \"ct-iso\" oifname != \"ct-iso\" drop",
             "postrouting: ip saddr 10.88.0.0/24 oifname != \"contain0\" masquerade",
@@ -195,19 +196,22 @@ import Testing
 
     @Test func publicationReachesEachFamilyTheContainerHas() throws {
         let plan = FirewallPlan(networks: [Self.ula], published: [
-            .init(mapping: try PortMapping(parsing: "8080:80"), destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")!),
+            .init(containerID: "aaaa", mappings: [try PortMapping(parsing: "8080:80")], destination: IPv4Address("10.88.0.2")!,
+                  destination6: IPv6Address("fd00:88::2")!),
             // Bound to an IPv4 host address: IPv4 only, whatever the container has.
-            .init(mapping: try PortMapping(parsing: "192.0.2.1:5353:53/udp"), destination: IPv4Address("10.88.0.3")!,
+            .init(containerID: "bbbb", mappings: [try PortMapping(parsing: "192.0.2.1:5353:53/udp")], destination: IPv4Address("10.88.0.3")!,
                   destination6: IPv6Address("fd00:88::3")!),
             // No IPv6 address: the IPv4 rule alone.
-            .init(mapping: try PortMapping(parsing: "9090:90"), destination: IPv4Address("10.88.0.4")!),
+            .init(containerID: "cccc", mappings: [try PortMapping(parsing: "9090:90")], destination: IPv4Address("10.88.0.4")!),
         ])
-        #expect(Self.rules(plan, "ports") == [
-            "ip6 daddr ::1 return",
+        #expect(Self.rules(plan, "ports-aaaa") == [
             "meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
             "meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80",
-            "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53",
-            "meta l4proto tcp th dport 9090 dnat ip to 10.88.0.4:90",
+        ])
+        #expect(Self.rules(plan, "ports-bbbb") == ["ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53"])
+        #expect(Self.rules(plan, "ports-cccc") == ["meta l4proto tcp th dport 9090 dnat ip to 10.88.0.4:90"])
+        #expect(Self.rules(plan, "ports") == [
+            "jump ports-aaaa comment \"aaaa\"", "jump ports-bbbb comment \"bbbb\"", "jump ports-cccc comment \"cccc\"",
         ])
     }
 
@@ -362,6 +366,176 @@ import Testing
     ]
 }
 
+/// Each container's published ports in a chain of their own, added and removed by themselves.
+@Suite struct FirewallPortChainTests {
+    static let id = "4f3a9c1d2b7e" + String(repeating: "0", count: 52)
+    static let web = FirewallPlan.ContainerPorts(containerID: id, mappings: [try! PortMapping(parsing: "8080:80"), try! PortMapping(parsing: "53:53/udp")],
+                                                 destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2"))
+    /// The same container on its second network.
+    static let second = FirewallPlan.ContainerPorts(containerID: id, index: 1, mappings: [try! PortMapping(parsing: "9090:90")],
+                                                    destination: IPv4Address("10.88.1.2")!)
+
+    static let nft = FirewallTests.nft
+
+    /// A rule message parsed back by libnftnl: its chain, handle (nil: none) and user data.
+    static func decoded(_ message: NetlinkMessage) -> (chain: String, handle: UInt64?, userData: [UInt8]) {
+        let rule = nftnl_rule_alloc()!
+        defer { nftnl_rule_free(rule) }
+        _ = message.bytes.withUnsafeBytes { nftnl_rule_nlmsg_parse($0.baseAddress!.assumingMemoryBound(to: nlmsghdr.self), rule) }
+        let handle = nftnl_rule_is_set(rule, UInt16(NFTNL_RULE_HANDLE.rawValue)) ? nftnl_rule_get_u64(rule, UInt16(NFTNL_RULE_HANDLE.rawValue)) : nil
+        var length: UInt32 = 0
+        let data = nftnl_rule_get_data(rule, UInt16(NFTNL_RULE_USERDATA.rawValue), &length)
+        let userData = data.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) } ?? []
+        return (String(cString: nftnl_rule_get_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue))), handle, userData)
+    }
+
+    /// A chain message's name, parsed back by libnftnl.
+    static func chainName(_ message: NetlinkMessage) -> String {
+        let chain = nftnl_chain_alloc()!
+        defer { nftnl_chain_free(chain) }
+        _ = message.bytes.withUnsafeBytes { nftnl_chain_nlmsg_parse($0.baseAddress!.assumingMemoryBound(to: nlmsghdr.self), chain) }
+        return String(cString: nftnl_chain_get_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue)))
+    }
+
+    @Test func eachContainerHasItsOwnChainWhichPortsJumpsTo() {
+        let plan = FirewallPlan(networks: FirewallTests.networks, published: [Self.web, Self.second])
+        #expect(Self.web.chain == "ports-4f3a9c1d2b7e" && Self.second.chain == "ports-4f3a9c1d2b7e-1")
+        #expect(plan.chains.map(\.name) == ["prerouting", "output", "ports", "ports-4f3a9c1d2b7e", "ports-4f3a9c1d2b7e-1",
+                                            "postrouting", "forward", "guard", "net-contain", "net-iso"])
+        #expect(plan.chains.filter { $0.name.hasPrefix("ports") }.allSatisfy { $0.hook == nil })
+        // `ports` holds the jumps and nothing else, each naming its container in full.
+        #expect(FirewallIPv6Tests.rules(plan, "ports") == [
+            "jump ports-4f3a9c1d2b7e comment \"\(Self.id)\"", "jump ports-4f3a9c1d2b7e-1 comment \"\(Self.id)\"",
+        ])
+        #expect(FirewallIPv6Tests.rules(plan, "ports-4f3a9c1d2b7e") == [
+            "meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
+            "meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80",
+            "meta l4proto udp th dport 53 dnat ip to 10.88.0.2:53",
+            "meta l4proto udp th dport 53 dnat ip6 to [fd00:88::2]:53",
+        ])
+        #expect(FirewallIPv6Tests.rules(plan, "ports-4f3a9c1d2b7e-1") == ["meta l4proto tcp th dport 9090 dnat ip to 10.88.1.2:90"])
+        // Without ports, `ports` is empty: [::1] is let through before it, in both hooks.
+        #expect(FirewallIPv6Tests.rules(FirewallPlan(networks: FirewallTests.networks), "ports").isEmpty)
+    }
+
+    /// A container's own batch: its chain (new, or EEXIST), its rules, the jump; no table
+    /// message, nothing of anyone else. Its rules are byte for byte those the whole table has
+    /// for it, so either way it went in, its removal is the same.
+    @Test func addingAContainersPortsTouchesNothingElse() {
+        let batch = NftablesBatch.add(Self.web, firstSequence: 40)
+        let messages = NetlinkMessage.split(batch.bytes)
+        #expect(messages.map(\.type) == [UInt16(NFNL_MSG_BATCH_BEGIN), Self.nft(NFT_MSG_NEWCHAIN)]
+                + Array(repeating: Self.nft(NFT_MSG_NEWRULE), count: 5) + [UInt16(NFNL_MSG_BATCH_END)])
+        #expect(messages.map(\.sequence) == Array(40..<40 + UInt32(messages.count)))
+        #expect(batch.acknowledgements == messages.count - 2)
+        #expect(messages.dropFirst().dropLast().allSatisfy { FirewallTests.family($0) == NFPROTO_INET && $0.flags & UInt16(NLM_F_ACK) != 0 })
+        #expect(messages.reduce(0) { $0 + (($1.length + 3) & ~3) } == batch.bytes.count)
+        #expect(Self.chainName(messages[1]) == "ports-4f3a9c1d2b7e")
+        #expect(messages[1].flags & UInt16(NLM_F_EXCL | NLM_F_CREATE) == UInt16(NLM_F_EXCL | NLM_F_CREATE))
+        #expect(messages[2..<6].map { Self.decoded($0).chain } == Array(repeating: "ports-4f3a9c1d2b7e", count: 4))
+        #expect(Self.decoded(messages[6]).chain == "ports" && Self.decoded(messages[6]).userData == BatchWriter.userData(comment: Self.id))
+        #expect(messages[6].bytes == Self.jumpMessage(sequence: 46))
+
+        let whole = NetlinkMessage.split(NftablesBatch.replace(with: FirewallPlan(networks: FirewallTests.networks, published: [Self.web]),
+                                                               firstSequence: 1).bytes)
+        let body = { (m: NetlinkMessage) in Array(m.bytes[16...]) }       // past the header: sequence numbers differ
+        let wholeRules = whole.filter { $0.type == Self.nft(NFT_MSG_NEWRULE) && Self.decoded($0).chain.hasPrefix("ports") }
+        #expect(wholeRules.map(body) == messages[2..<7].map(body))
+        // The same chain, which the whole table (new in the same batch) does not need to be exclusive.
+        let wholeChain = whole.first { $0.type == Self.nft(NFT_MSG_NEWCHAIN) && Self.chainName($0) == "ports-4f3a9c1d2b7e" }
+        #expect(wholeChain.map(body) == body(messages[1]))
+        #expect(wholeChain.map { $0.flags & UInt16(NLM_F_EXCL) } == 0)
+    }
+
+    /// The whole NFT_MSG_NEWRULE of `jump ports-4f3a9c1d2b7e comment "<id>"`: the attributes
+    /// `nft --debug=mnl add rule inet contain ports jump ... comment ...` sends (nft puts the
+    /// user data after the expressions, libnftnl before them; the kernel takes either order).
+    static func jumpMessage(sequence: UInt32) -> [UInt8] {
+        // nlmsghdr: length 192, NFT_MSG_NEWRULE, REQUEST|ACK|APPEND|CREATE; nfgenmsg NFPROTO_INET
+        [0xc0, 0x00, 0x00, 0x00, 0x06, 0x0a, 0x05, 0x0c] + withUnsafeBytes(of: sequence) { Array($0) }
+            + [0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00]
+            // table "contain", chain "ports"
+            + [0x0c, 0x00, 0x01, 0x00, 0x63, 0x6f, 0x6e, 0x74, 0x61, 0x69, 0x6e, 0x00]
+            + [0x0a, 0x00, 0x02, 0x00, 0x70, 0x6f, 0x72, 0x74, 0x73, 0x00, 0x00, 0x00]
+            // NFTA_RULE_USERDATA: NFTNL_UDATA_RULE_COMMENT, 65 bytes: the id and its zero
+            + [0x47, 0x00, 0x07, 0x00, 0x00, 0x41] + Array(id.utf8) + [0x00, 0x00]
+            // NFTA_RULE_EXPRESSIONS: immediate, reg 0 (verdict), NFT_JUMP (-3) to "ports-4f3a9c1d2b7e"
+            + [0x4c, 0x00, 0x04, 0x80, 0x48, 0x00, 0x01, 0x80, 0x0e, 0x00, 0x01, 0x00] + Array("immediate".utf8) + [0x00, 0x00, 0x00]
+            + [0x34, 0x00, 0x02, 0x80, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00]
+            + [0x28, 0x00, 0x02, 0x80, 0x24, 0x00, 0x02, 0x80, 0x08, 0x00, 0x01, 0x00, 0xff, 0xff, 0xff, 0xfd]
+            + [0x17, 0x00, 0x02, 0x00] + Array("ports-4f3a9c1d2b7e".utf8) + [0x00, 0x00]
+    }
+
+    @Test func removingAContainersPortsDeletesItsJumpsRulesAndChain() {
+        let batch = NftablesBatch.remove(chain: Self.web.chain, jumps: [42], firstSequence: 9)
+        let messages = NetlinkMessage.split(batch.bytes)
+        #expect(messages.map(\.type) == [UInt16(NFNL_MSG_BATCH_BEGIN), Self.nft(NFT_MSG_DELRULE), Self.nft(NFT_MSG_DELRULE),
+                                         Self.nft(NFT_MSG_DELCHAIN), UInt16(NFNL_MSG_BATCH_END)])
+        #expect(messages.map(\.sequence) == Array(9..<14))
+        #expect(batch.acknowledgements == 3)
+        #expect(messages.dropFirst().dropLast().allSatisfy { FirewallTests.family($0) == NFPROTO_INET && $0.flags == UInt16(NLM_F_REQUEST | NLM_F_ACK) })
+        // The jump by its handle, then every rule of the chain (no handle: a flush), then the chain.
+        #expect(Self.decoded(messages[1]).chain == "ports" && Self.decoded(messages[1]).handle == 42)
+        #expect(Self.decoded(messages[2]).chain == "ports-4f3a9c1d2b7e" && Self.decoded(messages[2]).handle == nil)
+        #expect(Self.chainName(messages[3]) == "ports-4f3a9c1d2b7e")
+        #expect(messages[1].bytes == [
+            // nlmsghdr: length 56, NFT_MSG_DELRULE, REQUEST|ACK, seq 10; nfgenmsg NFPROTO_INET
+            0x38, 0x00, 0x00, 0x00, 0x08, 0x0a, 0x05, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x01, 0x00, 0x00, 0x00,
+            // table "contain", chain "ports", handle 42 (big endian)
+            0x0c, 0x00, 0x01, 0x00, 0x63, 0x6f, 0x6e, 0x74, 0x61, 0x69, 0x6e, 0x00,
+            0x0a, 0x00, 0x02, 0x00, 0x70, 0x6f, 0x72, 0x74, 0x73, 0x00, 0x00, 0x00,
+            0x0c, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+        ])
+        // No jump found (the table rebuilt without it): the chain alone.
+        let alone = NetlinkMessage.split(NftablesBatch.remove(chain: Self.web.chain, jumps: [], firstSequence: 1).bytes)
+        #expect(alone.map(\.type) == [UInt16(NFNL_MSG_BATCH_BEGIN), Self.nft(NFT_MSG_DELRULE), Self.nft(NFT_MSG_DELCHAIN), UInt16(NFNL_MSG_BATCH_END)])
+    }
+
+    /// A rule as a dump lists it: NFT_MSG_NEWRULE with its handle.
+    static func listed(_ rule: FirewallPlan.Rule, handle: UInt64, table: String = FirewallPlan.table) -> [UInt8] {
+        var writer = BatchWriter(sequence: 1)
+        writer.rule(rule)
+        let parsed = nftnl_rule_alloc()!
+        defer { nftnl_rule_free(parsed) }
+        _ = writer.bytes.withUnsafeBytes { nftnl_rule_nlmsg_parse($0.baseAddress!.assumingMemoryBound(to: nlmsghdr.self), parsed) }
+        nftnl_rule_set_u64(parsed, UInt16(NFTNL_RULE_HANDLE.rawValue), handle)
+        nftnl_rule_set_str(parsed, UInt16(NFTNL_RULE_TABLE.rawValue), table)
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        return buffer.withUnsafeMutableBytes { raw in
+            let nlh = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_NEWRULE.rawValue),
+                                            UInt16(NFPROTO_INET), UInt16(NLM_F_MULTI), 1)!
+            nftnl_rule_nlmsg_build_payload(nlh, parsed)
+            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
+        }
+    }
+
+    @Test func theJumpsToAChainAreFoundInADumpOfPorts() {
+        let request = NetlinkMessage.split(NftablesBatch.dumpRules(chain: "ports", sequence: 5))
+        #expect(request.count == 1 && request[0].type == Self.nft(NFT_MSG_GETRULE) && FirewallTests.family(request[0]) == NFPROTO_INET)
+        #expect(request[0].flags == UInt16(NLM_F_REQUEST | NLM_F_DUMP))
+        #expect(Self.decoded(request[0]).chain == "ports")
+        let other = FirewallPlan.ContainerPorts(containerID: "bbbb2222cccc3333", mappings: [], destination: IPv4Address("10.88.0.3")!)
+        let replies = [
+            Self.listed(other.jump, handle: 7),
+            Self.listed(Self.web.jump, handle: 42),
+            Self.listed(Self.second.jump, handle: 43),                       // `ports-…-1`: another chain
+            Self.listed(Self.web.jump, handle: 44, table: "elsewhere"),      // should a kernel not filter
+            Self.listed(.init(chain: "ports", matches: [.transport(.tcp)], action: .accept), handle: 45),   // not a jump
+        ]
+        #expect(NftablesBatch.handles(ofJumpsTo: Self.web.chain, in: replies) == [42])
+        #expect(NftablesBatch.handles(ofJumpsTo: other.chain, in: replies) == [7])
+        #expect(NftablesBatch.handles(ofJumpsTo: "ports-nothere", in: replies).isEmpty)
+    }
+
+    @Test func aCommentIsStoredAsNftStoresIt() {
+        // What `nft --debug=mnl ... comment "aaaa1111cccc0000"` sends as NFTA_RULE_USERDATA.
+        #expect(BatchWriter.userData(comment: "aaaa1111cccc0000") == [0x00, 0x11] + Array("aaaa1111cccc0000".utf8) + [0x00])
+        // At most NFTNL_UDATA_COMMENT_MAXLEN (128) bytes, the zero included.
+        #expect(BatchWriter.userData(comment: String(repeating: "x", count: 200)).count == 2 + 128)
+    }
+}
+
 @Suite struct PortMappingTests {
     @Test(arguments: [
         ("8080:80", "8080:80/tcp"), ("53:53/udp", "53:53/udp"), ("198.51.100.1:8443:443/tcp", "198.51.100.1:8443:443/tcp"),
@@ -390,12 +564,11 @@ import Testing
 
     @Test func publishedPortsBecomeDnatRules() throws {
         let plan = FirewallPlan(networks: [FirewallTests.networks[0]], published: [
-            .init(mapping: try PortMapping(parsing: "8080:80"), destination: IPv4Address("10.88.0.2")!),
-            .init(mapping: try PortMapping(parsing: "192.0.2.1:5353:53/udp"), destination: IPv4Address("10.88.0.3")!),
+            .init(containerID: "aaaa1111", mappings: [try PortMapping(parsing: "8080:80"), try PortMapping(parsing: "192.0.2.1:5353:53/udp")],
+                  destination: IPv4Address("10.88.0.2")!),
         ])
-        let ports = plan.rules.filter { $0.chain == "ports" }.map(\.description)
-        #expect(ports == ["ip6 daddr ::1 return", "meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
-                          "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.3:53"])
+        #expect(FirewallIPv6Tests.rules(plan, "ports-aaaa1111") == ["meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80",
+                                                                   "ip daddr 192.0.2.1 meta l4proto udp th dport 5353 dnat ip to 10.88.0.2:53"])
         #expect(plan.rules.contains { $0.chain == "prerouting" && $0.description == "fib daddr type local jump ports" })
         #expect(plan.rules.contains { $0.chain == "output" && $0.description == "fib daddr type local jump ports" })
         #expect(NetlinkMessage.split(NftablesBatch.replace(with: plan, firstSequence: 1).bytes).count == 4 + plan.chains.count + plan.rules.count + 1)
@@ -422,16 +595,16 @@ import Testing
 
     @Test func anIPv6HostAddressPublishesOnIPv6Only() throws {
         let plan = FirewallPlan(networks: [FirewallTests.networks[0]], published: [
-            .init(mapping: try PortMapping(parsing: "[::]:8080:80"), destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")),
-            .init(mapping: try PortMapping(parsing: "[2001:db8::1]:8443:443"), destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")),
+            .init(containerID: "aaaa", mappings: [try PortMapping(parsing: "[::]:8080:80"), try PortMapping(parsing: "[2001:db8::1]:8443:443")],
+                  destination: IPv4Address("10.88.0.2")!, destination6: IPv6Address("fd00:88::2")),
             // A container without IPv6 gets nothing from it (the network refuses it before).
-            .init(mapping: try PortMapping(parsing: "[::]:9090:90"), destination: IPv4Address("10.88.0.3")!),
+            .init(containerID: "bbbb", mappings: [try PortMapping(parsing: "[::]:9090:90")], destination: IPv4Address("10.88.0.3")!),
         ])
-        #expect(plan.rules.filter { $0.chain == "ports" }.map(\.description) == [
-            "ip6 daddr ::1 return",
+        #expect(FirewallIPv6Tests.rules(plan, "ports-aaaa") == [
             "meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80",
             "ip6 daddr 2001:db8::1 meta l4proto tcp th dport 8443 dnat ip6 to [fd00:88::2]:443",
         ])
+        #expect(FirewallIPv6Tests.rules(plan, "ports-bbbb").isEmpty)
     }
 }
 

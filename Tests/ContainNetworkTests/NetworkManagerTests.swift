@@ -17,9 +17,12 @@ final class RecordingHost: NetworkHost {
         case setUp(index: Int32)
         case deleteLink(String)
         case createVeth(name: String, peer: String, namespace: PeerNamespace, master: Int32?)
-        /// Networks by name, publications as `8080:80/tcp->10.88.0.2`.
+        /// Networks by name, publications as `ports-aaaa1111 8080:80/tcp->10.88.0.2` (chain, mapping, address).
         case installFirewall(networks: [String], published: [String])
         case isFirewallInstalled(String)
+        /// One container's chain and its publications, as above.
+        case addPorts(chain: String, published: [String])
+        case removePorts(String)
 
         var kind: Kind {
             switch self {
@@ -33,6 +36,8 @@ final class RecordingHost: NetworkHost {
             case .createVeth: .createVeth
             case .installFirewall: .installFirewall
             case .isFirewallInstalled: .isFirewallInstalled
+            case .addPorts: .addPorts
+            case .removePorts: .removePorts
             }
         }
 
@@ -48,12 +53,15 @@ final class RecordingHost: NetworkHost {
             case .createVeth(let name, let peer, let namespace, let master): "createVeth \(name) \(peer) \(namespace) \(master.map(String.init) ?? "-")"
             case .installFirewall(let networks, let published): "installFirewall \(networks) \(published)"
             case .isFirewallInstalled(let name): "isFirewallInstalled \(name)"
+            case .addPorts(let chain, let published): "addPorts \(chain) \(published)"
+            case .removePorts(let chain): "removePorts \(chain)"
             }
         }
     }
 
     enum Kind: Hashable {
         case links, link, hostNetworks, ensureBridge, ensureAddress, setUp, deleteLink, createVeth, installFirewall, isFirewallInstalled
+        case addPorts, removePorts
     }
 
     private(set) var calls: [Call] = []
@@ -63,6 +71,8 @@ final class RecordingHost: NetworkHost {
     var interfaces: [String: LinkInfo] = [:]
     /// Networks whose rules are in, from the last install.
     var installed: Set<String> = []
+    /// The containers' port chains in the table, as the kernel would have them.
+    var portChains: Set<String> = []
     var routed: [IPv4Network] = []
     /// The file (device, inode) a `.file` namespace descriptor referred to when the veth was made.
     private(set) var namespaceFiles: [(dev_t, ino_t)] = []
@@ -138,10 +148,27 @@ final class RecordingHost: NetworkHost {
         try record(.createVeth(name: name, peer: peerName, namespace: peerNamespace, master: master))
     }
 
-    func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.Publication]) throws {
-        try record(.installFirewall(networks: networks.map(\.name),
-                                    published: published.map { "\($0.mapping)->\($0.destination)" }))
+    static func describe(_ ports: FirewallPlan.ContainerPorts) -> [String] {
+        ports.mappings.map { "\(ports.chain) \($0)->\(ports.destination)" }
+    }
+
+    func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.ContainerPorts]) throws {
+        try record(.installFirewall(networks: networks.map(\.name), published: published.flatMap(Self.describe)))
         installed = Set(networks.map(\.name))
+        portChains = networks.isEmpty ? [] : Set(published.map(\.chain))
+    }
+
+    /// As the kernel answers: ENOENT without a table, EEXIST for a chain that is there.
+    func addPorts(_ ports: FirewallPlan.ContainerPorts) throws {
+        try record(.addPorts(chain: ports.chain, published: Self.describe(ports)))
+        if installed.isEmpty { throw SystemError("nftables: add chain \(ports.chain)", errno: ENOENT) }
+        if portChains.contains(ports.chain) { throw SystemError("nftables: add chain \(ports.chain)", errno: EEXIST) }
+        portChains.insert(ports.chain)
+    }
+
+    func removePorts(chain: String) throws {
+        try record(.removePorts(chain))
+        portChains.remove(chain)
     }
 
     func isFirewallInstalled(network: String) throws -> Bool {
@@ -234,14 +261,81 @@ final class StoreFaults {
         #expect(try leasedIDs("contain") == ["aaaa1111", "bbbb2222"])
     }
 
-    @Test func publishedPortsReplaceTheRulesWithTheirPublications() throws {
+    @Test func publishedPortsAreAddedByThemselvesToAnInstalledNetwork() throws {
         try existingNetwork()
         let endpoint = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80", "53:53/udp"]))
         #expect(endpoint.ports.map(\.description) == ["8080:80/tcp", "53:53/udp"])
-        #expect(host.calls(.installFirewall) == [
-            .installFirewall(networks: ["contain"], published: ["8080:80/tcp->10.88.0.2", "53:53/udp->10.88.0.2"]),
+        #expect(host.calls(.isFirewallInstalled) == [.isFirewallInstalled("contain")])
+        #expect(host.calls(.addPorts) == [
+            .addPorts(chain: "ports-aaaa1111", published: ["ports-aaaa1111 8080:80/tcp->10.88.0.2", "ports-aaaa1111 53:53/udp->10.88.0.2"]),
         ])
-        #expect(host.calls(.isFirewallInstalled).isEmpty)
+        #expect(host.calls(.installFirewall).isEmpty)
+    }
+
+    @Test func aNetworksFirstUseInstallsTheWholeTableWithTheContainersPorts() throws {
+        _ = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80"]))
+        #expect(host.calls(.installFirewall) == [.installFirewall(networks: ["contain"], published: ["ports-aaaa1111 8080:80/tcp->10.88.0.2"])])
+        #expect(host.calls(.addPorts).isEmpty)
+        #expect(host.portChains == ["ports-aaaa1111"])
+    }
+
+    /// Once the network is in, containers with ports add and delete their own chains: the
+    /// table is written whole only once, and after the last one no chain is left.
+    @Test func laterContainersWithPortsAddAndDeleteOnlyTheirOwnChains() throws {
+        let first = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80"]))
+        let second = try manager.attach(network: "contain", request("bbbb2222", ports: ["9090:90", "53:53/udp"]))
+        #expect(host.calls(.addPorts) == [
+            .addPorts(chain: "ports-bbbb2222", published: ["ports-bbbb2222 9090:90/tcp->10.88.0.3", "ports-bbbb2222 53:53/udp->10.88.0.3"]),
+        ])
+        #expect(host.portChains == ["ports-aaaa1111", "ports-bbbb2222"])
+        #expect(manager.detach(first).isEmpty)
+        #expect(host.portChains == ["ports-bbbb2222"])
+        #expect(manager.detach(second).isEmpty)
+        #expect(host.calls(.removePorts) == [.removePorts("ports-aaaa1111"), .removePorts("ports-bbbb2222")])
+        #expect(host.calls(.installFirewall).count == 1)
+        #expect(host.portChains.isEmpty)
+        #expect(try leasedIDs("contain").isEmpty)
+    }
+
+    /// The kernel's table is not as the leases say (the chain left by an end whose rules could
+    /// not be taken out, or the table removed by hand): rebuilt whole, the container's included.
+    @Test(arguments: [EEXIST, ENOENT])
+    func aPortsChainThatCannotBeAddedIsReconciledByAWholeInstall(errno: Int32) throws {
+        _ = try manager.attach(network: "contain", request("aaaa1111", ports: ["53:53/udp"]))
+        host.fail(.addPorts, with: SystemError("nftables: add chain ports-bbbb2222", errno: errno))
+        _ = try manager.attach(network: "contain", request("bbbb2222", ports: ["8080:80"]))
+        #expect(host.calls(.addPorts).count == 1)
+        #expect(host.calls(.installFirewall).last == .installFirewall(networks: ["contain"], published: [
+            "ports-aaaa1111 53:53/udp->10.88.0.2", "ports-bbbb2222 8080:80/tcp->10.88.0.3",
+        ]))
+        #expect(host.portChains == ["ports-aaaa1111", "ports-bbbb2222"])
+    }
+
+    /// A container's ports on its second network: a chain of their own (`-1`, as its veth),
+    /// which a whole install builds the same from the lease.
+    @Test func portsOnASecondNetworkHaveTheirOwnChain() throws {
+        try existingNetwork()
+        try existingNetwork("lab", bridge: "ct-lab", subnet: "10.89.0.0/24")
+        _ = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80"]))
+        var second = request("aaaa1111", ports: ["9090:90"])
+        second.index = 1
+        let endpoint = try manager.attach(network: "lab", second)
+        #expect(endpoint.hostInterface == "vethaaaa1111-1")
+        #expect(host.calls(.addPorts).map(\.description) == [
+            "addPorts ports-aaaa1111 [\"ports-aaaa1111 8080:80/tcp->10.88.0.2\"]",
+            "addPorts ports-aaaa1111-1 [\"ports-aaaa1111-1 9090:90/tcp->10.89.0.2\"]",
+        ])
+        // A dead owner's lease with ports makes the next look rebuild the table from the leases.
+        let stale = Lease(address: IPv4Address("10.88.0.9")!, containerID: "dddd0000", owner: Self.dead,
+                          hostInterface: "vethdddd0000", ports: [try PortMapping(parsing: "7070:70")])
+        try store.saveLeases(LeaseTable(leases: try store.leases(of: "contain").leases + [stale]), of: "contain")
+        _ = try manager.status()
+        #expect(host.calls(.installFirewall) == [.installFirewall(networks: ["contain", "lab"], published: [
+            "ports-aaaa1111 8080:80/tcp->10.88.0.2", "ports-aaaa1111-1 9090:90/tcp->10.89.0.2",
+        ])])
+        #expect(manager.detach(endpoint).isEmpty)
+        #expect(host.calls(.removePorts) == [.removePorts("ports-aaaa1111-1")])
+        #expect(host.portChains == ["ports-aaaa1111"])
     }
 
     @Test func anUnknownNetworkIsNotFound() throws {
@@ -312,21 +406,20 @@ final class StoreFaults {
         host.fail(.ensureAddress, with: failure)
         #expect(throws: failure) { try self.manager.attach(network: "contain", self.request("aaaa1111", ports: ["8080:80"])) }
         #expect(try leasedIDs("contain").isEmpty)
-        #expect(host.calls(.installFirewall) == [.installFirewall(networks: ["contain"], published: [])])
+        #expect(host.calls(.removePorts) == [.removePorts("ports-aaaa1111")])
+        #expect(host.calls(.installFirewall).isEmpty)
     }
 
-    @Test func aFirewallErrorRollsTheLeaseBackAndReinstallsWithoutThePorts() throws {
+    @Test func aPortsErrorRollsTheLeaseBackAndTakesThePortsOut() throws {
         _ = try manager.attach(network: "contain", request("aaaa1111", ports: ["53:53/udp"]))
         let file = leasesFile("contain")
-        let failure = SystemError("nftables: install rules", errno: ENOBUFS)
-        host.fail(.installFirewall, call: 2, with: failure)
+        let failure = SystemError("nftables: add chain ports-bbbb2222", errno: ENOBUFS)
+        host.fail(.addPorts, with: failure)
         #expect(throws: failure) { try self.manager.attach(network: "contain", self.request("bbbb2222", ports: ["8080:80"])) }
         #expect(leasesFile("contain") == file)
-        #expect(host.calls(.installFirewall) == [
-            .installFirewall(networks: ["contain"], published: ["53:53/udp->10.88.0.2"]),
-            .installFirewall(networks: ["contain"], published: ["53:53/udp->10.88.0.2", "8080:80/tcp->10.88.0.3"]),
-            .installFirewall(networks: ["contain"], published: ["53:53/udp->10.88.0.2"]),
-        ])
+        #expect(host.calls(.removePorts) == [.removePorts("ports-bbbb2222")])
+        #expect(host.calls(.installFirewall).count == 1)
+        #expect(host.portChains == ["ports-aaaa1111"])
     }
 
     @Test func aliasesAreLeasedWithTheAddress() throws {
@@ -357,7 +450,28 @@ final class StoreFaults {
             try self.manager.attach(network: "contain", self.request("aaaa1111", ports: ["9090:81"]))
         }
         #expect(try leasedIDs("contain") == ["eeee0000"])
-        #expect(host.calls(.installFirewall) == [.installFirewall(networks: ["contain"], published: ["9090:80/tcp->10.88.0.3"])])
+        #expect(host.calls(.installFirewall) == [.installFirewall(networks: ["contain"], published: ["ports-eeee0000 9090:80/tcp->10.88.0.3"])])
+    }
+
+    /// After a reclaim the table is rebuilt whole, the new container's ports in it: no chain of
+    /// its own is added besides.
+    @Test func aReclaimInstallsTheWholeTableWithTheNewContainersPorts() throws {
+        let stale = Lease(address: IPv4Address("10.88.0.2")!, containerID: "dddd0000", owner: Self.dead,
+                          hostInterface: "vethdddd0000", ports: [try PortMapping(parsing: "8080:80")])
+        let live = Lease(address: IPv4Address("10.88.0.3")!, containerID: "eeee0000", owner: .current(),
+                         hostInterface: "vetheeee0000", ports: [try PortMapping(parsing: "9090:80")])
+        try existingNetwork(leases: [stale, live])
+        host.portChains = ["ports-dddd0000", "ports-eeee0000"]
+        let endpoint = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:81"]))
+        #expect(host.calls(.installFirewall) == [.installFirewall(networks: ["contain"], published: [
+            "ports-aaaa1111 8080:81/tcp->10.88.0.2", "ports-eeee0000 9090:80/tcp->10.88.0.3",
+        ])])
+        #expect(host.calls(.addPorts).isEmpty && host.calls(.isFirewallInstalled).isEmpty)
+        #expect(host.portChains == ["ports-aaaa1111", "ports-eeee0000"])
+        // From then on, by itself again.
+        #expect(manager.detach(endpoint).isEmpty)
+        #expect(host.calls(.removePorts) == [.removePorts("ports-aaaa1111")])
+        #expect(host.calls(.installFirewall).count == 1)
     }
 
     @Test func statusReclaimsToo() throws {
@@ -420,7 +534,9 @@ final class StoreFaults {
         _ = try manager.attach(network: "contain", request("bbbb2222"))
         #expect(manager.detach(endpoint).isEmpty)
         #expect(try leasedIDs("contain") == ["bbbb2222"])
-        #expect(host.calls(.installFirewall).last == .installFirewall(networks: ["contain"], published: []))
+        #expect(host.calls(.removePorts) == [.removePorts("ports-aaaa1111")])
+        #expect(host.calls(.installFirewall).count == 1)
+        #expect(host.portChains.isEmpty)
     }
 
     @Test func detachWithoutPortsLeavesTheRulesAlone() throws {
@@ -442,14 +558,15 @@ final class StoreFaults {
         #expect((failures.first as? SystemError)?.errno == ENOSPC)
         #expect(leasesFile("contain") == file)       // the lease stays on file, to be reclaimed
         // The rest was done all the same: its port is closed.
-        #expect(host.calls(.installFirewall).last == .installFirewall(networks: ["contain"], published: []))
+        #expect(host.calls(.removePorts) == [.removePorts("ports-aaaa1111")])
+        #expect(host.portChains.isEmpty)
     }
 
     @Test func detachReportsEveryFailure() throws {
         let endpoint = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80"]))
         faults.leasesErrno = ENOSPC
-        let rules = SystemError("nftables: install rules", errno: EPERM)
-        host.fail(.installFirewall, call: 2, with: rules)
+        let rules = SystemError("nftables: delete chain ports-aaaa1111", errno: EPERM)
+        host.fail(.removePorts, with: rules)
         let failures = manager.detach(endpoint)
         #expect(failures.count == 2)
         #expect((failures.first as? SystemError)?.errno == ENOSPC)
@@ -458,11 +575,27 @@ final class StoreFaults {
 
     @Test func aFirewallFailureOnDetachStillGivesTheLeaseBack() throws {
         let endpoint = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80"]))
-        let rules = SystemError("nftables: install rules", errno: EPERM)
-        host.fail(.installFirewall, call: 2, with: rules)
+        let rules = SystemError("nftables: delete chain ports-aaaa1111", errno: EPERM)
+        host.fail(.removePorts, with: rules)
         let failures = manager.detach(endpoint)
         #expect(failures.map { $0 as? SystemError } == [rules])
         #expect(try leasedIDs("contain").isEmpty)
+    }
+
+    /// Reclaimed leases' ports still in (their rebuild failed): the container's end rebuilds the
+    /// table whole, without them and without its own.
+    @Test func detachAfterAFailedRebuildWritesTheWholeTable() throws {
+        let web = try manager.attach(network: "contain", request("aaaa1111", ports: ["8080:80"]))
+        let stale = Lease(address: IPv4Address("10.88.0.9")!, containerID: "dddd0000", owner: Self.dead,
+                          hostInterface: "vethdddd0000", ports: [try PortMapping(parsing: "9090:80")])
+        try store.saveLeases(LeaseTable(leases: try store.leases(of: "contain").leases + [stale]), of: "contain")
+        let failure = SystemError("nftables: install rules", errno: ENOBUFS)
+        host.fail(.installFirewall, call: 2, with: failure)
+        #expect(throws: failure) { try self.manager.status() }
+        #expect(manager.detach(web).isEmpty)
+        #expect(host.calls(.removePorts).isEmpty)
+        #expect(host.calls(.installFirewall).last == .installFirewall(networks: ["contain"], published: []))
+        #expect(host.portChains.isEmpty)
     }
 
     // MARK: networks

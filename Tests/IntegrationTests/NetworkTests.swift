@@ -645,3 +645,59 @@ import Testing
         try lab.expectClean(network: "contain")
     }
 }
+
+extension NetworkTests {
+    /// The rules of `chain` in an `nft list` of contain's table, trimmed ([] when the chain is
+    /// empty; nil when it is not there).
+    static func rules(of chain: String, in table: String) -> [String]? {
+        let lines = table.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let start = lines.firstIndex(of: "chain \(chain) {") else { return nil }
+        return Array(lines[(start + 1)...].prefix { $0 != "}" }.filter { !$0.isEmpty })
+    }
+
+    /// Each container's published ports come and go by themselves (#17): two detached containers
+    /// publish on one network, each through a chain of its own that `ports` jumps to; removing
+    /// one leaves the other's port answering and only its chain in the table; removing the last
+    /// leaves `ports` empty.
+    @Test func eachContainersPortsComeAndGoWithItsOwnChain() throws {
+        let lab = try NetworkLab()
+        defer { _ = try? lab.contain(["rm", "-f", "one", "two"]) }
+        func start(_ name: String, port: Int) throws -> String {
+            let started = try lab.contain(["run", "-d", "-q", "--rootfs", Harness.rootfs, "--cgroup-parent", lab.sandbox.cgroupParent,
+                                           "--net", "bridge", "--name", name, "-p", "\(port):80", "--", "sh", "-c",
+                                           "mkdir /tmp/www; echo served by \(name) > /tmp/www/index.html; exec httpd -f -p 80 -h /tmp/www"])
+            try #require(started.status == 0, "\(started)")
+            return started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func fetch(_ port: Int) -> String? {
+            try? lab.fetch("http://\(NetworkLab.hostAddress):\(port)/index.html", from: lab.upstream)
+        }
+        let one = try start("one", port: 18101)
+        let two = try start("two", port: 18102)
+        let chainOne = "ports-" + one.prefix(12), chainTwo = "ports-" + two.prefix(12)
+        #expect(eventually { fetch(18101) == "served by one\n" }, "\(fetch(18101) ?? "")")
+        #expect(eventually { fetch(18102) == "served by two\n" }, "\(fetch(18102) ?? "")")
+        let both = try lab.nftTable()
+        // (nft lists `meta l4proto tcp th dport` as `tcp dport`.)
+        #expect(Self.rules(of: "ports", in: both) == ["jump \(chainOne) comment \"\(one)\"", "jump \(chainTwo) comment \"\(two)\""], "\(both)")
+        #expect(Self.rules(of: chainOne, in: both) == ["tcp dport 18101 dnat ip to 10.88.0.2:80"], "\(both)")
+        #expect(Self.rules(of: chainTwo, in: both) == ["tcp dport 18102 dnat ip to 10.88.0.3:80"], "\(both)")
+
+        let rmOne = try lab.contain(["rm", "-f", "one"])
+        #expect(rmOne.status == 0, "\(rmOne)")
+        #expect(eventually { (try? lab.nftTable()).map { Self.rules(of: chainOne, in: $0) == nil } ?? false }, "\((try? lab.nftTable()) ?? "")")
+        let remaining = try lab.nftTable()
+        #expect(Self.rules(of: "ports", in: remaining) == ["jump \(chainTwo) comment \"\(two)\""], "\(remaining)")
+        #expect(Self.rules(of: chainTwo, in: remaining) == ["tcp dport 18102 dnat ip to 10.88.0.3:80"], "\(remaining)")
+        #expect(!remaining.contains("dport 18101"), "\(remaining)")
+        #expect(fetch(18102) == "served by two\n")
+
+        let rmTwo = try lab.contain(["rm", "-f", "two"])
+        #expect(rmTwo.status == 0, "\(rmTwo)")
+        #expect(eventually { (try? lab.nftTable()).map { Self.rules(of: "ports", in: $0) == [] } ?? false }, "\((try? lab.nftTable()) ?? "")")
+        let last = try lab.nftTable()
+        #expect(!last.contains("chain ports-") && !last.contains("dnat ip"), "nothing left behind: \(last)")
+        #expect(last.contains("chain net-contain"), "the network's own rules stay")
+        try lab.expectClean()
+    }
+}

@@ -72,25 +72,27 @@ public struct Firewall {
             + "nft insert rule \(chain.family) \(chain.table) \(chain.name) oifname \"\(bridge)\" ct state established,related accept"
     }
 
-    /// Replaces contain's table with the rules for `networks`, atomically, removing the `ip
-    /// contain` table of earlier versions if it is still there; with no networks both are
-    /// removed. Turns on IPv4 forwarding when any network routes out.
-    public func install(networks: [NetworkDefinition], published: [FirewallPlan.Publication] = []) throws {
+    /// Replaces contain's table with the rules for `networks` and the `published` ports,
+    /// atomically, removing the `ip contain` table of earlier versions if it is still there;
+    /// with no networks both are removed. Turns on IPv4 forwarding when any network routes out.
+    public func install(networks: [NetworkDefinition], published: [FirewallPlan.ContainerPorts] = []) throws {
         let socket = try MnlSocket(protocol: NETLINK_NETFILTER)
         if networks.isEmpty {
             let present = try NftablesBatch.Table.allCases.filter { try exists($0, socket: socket) }
             guard !present.isEmpty else { return }
-            let batch = NftablesBatch.deleteTable(present, firstSequence: socket.nextSequence())
             // Gone already: removed by hand between the look-up and the batch.
-            do { try socket.executeBatch(batch.bytes, acknowledgements: batch.acknowledgements, operation: "nftables: delete table \(FirewallPlan.table)") }
-            catch let error as SystemError where error.errno == ENOENT {}
+            do {
+                try execute(on: socket, operation: "nftables: delete table \(FirewallPlan.table)") {
+                    NftablesBatch.deleteTable(present, firstSequence: $0)
+                }
+            } catch let error as SystemError where error.errno == ENOENT {}
             return
         }
-        let batch = NftablesBatch.replace(with: FirewallPlan(networks: networks, published: published),
-                                          deletingLegacyTable: try exists(.legacy, socket: socket), firstSequence: socket.nextSequence())
-        // Reserve the sequence numbers the batch used.
-        for _ in 0..<batch.acknowledgements + 2 { _ = socket.nextSequence() }
-        try socket.executeBatch(batch.bytes, acknowledgements: batch.acknowledgements, operation: "nftables: install rules")
+        let deletingLegacyTable = try exists(.legacy, socket: socket)
+        try execute(on: socket, operation: "nftables: install rules") {
+            NftablesBatch.replace(with: FirewallPlan(networks: networks, published: published), deletingLegacyTable: deletingLegacyTable,
+                                  firstSequence: $0)
+        }
         if networks.contains(where: { !$0.internal }) {
             try Files.write("/proc/sys/net/ipv4/ip_forward", "1\n")
         }
@@ -99,5 +101,40 @@ public struct Firewall {
         if networks.contains(where: { !$0.internal && $0.subnet6 != nil }) {
             try Files.write("/proc/sys/net/ipv6/conf/all/forwarding", "1\n")
         }
+    }
+
+    /// Adds one container's published ports to the installed table in one batch
+    /// (NftablesBatch.add): EEXIST when its chain is there already, ENOENT when the table is not.
+    public func addPorts(_ ports: FirewallPlan.ContainerPorts) throws {
+        let socket = try MnlSocket(protocol: NETLINK_NETFILTER)
+        try execute(on: socket, operation: "nftables: add chain \(ports.chain)") { NftablesBatch.add(ports, firstSequence: $0) }
+    }
+
+    /// Takes one container's published ports out in one batch: the jumps to `chain` that a dump
+    /// of `ports` finds, the chain's rules and the chain. Rules already gone (the table rebuilt
+    /// without them, or removed) are fine.
+    public func removePorts(chain: String) throws {
+        let socket = try MnlSocket(protocol: NETLINK_NETFILTER)
+        let listed: [[UInt8]]
+        do {
+            listed = try socket.execute(NftablesBatch.dumpRules(chain: FirewallPlan.portsChain, sequence: socket.nextSequence()),
+                                        operation: "nftables: list chain \(FirewallPlan.portsChain)")
+        } catch let error as SystemError where error.errno == ENOENT {
+            return
+        }
+        let jumps = NftablesBatch.handles(ofJumpsTo: chain, in: listed)
+        do {
+            try execute(on: socket, operation: "nftables: delete chain \(chain)") {
+                NftablesBatch.remove(chain: chain, jumps: jumps, firstSequence: $0)
+            }
+        } catch let error as SystemError where error.errno == ENOENT {}
+    }
+
+    /// Sends the batch `build` makes from the socket's next sequence number, reserving the
+    /// numbers it uses, and waits for every acknowledgement.
+    private func execute(on socket: MnlSocket, operation: String, _ build: (UInt32) -> NftablesBatch.Encoded) throws {
+        let batch = build(socket.nextSequence())
+        for _ in 0..<batch.acknowledgements + 1 { _ = socket.nextSequence() }
+        try socket.executeBatch(batch.bytes, acknowledgements: batch.acknowledgements, operation: operation)
     }
 }

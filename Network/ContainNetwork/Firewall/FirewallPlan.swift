@@ -1,16 +1,20 @@
-/// The nftables ruleset `contain` owns: one table, `inet contain`, for both address families,
-/// rebuilt whole and atomically from the list of networks in use whenever that list changes
-/// (never per container). Other tables, base policies and other tools' rules are never touched.
-/// Installing it removes `ip contain`, the IPv4-only table of earlier versions, in the same batch.
+/// The nftables ruleset `contain` owns: one table, `inet contain`, for both address families.
+/// Other tables, base policies and other tools' rules are never touched. Installing it removes
+/// `ip contain`, the IPv4-only table of earlier versions, in the same batch.
 ///
 ///     table inet contain {
 ///         chain prerouting { type nat hook prerouting priority dstnat; policy accept;
+///             ip6 daddr ::1 accept                                       # see below
 ///             fib daddr type local jump ports                            # from other hosts
 ///         }
 ///         chain output { type nat hook output priority -100; policy accept;
+///             ip6 daddr ::1 accept
 ///             fib daddr type local jump ports                            # from the host itself
 ///         }
 ///         chain ports {
+///             jump ports-4f3a9c1d2b7e comment "4f3a9c1d2b7e…"            # one per container and
+///         }                                                              #   network it publishes on
+///         chain ports-4f3a9c1d2b7e {
 ///             meta l4proto tcp th dport 8080 dnat ip to 10.88.0.2:80     # each published port,
 ///             meta l4proto tcp th dport 8080 dnat ip6 to [fd00:88::2]:80 #   per family the container has
 ///         }
@@ -47,27 +51,90 @@
 /// to another meets the destination's drop whatever the order of their names (an `out` accept
 /// inside each network's chain let `a` reach `b` but not `b` reach `a`).
 ///
-/// A network's chain is also the marker that its rules are installed. Network rules change
-/// only when a network is first used or removed; a container that publishes ports replaces the
-/// table once as it starts and once as it ends (one atomic batch, about a millisecond), which
-/// keeps the port rules exactly in step with the live leases, reclaimed ones included.
+/// A network's chain is also the marker that its rules are installed. The table is written
+/// whole (one atomic batch: add, delete and add the table, then everything) only when a network
+/// is first used or removed, and when leases with ports were reclaimed from dead owners: then
+/// it is rebuilt from the live leases, whatever the kernel had.
+///
+/// Published ports, which change with every container that has them, are not: each container
+/// publishes on a network through a chain of its own (ContainerPorts), which `ports` jumps to.
+/// Its start adds that chain, its rules and the jump in one batch; its end deletes the jump,
+/// then the chain's rules and the chain, in one batch. So a start or an end costs the same
+/// however many ports the host publishes, and nothing else is rewritten under the other
+/// containers' connections. The jump is found by its target in a listing of `ports` (one short
+/// rule per publishing container), not by a handle kept on file: a whole-table write gives
+/// every rule a new handle. The whole-table write builds the same chains, so a container added
+/// either way is removed the same way, and after the last one `ports` is empty. The jump's
+/// comment names the container, for whoever reads `nft list`. A start finding its chain there
+/// already (left by an end whose delete failed) rewrites the table whole from the leases, and
+/// an end finding its rules gone has nothing to do.
+///
+/// IPv6 has no route_localnet: DNAT from ::1 could never leave the host, so connections to
+/// [::1]:PORT are let through before `ports` (to the supervisor's relay, PortReservations).
 public struct FirewallPlan: Equatable, Sendable {
     public static let table = "contain"
+    /// The regular chain both nat hooks jump to for local destinations: one jump in it for each
+    /// container's ports.
+    public static let portsChain = "ports"
 
     /// `guardPrerouting`: a filter chain at prerouting, priority raw (before connection
     /// tracking's NAT), for what must never get as far as routing.
     public enum Hook: Equatable, Sendable { case prerouting, output, postrouting, forward, guardPrerouting }
 
-    /// A published port and where it leads: the container's IPv4 address, and its IPv6 one when
-    /// its network has an IPv6 subnet. A mapping bound to an IPv4 host address leads to IPv4 only.
-    public struct Publication: Equatable, Sendable {
-        public var mapping: PortMapping
+    /// One container's published ports on one of its networks, and where they lead: its IPv4
+    /// address, and its IPv6 one when its network has an IPv6 subnet. A mapping bound to an
+    /// IPv4 host address leads to IPv4 only. They live in a chain of their own, which `ports`
+    /// jumps to, so that they can be added and deleted without touching anything else.
+    public struct ContainerPorts: Equatable, Sendable {
+        public var containerID: String
+        /// Which of the container's networks this is (Endpoint.index): it may publish on several.
+        public var index: Int
+        public var mappings: [PortMapping]
         public var destination: IPv4Address
         public var destination6: IPv6Address?
-        public init(mapping: PortMapping, destination: IPv4Address, destination6: IPv6Address? = nil) {
-            self.mapping = mapping
+
+        public init(containerID: String, index: Int = 0, mappings: [PortMapping], destination: IPv4Address,
+                    destination6: IPv6Address? = nil) {
+            self.containerID = containerID
+            self.index = index
+            self.mappings = mappings
             self.destination = destination
             self.destination6 = destination6
+        }
+
+        /// `ports-` and the first 12 characters of the container's id (its short id, as `ps`
+        /// shows it), and `-N` for its network N after the first, as its veth is named.
+        public static func chainName(containerID: String, index: Int = 0) -> String {
+            FirewallPlan.portsChain + "-" + String(containerID.prefix(12)) + (index == 0 ? "" : "-\(index)")
+        }
+
+        public var chain: String { Self.chainName(containerID: containerID, index: index) }
+
+        /// The rule of `ports` that leads to the chain, its comment naming the container.
+        public var jump: Rule { Rule(chain: FirewallPlan.portsChain, matches: [], action: .jump(chain), comment: containerID) }
+
+        /// The chain's DNAT rules, in the order of the mappings.
+        public var rules: [Rule] {
+            var rules: [Rule] = []
+            for m in mappings {
+                let port: [Match] = [.transport(m.transport), .destinationPort(m.hostPort)]
+                if let host = m.hostAddress {
+                    rules.append(Rule(chain: chain, matches: [.destination(host)] + port, action: .dnat(destination, m.containerPort)))
+                } else if let host6 = m.hostAddress6 {
+                    // IPv6 only (`[::]:8080:80`: any IPv6 address), and only to a container with one.
+                    guard let destination6 else { continue }
+                    let address: [Match] = host6 == .unspecified ? [] : [.destination6(host6)]
+                    rules.append(Rule(chain: chain, matches: address + port, action: .dnat6(destination6, m.containerPort)))
+                } else {
+                    // Any of the host's addresses: one rule per family the container has, each DNAT
+                    // taking only its own family's packets.
+                    rules.append(Rule(chain: chain, matches: port, action: .dnat(destination, m.containerPort)))
+                    if let destination6 {
+                        rules.append(Rule(chain: chain, matches: port, action: .dnat6(destination6, m.containerPort)))
+                    }
+                }
+            }
+            return rules
         }
     }
 
@@ -109,8 +176,7 @@ public struct FirewallPlan: Equatable, Sendable {
     }
 
     public enum Action: Equatable, Sendable {
-        /// `return`: back to the chain that jumped here.
-        case accept, drop, masquerade, `return`
+        case accept, drop, masquerade
         case jump(String)
         case dnat(IPv4Address, UInt16)
         case dnat6(IPv6Address, UInt16)
@@ -120,6 +186,8 @@ public struct FirewallPlan: Equatable, Sendable {
         public var chain: String
         public var matches: [Match]
         public var action: Action
+        /// Shown by `nft list` after the verdict; stored in the rule's user data as nft stores it.
+        public var comment: String? = nil
 
         /// The rule in nft's own syntax, as `nft list` shows it in an inet table (without the
         /// `meta nfproto` in front of a family's header match), for tests, messages and comparisons.
@@ -147,12 +215,11 @@ public struct FirewallPlan: Equatable, Sendable {
             case .accept: verdict = "accept"
             case .drop: verdict = "drop"
             case .masquerade: verdict = "masquerade"
-            case .return: verdict = "return"
             case .jump(let c): verdict = "jump \(c)"
             case .dnat(let a, let p): verdict = "dnat ip to \(a):\(p)"
             case .dnat6(let a, let p): verdict = "dnat ip6 to [\(a)]:\(p)"
             }
-            return (parts + [verdict]).joined(separator: " ")
+            return (parts + [verdict] + (comment.map { ["comment \"\($0)\""] } ?? [])).joined(separator: " ")
         }
     }
 
@@ -167,35 +234,22 @@ public struct FirewallPlan: Equatable, Sendable {
     /// is routed as it is (as podman does), the upstream router knowing the way back.
     static func isUniqueLocal(_ subnet: IPv6Network) -> Bool { subnet.prefix >= 7 && subnet.network.isUniqueLocal }
 
-    public init(networks: [NetworkDefinition], published: [Publication] = []) {
+    /// The whole table: the rules of `networks`, and a chain for each of `published`.
+    public init(networks: [NetworkDefinition], published: [ContainerPorts] = []) {
         chains = [Chain(name: "prerouting", hook: .prerouting), Chain(name: "output", hook: .output),
-                  Chain(name: "ports", hook: nil),
-                  Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward),
-                  Chain(name: "guard", hook: .guardPrerouting)]
-        rules = [Rule(chain: "prerouting", matches: [.localDestination], action: .jump("ports")),
-                 Rule(chain: "output", matches: [.localDestination], action: .jump("ports")),
-                 // IPv6 has no route_localnet: DNAT from ::1 could never leave the host, so
-                 // connections to [::1]:PORT go to the supervisor's proxy instead (PortReservations).
-                 Rule(chain: "ports", matches: [.destination6(.loopback)], action: .return)]
-        for p in published {
-            let m = p.mapping
-            let port: [Match] = [.transport(m.transport), .destinationPort(m.hostPort)]
-            if let host = m.hostAddress {
-                rules.append(Rule(chain: "ports", matches: [.destination(host)] + port, action: .dnat(p.destination, m.containerPort)))
-            } else if let host6 = m.hostAddress6 {
-                // IPv6 only (`[::]:8080:80`: any IPv6 address), and only to a container with one.
-                guard let destination6 = p.destination6 else { continue }
-                let address: [Match] = host6 == .unspecified ? [] : [.destination6(host6)]
-                rules.append(Rule(chain: "ports", matches: address + port, action: .dnat6(destination6, m.containerPort)))
-            } else {
-                // Any of the host's addresses: one rule per family the container has, each DNAT
-                // taking only its own family's packets.
-                rules.append(Rule(chain: "ports", matches: port, action: .dnat(p.destination, m.containerPort)))
-                if let destination6 = p.destination6 {
-                    rules.append(Rule(chain: "ports", matches: port, action: .dnat6(destination6, m.containerPort)))
-                }
-            }
+                  Chain(name: Self.portsChain, hook: nil)]
+            + published.map { Chain(name: $0.chain, hook: nil) }
+            + [Chain(name: "postrouting", hook: .postrouting), Chain(name: "forward", hook: .forward),
+               Chain(name: "guard", hook: .guardPrerouting)]
+        rules = []
+        for hook in ["prerouting", "output"] {
+            // IPv6 has no route_localnet: DNAT from ::1 could never leave the host, so connections
+            // to [::1]:PORT go to the supervisor's relay instead (PortReservations).
+            rules.append(Rule(chain: hook, matches: [.destination6(.loopback)], action: .accept))
+            rules.append(Rule(chain: hook, matches: [.localDestination], action: .jump(Self.portsChain)))
         }
+        // In the order a container's own batch adds them (NftablesBatch.add).
+        for p in published { rules += p.rules + [p.jump] }
         let sorted = networks.sorted(by: { $0.name < $1.name })
         // An internal network reaches nothing but its own members, not even another network's
         // published port through its gateway (DNAT would otherwise make that a way out).

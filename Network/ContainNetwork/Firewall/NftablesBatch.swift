@@ -3,10 +3,10 @@ import CLibnftnl
 import Glibc
 #endif
 
-/// Encodes a FirewallPlan as one nf_tables transaction with libnftnl: batch begin, add table,
-/// delete table (so the add-then-delete clears whatever was there, and works when nothing
-/// was), add table, chains, rules, batch end. The kernel applies all of it or none of it.
-/// Every message but the batch delimiters asks for an acknowledgement.
+/// Encodes contain's nf_tables transactions with libnftnl: a whole FirewallPlan (`replace`), one
+/// container's published ports in or out (`add`, `remove`), and the look-ups around them. The
+/// kernel applies a batch all or nothing. Every message but the batch delimiters asks for an
+/// acknowledgement.
 public enum NftablesBatch {
     /// contain's table by family: `inet contain`, or `ip contain`, the IPv4-only table of
     /// versions before it became inet, which installing the current one removes.
@@ -23,6 +23,8 @@ public enum NftablesBatch {
         public var acknowledgements: Int
     }
 
+    /// The whole table: batch begin, add table, delete table (so the add-then-delete clears
+    /// whatever was there, and works when nothing was), add table, chains, rules, batch end.
     /// `deletingLegacyTable`: the host still has `ip contain` (deleting a table that is not
     /// there fails the whole batch, so the caller asks first).
     public static func replace(with plan: FirewallPlan, deletingLegacyTable: Bool = false, firstSequence: UInt32) -> Encoded {
@@ -38,6 +40,31 @@ public enum NftablesBatch {
         return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
     }
 
+    /// One container's ports into the installed table, nothing else touched: its chain, its
+    /// rules, and the jump to them at the end of `ports`. The chain must be new (EEXIST and
+    /// nothing added otherwise, rather than rules added twice); ENOENT: the table is not there.
+    public static func add(_ ports: FirewallPlan.ContainerPorts, firstSequence: UInt32) -> Encoded {
+        var writer = BatchWriter(sequence: firstSequence)
+        writer.begin()
+        writer.chain(FirewallPlan.Chain(name: ports.chain, hook: nil), exclusive: true)
+        for rule in ports.rules + [ports.jump] { writer.rule(rule) }
+        writer.end()
+        return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
+    }
+
+    /// One container's ports out: the rules of `ports` that jump to its chain (`jumps`, their
+    /// handles, found in a dump of `ports`: handles(ofJumpsTo:in:)), then the chain's rules and
+    /// the chain. ENOENT, and nothing removed, when any of them is gone already.
+    public static func remove(chain: String, jumps: [UInt64], firstSequence: UInt32) -> Encoded {
+        var writer = BatchWriter(sequence: firstSequence)
+        writer.begin()
+        for handle in jumps { writer.deleteRules(chain: FirewallPlan.portsChain, handle: handle) }
+        writer.deleteRules(chain: chain)
+        writer.deleteChain(chain)
+        writer.end()
+        return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
+    }
+
     /// Removes `tables` (ENOENT, and nothing removed, when one is not there).
     public static func deleteTable(_ tables: [Table] = [.current], firstSequence: UInt32) -> Encoded {
         var writer = BatchWriter(sequence: firstSequence)
@@ -47,44 +74,83 @@ public enum NftablesBatch {
         return Encoded(bytes: writer.bytes, acknowledgements: writer.acknowledged)
     }
 
-    /// NFT_MSG_GETCHAIN dump of every chain of every table, all families.
-    public static func dumpChains(sequence: UInt32) -> [UInt8] {
+    /// One request (not a batch): `type` with `flags`, its payload written by `build`.
+    private static func request(_ type: nf_tables_msg_types, family: UInt16, flags: Int32, sequence: UInt32,
+                                _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void = { _ in }) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 4096)
         return buffer.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETCHAIN.rawValue), UInt16(NFPROTO_UNSPEC),
-                                            UInt16(NLM_F_DUMP), sequence)!
+            let nlh = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt16(type.rawValue), family,
+                                            UInt16(flags), sequence)!
+            build(nlh)
             return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
+        }
+    }
+
+    /// NFT_MSG_GETCHAIN dump of every chain of every table, all families.
+    public static func dumpChains(sequence: UInt32) -> [UInt8] {
+        request(NFT_MSG_GETCHAIN, family: UInt16(NFPROTO_UNSPEC), flags: NLM_F_DUMP, sequence: sequence)
+    }
+
+    /// NFT_MSG_GETRULE dump of the rules of one chain of contain's table (none when the chain
+    /// is not there).
+    public static func dumpRules(chain name: String, sequence: UInt32) -> [UInt8] {
+        request(NFT_MSG_GETRULE, family: Table.current.family, flags: NLM_F_DUMP, sequence: sequence) { nlh in
+            let rule = nftnl_rule_alloc()!
+            defer { nftnl_rule_free(rule) }
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), FirewallPlan.table)
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), name)
+            nftnl_rule_nlmsg_build_payload(nlh, rule)
         }
     }
 
     /// NFT_MSG_GETTABLE for contain's table of `table`'s family (ENOENT when it is not there).
     public static func getTable(_ table: Table, sequence: UInt32) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        return buffer.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETTABLE.rawValue), table.family, UInt16(NLM_F_ACK), sequence)!
+        request(NFT_MSG_GETTABLE, family: table.family, flags: NLM_F_ACK, sequence: sequence) { nlh in
             let t = nftnl_table_alloc()!
             defer { nftnl_table_free(t) }
             nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), FirewallPlan.table)
             nftnl_table_nlmsg_build_payload(nlh, t)
-            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
         }
     }
 
     /// NFT_MSG_GETCHAIN for one chain of contain's table (ENOENT when it is not there).
     public static func getChain(_ name: String, sequence: UInt32) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        return buffer.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let nlh = nftnl_nlmsg_build_hdr(base, UInt16(NFT_MSG_GETCHAIN.rawValue), Table.current.family, UInt16(NLM_F_ACK), sequence)!
+        request(NFT_MSG_GETCHAIN, family: Table.current.family, flags: NLM_F_ACK, sequence: sequence) { nlh in
             let chain = nftnl_chain_alloc()!
             defer { nftnl_chain_free(chain) }
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
             nftnl_chain_nlmsg_build_payload(nlh, chain)
-            return Array(raw[0..<Int(nlh.pointee.nlmsg_len)])
         }
+    }
+
+    /// The handles of the rules in `replies` (a dump of `ports`: dumpRules) whose verdict is a
+    /// jump to `chain`. A rule of another table or chain is skipped, should a kernel not filter.
+    static func handles(ofJumpsTo chain: String, in replies: [[UInt8]]) -> [UInt64] {
+        var handles: [UInt64] = []
+        for reply in replies {
+            let rule = nftnl_rule_alloc()!
+            defer { nftnl_rule_free(rule) }
+            let parsed = reply.withUnsafeBytes { raw in
+                nftnl_rule_nlmsg_parse(raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self), rule)
+            }
+            func text(_ attribute: nftnl_rule_attr) -> String? {
+                nftnl_rule_is_set(rule, UInt16(attribute.rawValue)) ? String(cString: nftnl_rule_get_str(rule, UInt16(attribute.rawValue))) : nil
+            }
+            guard parsed >= 0, nftnl_rule_is_set(rule, UInt16(NFTNL_RULE_HANDLE.rawValue)),
+                  nftnl_rule_get_u32(rule, UInt16(NFTNL_RULE_FAMILY.rawValue)) == UInt32(Table.current.family),
+                  text(NFTNL_RULE_TABLE) == FirewallPlan.table, text(NFTNL_RULE_CHAIN) == FirewallPlan.portsChain else { continue }
+            let expressions = nftnl_expr_iter_create(rule)!
+            defer { nftnl_expr_iter_destroy(expressions) }
+            while let expression = nftnl_expr_iter_next(expressions) {
+                guard String(cString: nftnl_expr_get_str(expression, UInt16(NFTNL_EXPR_NAME))) == "immediate",
+                      nftnl_expr_is_set(expression, UInt16(NFTNL_EXPR_IMM_CHAIN)),
+                      String(cString: nftnl_expr_get_str(expression, UInt16(NFTNL_EXPR_IMM_CHAIN))) == chain else { continue }
+                handles.append(nftnl_rule_get_u64(rule, UInt16(NFTNL_RULE_HANDLE.rawValue)))
+                break
+            }
+        }
+        return handles
     }
 }
 
@@ -126,10 +192,12 @@ struct BatchWriter {
         }
     }
 
-    mutating func chain(_ spec: FirewallPlan.Chain) {
+    /// `exclusive`: EEXIST if the chain is there already (otherwise that is fine).
+    mutating func chain(_ spec: FirewallPlan.Chain, exclusive: Bool = false) {
         acknowledged += 1
         append { buf, seq in
-            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWCHAIN.rawValue), NftablesBatch.Table.current.family, Self.createFlags, seq)!
+            let flags = exclusive ? Self.createFlags | UInt16(NLM_F_EXCL) : Self.createFlags
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_NEWCHAIN.rawValue), NftablesBatch.Table.current.family, flags, seq)!
             let chain = nftnl_chain_alloc()!
             defer { nftnl_chain_free(chain) }
             nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
@@ -184,7 +252,49 @@ struct BatchWriter {
                 Expressions.add(match, to: rule)
             }
             Expressions.add(spec.action, to: rule)
+            if let comment = spec.comment {
+                let data = Self.userData(comment: comment)
+                data.withUnsafeBytes { _ = nftnl_rule_set_data(rule, UInt16(NFTNL_RULE_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
+            }
             nftnl_rule_nlmsg_build_payload(nlh, rule)
+            return nlh
+        }
+    }
+
+    /// A comment as nft stores it in a rule's user data, where `nft list` finds it: one TLV of
+    /// libnftnl's udata.h (which this module does not import): type NFTNL_UDATA_RULE_COMMENT
+    /// (0), a length byte, then the text with its terminating zero, at most
+    /// NFTNL_UDATA_COMMENT_MAXLEN (128) bytes in all.
+    static func userData(comment: String) -> [UInt8] {
+        let text = Array(comment.utf8.prefix(127)) + [0]
+        return [0, UInt8(text.count)] + text
+    }
+
+    /// NFT_MSG_DELRULE: the rule `handle` of `chain`, or every rule of it (a flush).
+    mutating func deleteRules(chain: String, handle: UInt64? = nil) {
+        acknowledged += 1
+        append { buf, seq in
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_DELRULE.rawValue), NftablesBatch.Table.current.family, UInt16(NLM_F_ACK), seq)!
+            let rule = nftnl_rule_alloc()!
+            defer { nftnl_rule_free(rule) }
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), FirewallPlan.table)
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
+            if let handle { nftnl_rule_set_u64(rule, UInt16(NFTNL_RULE_HANDLE.rawValue), handle) }
+            nftnl_rule_nlmsg_build_payload(nlh, rule)
+            return nlh
+        }
+    }
+
+    /// NFT_MSG_DELCHAIN of a chain of contain's table (which nothing may jump to any more).
+    mutating func deleteChain(_ name: String) {
+        acknowledged += 1
+        append { buf, seq in
+            let nlh = nftnl_nlmsg_build_hdr(buf, UInt16(NFT_MSG_DELCHAIN.rawValue), NftablesBatch.Table.current.family, UInt16(NLM_F_ACK), seq)!
+            let chain = nftnl_chain_alloc()!
+            defer { nftnl_chain_free(chain) }
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), FirewallPlan.table)
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
+            nftnl_chain_nlmsg_build_payload(nlh, chain)
             return nlh
         }
     }
@@ -271,13 +381,12 @@ enum Expressions {
             dnat(rule, family: UInt32(NFPROTO_IPV4), address: address.bytes, port: port)
         case .dnat6(let address, let port):
             dnat(rule, family: UInt32(NFPROTO_IPV6), address: address.bytes, port: port)
-        case .accept, .drop, .jump, .return:
+        case .accept, .drop, .jump:
             let verdict = expr("immediate")
             nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_DREG), UInt32(NFT_REG_VERDICT.rawValue))
             switch action {
             case .accept: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(NF_ACCEPT))
             case .drop: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(NF_DROP))
-            case .return: nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_RETURN.rawValue))
             case .jump(let chain):
                 nftnl_expr_set_u32(verdict, UInt16(NFTNL_EXPR_IMM_VERDICT), UInt32(bitPattern: NFT_JUMP.rawValue))
                 nftnl_expr_set_str(verdict, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)

@@ -32,7 +32,13 @@ public protocol NetworkHost: AnyObject {
     func createVeth(name: String, peerName: String, peerNamespace: PeerNamespace, peerMAC: [UInt8]?, master: Int32?, mtu: UInt32?) throws
     /// Replaces contain's table with the rules of `networks` and the `published` ports,
     /// atomically; with no networks the table goes.
-    func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.Publication]) throws
+    func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.ContainerPorts]) throws
+    /// Adds one container's ports to the installed table, its chain and the jump to it, in one
+    /// batch: EEXIST when that chain is there already, ENOENT when the table is not.
+    func addPorts(_ ports: FirewallPlan.ContainerPorts) throws
+    /// Takes the ports of the chain `chain` out (its jump, its rules, the chain) in one batch;
+    /// gone already is fine.
+    func removePorts(chain: String) throws
     /// Whether the rules of `network` are in place.
     func isFirewallInstalled(network: String) throws -> Bool
     /// Other tables' forward chains that drop by default (see Firewall.forwardDropChains).
@@ -93,9 +99,13 @@ public final class KernelNetworkHost: NetworkHost {
         try rtnetlink().createVeth(name: name, peerName: peerName, peerNamespace: peerNamespace, peerMAC: peerMAC, master: master, mtu: mtu)
     }
 
-    public func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.Publication]) throws {
+    public func installFirewall(networks: [NetworkDefinition], published: [FirewallPlan.ContainerPorts]) throws {
         try firewall.install(networks: networks, published: published)
     }
+
+    public func addPorts(_ ports: FirewallPlan.ContainerPorts) throws { try firewall.addPorts(ports) }
+
+    public func removePorts(chain: String) throws { try firewall.removePorts(chain: chain) }
 
     public func isFirewallInstalled(network: String) throws -> Bool {
         try firewall.isInstalled(network: network)

@@ -58,6 +58,11 @@ public struct Endpoint: Sendable {
     public static func hostInterfaceName(containerID: String, index: Int = 0) -> String {
         "veth" + String(containerID.prefix(8)) + (index == 0 ? "" : "-\(index)")
     }
+    /// Which of its networks a container's veth `hostInterface` is on: hostInterfaceName's N.
+    public static func index(hostInterface: String, containerID: String) -> Int {
+        let base = hostInterfaceName(containerID: containerID)
+        return hostInterface == base ? 0 : Int(hostInterface.dropFirst(base.count + 1)) ?? 0
+    }
     /// The container's `eth0` address, docker's scheme: `02:42` (locally administered, unicast)
     /// and its IPv4 address, so it is known without looking inside the container and unique
     /// on the network as its address is.
@@ -81,7 +86,9 @@ public struct NetworkStatus: Sendable {
 public final class NetworkManager {
     public let store: NetworkStore
     public let host: NetworkHost
-    /// Set when a reclaimed lease had published ports: the table must be rebuilt without them.
+    /// Set when a reclaimed lease had published ports: the table must be rebuilt without them
+    /// (the one time it is written whole for ports; each container's own are added and taken
+    /// out by themselves otherwise).
     private var portsStale = false
 
     public init(store: NetworkStore, host: NetworkHost = KernelNetworkHost()) {
@@ -255,7 +262,8 @@ public final class NetworkManager {
         let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address,
                                           subnet6: definition.subnet6.flatMap { s in definition.gateway6.map { (s, $0) } },
                                           requested6: request.address6)
-        let address6 = leases.leases.first { $0.containerID == request.containerID }?.address6
+        let leased = leases.leases.first { $0.containerID == request.containerID }
+        let address6 = leased?.address6
 
         // The lease is recorded before anything is made for it: from here on a crash leaves a
         // lease that is reclaimed (ports included) once its owner is gone.
@@ -272,8 +280,10 @@ public final class NetworkManager {
             let firstUse = !bridge.isUp
             if !bridge.isUp { try host.setUp(index: bridge.index) }
             var warnings: [String] = []
-            if try portsStale || !request.ports.isEmpty || !host.isFirewallInstalled(network: definition.name) {
-                try installFirewall()
+            if try portsStale || !host.isFirewallInstalled(network: definition.name) {
+                try installFirewall()   // the container's ports with the rest
+            } else if let leased, !leased.ports.isEmpty {
+                try addPorts(FirewallPlan.ContainerPorts(leased))
             }
             if firstUse && !definition.internal {
                 // contain cannot override another table's drop: say so, once, when it matters.
@@ -291,7 +301,7 @@ public final class NetworkManager {
             // behind, it is reclaimed once this process is gone.
             leases.release(containerID: request.containerID)
             try? store.saveLeases(leases, of: name)
-            if !request.ports.isEmpty { try? installFirewall(excluding: request.containerID) }
+            if !request.ports.isEmpty { try? removePorts(containerID: request.containerID, index: request.index) }
             throw error
         }
     }
@@ -337,8 +347,7 @@ public final class NetworkManager {
                                     bridgeIndex: (try host.link(named: definition.bridge))?.index ?? 0, ports: lease.ports)
             endpoint.address6 = lease.address6
             endpoint.mac = lease.mac
-            let base = Endpoint.hostInterfaceName(containerID: containerID)
-            endpoint.index = lease.hostInterface == base ? 0 : Int(lease.hostInterface.dropFirst(base.count + 1)) ?? 0
+            endpoint.index = Endpoint.index(hostInterface: lease.hostInterface, containerID: containerID)
             found.append(endpoint)
         }
         return found.sorted { $0.index < $1.index }
@@ -370,7 +379,7 @@ public final class NetworkManager {
                 }
                 // Without the container's ports even if its lease could not be given back.
                 if !endpoint.ports.isEmpty || portsStale {
-                    do { try installFirewall(excluding: endpoint.containerID) } catch { failures.append(error) }
+                    do { try removePorts(containerID: endpoint.containerID, index: endpoint.index) } catch { failures.append(error) }
                 }
             }
         } catch {
@@ -391,18 +400,45 @@ public final class NetworkManager {
     }
 
     /// Replaces contain's table with the rules of every network whose bridge exists and the
-    /// ports of every live lease but those of `excluding` (a container on its way out whose
-    /// lease may still be on file).
+    /// ports of every live lease but those of the chain `excluding` (a container's endpoint on
+    /// its way out whose lease may still be on file).
     private func installFirewall(excluding: String? = nil) throws {
         let names = Set(try host.links().map(\.name))
         let networks = try store.definitions().filter { names.contains($0.bridge) }
-        var published: [FirewallPlan.Publication] = []
+        var published: [FirewallPlan.ContainerPorts] = []
         for network in networks {
-            for lease in try store.leases(of: network.name).leases where lease.containerID != excluding && lease.owner.isAlive {
-                published += lease.ports.map { FirewallPlan.Publication(mapping: $0, destination: lease.address, destination6: lease.address6) }
+            for lease in try store.leases(of: network.name).leases where !lease.ports.isEmpty && lease.owner.isAlive {
+                let ports = FirewallPlan.ContainerPorts(lease)
+                if ports.chain != excluding { published.append(ports) }
             }
         }
         try host.installFirewall(networks: networks, published: published)
         portsStale = false
+    }
+
+    /// Adds one container's ports in one batch. Should the kernel's table not be as the leases
+    /// say (that chain there already, left by an end whose rules could not be taken out; or no
+    /// table at all), it is rebuilt whole from the leases instead, the container's included.
+    private func addPorts(_ ports: FirewallPlan.ContainerPorts) throws {
+        do {
+            try host.addPorts(ports)
+        } catch let error as SystemError where error.errno == EEXIST || error.errno == ENOENT {
+            try installFirewall()
+        }
+    }
+
+    /// Takes the ports of a container's endpoint out: its chain alone, or the whole table
+    /// rebuilt without them when reclaimed leases' ports must go too.
+    private func removePorts(containerID: String, index: Int) throws {
+        let chain = FirewallPlan.ContainerPorts.chainName(containerID: containerID, index: index)
+        if portsStale { try installFirewall(excluding: chain) } else { try host.removePorts(chain: chain) }
+    }
+}
+
+extension FirewallPlan.ContainerPorts {
+    /// The ports `lease` publishes, to its addresses, on the network of its veth.
+    init(_ lease: Lease) {
+        self.init(containerID: lease.containerID, index: Endpoint.index(hostInterface: lease.hostInterface, containerID: lease.containerID),
+                  mappings: lease.ports, destination: lease.address, destination6: lease.address6)
     }
 }
