@@ -83,8 +83,7 @@ struct NetTop: ParsableCommand {
 
     /// `eth0` for the host end `vethXXXXXXXX`, `eth1` for `vethXXXXXXXX-1` (Endpoint's naming).
     static func containerInterface(_ lease: Lease) -> String {
-        let base = Endpoint.hostInterfaceName(containerID: lease.containerID)
-        return lease.hostInterface == base ? "eth0" : "eth" + lease.hostInterface.dropFirst(base.count + 1)
+        "eth\(Endpoint.index(hostInterface: lease.hostInterface, containerID: lease.containerID))"
     }
 
     /// The host end's counters turned around: what the host end sent, the container received.
