@@ -27,24 +27,33 @@ public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
     /// Whether this very process is still alive (not merely its pid). A zombie is dead: it runs
     /// nothing and holds nothing, it only waits for a parent (perhaps itself dead) to reap it.
     /// So is a process with SIGKILL pending: it cannot run again (a container's init killed by
-    /// its parent-death signal when its runtime was killed, not yet scheduled to die).
+    /// its parent-death signal when its runtime was killed, not yet scheduled to die). One read
+    /// of /proc/PID/stat: leases, records and the name server ask this of every container.
     public var isAlive: Bool {
-        guard let stat = try? Files.read("/proc/\(pid)/stat"), Self.parseStartTime(stat: stat) == startTime,
-              !Self.isZombie(stat: stat) else { return false }
-        guard let status = try? Files.read("/proc/\(pid)/status") else { return false }
-        return !Self.hasKillPending(status: status)
+        guard let stat = try? Files.read("/proc/\(pid)/stat") else { return false }
+        return Self.isAlive(stat: stat, startTime: startTime)
     }
 
-    /// SigPnd (the thread's) or ShdPnd (the process's) of /proc/PID/status has SIGKILL.
-    public static func hasKillPending(status: String) -> Bool {
-        let kill = UInt64(1) << (UInt64(SIGKILL) - 1)
-        return ["SigPnd", "ShdPnd"].contains { (mask($0, status: status) ?? 0) & kill != 0 }
+    /// The same, from the text of /proc/PID/stat: field 22 is `startTime`, field 3 (the state)
+    /// is neither Z nor X, and field 31 (the pending signals) has no SIGKILL. A fatal SIGKILL
+    /// is added to every thread's own pending set as it is sent (the kernel's complete_signal),
+    /// which is what field 31 shows.
+    public static func isAlive(stat: String, startTime: UInt64) -> Bool {
+        guard let close = stat.utf8.lastIndex(of: UInt8(ascii: ")")) else { return false }
+        let rest = stat.utf8[stat.utf8.index(after: close)...].split(separator: UInt8(ascii: " "))
+        // rest[0] is field 3.
+        guard rest.count > 28, UInt64(String(decoding: rest[19], as: UTF8.self)) == startTime,
+              let state = rest[0].first, state != UInt8(ascii: "Z"), state != UInt8(ascii: "X"),
+              let pending = UInt64(String(decoding: rest[28], as: UTF8.self)) else { return false }
+        return pending & (UInt64(1) << (UInt64(SIGKILL) - 1)) == 0
     }
 
     /// A hexadecimal mask of /proc/PID/status (`CapBnd:\t000001ffffffffff`), nil when absent.
     public static func mask(_ field: String, status: String) -> UInt64? {
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
-        return UInt64(line.dropFirst(field.count + 1).trimmingPrefix(while: { $0 == "\t" || $0 == " " }), radix: 16)
+        let key = Array((field + ":").utf8)
+        guard let line = status.utf8.split(separator: UInt8(ascii: "\n")).first(where: { $0.starts(with: key) }) else { return nil }
+        let value = line.dropFirst(key.count).drop(while: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ") })
+        return UInt64(String(decoding: value, as: UTF8.self), radix: 16)
     }
 
     /// Field 3 of /proc/PID/stat: Z (zombie) or X (dead).

@@ -5,16 +5,28 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     public init(_ value: UInt32) { self.value = value }
 
     /// `10.88.0.1`; nil for anything else (no leading zeros, no shortened forms).
+    /// Four decimal octets, each 0-255 without a leading zero; read byte by byte (every lease
+    /// of every network is parsed on each start).
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var value: UInt32 = 0
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber),
-                  part == "0" || part.first != "0", let octet = UInt32(part), octet <= 255 else { return nil }
-            value = value << 8 | octet
+        var value: UInt32 = 0, octet: UInt32 = 0, digits = 0, dots = 0, leadingZero = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | octet
+                octet = 0; digits = 0; dots += 1
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                guard digits < 3, !leadingZero else { return nil }
+                leadingZero = digits == 0 && byte == UInt8(ascii: "0")
+                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard octet <= 255 else { return nil }
+            } else {
+                return nil
+            }
+            if byte == UInt8(ascii: ".") { leadingZero = false }
         }
-        self.value = value
+        guard dots == 3, digits > 0 else { return nil }
+        self.value = value << 8 | octet
     }
 
     /// Network byte order, as netlink and nftables want it.

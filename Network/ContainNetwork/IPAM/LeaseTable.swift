@@ -147,8 +147,8 @@ public struct LeaseTable: Equatable, Sendable {
 
     public init(parsing text: String) throws(NetworkError) {
         var leases: [Lease] = []
-        for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        for (number, line) in text.splitASCII("\n").enumerated() where !line.hasPrefix("#") {
+            let f = line.splitASCII("\t", omittingEmptySubsequences: false).map(String.init)
             let ownerParts = (8...12).contains(f.count) ? f[2].split(separator: "@") : []
             let address6 = f.count >= 11 && f[10] != "-" ? IPv6Address(f[10]) : nil
             let mac = f.count == 12 && f[11] != "-" ? MACAddress.parse(f[11]) : nil

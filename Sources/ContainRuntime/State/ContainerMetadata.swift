@@ -85,6 +85,7 @@ enum RecordFormat {
     }
 
     static func unescape(_ s: Substring) -> String {
+        guard s.utf8.contains(UInt8(ascii: "\\")) else { return String(s) }
         var out = ""
         var escaped = false
         for c in s.unicodeScalars {
@@ -96,8 +97,8 @@ enum RecordFormat {
     }
 
     static func pairs(_ text: String) -> [(String, String)] {
-        text.split(separator: "\n").compactMap { line in
-            guard let eq = line.firstIndex(of: "=") else { return nil }
+        text.splitASCII("\n").compactMap { line in
+            guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else { return nil }
             return (String(line[..<eq]), unescape(line[line.index(after: eq)...]))
         }
     }

@@ -107,9 +107,19 @@ import Testing
         #expect(ProcessIdentity.isZombie(stat: "42 (sh (x) y) Z 1 42 42 0 -1"))
         #expect(ProcessIdentity.isZombie(stat: "42 (a) X 1"))
         #expect(!ProcessIdentity.isZombie(stat: "42 (Z) S 1 42"))
-        #expect(ProcessIdentity.hasKillPending(status: "Name:\tsleep\nSigPnd:\t0000000000000100\nShdPnd:\t0000000000000000\n"))
-        #expect(ProcessIdentity.hasKillPending(status: "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000100\n"))
-        #expect(!ProcessIdentity.hasKillPending(status: "SigPnd:\t0000000000004002\nShdPnd:\t0000000000000000\n"))
+        // Field 22 the start time, field 31 the pending signals (256: SIGKILL).
+        func stat(state: String, pending: Int) -> String {
+            "20048 (a (b) c) \(state) 20045 20045 30995 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 4461621 3133440 412 "
+                + "18446744073709551615 94723630956544 94723630976425 140723141247568 0 0 \(pending) 0 0 0 0 0 0 17 1 0 0 0 0 0"
+        }
+        #expect(ProcessIdentity.isAlive(stat: stat(state: "S", pending: 0), startTime: 4461621))
+        #expect(ProcessIdentity.isAlive(stat: stat(state: "R", pending: 16386), startTime: 4461621), "SIGINT and SIGTERM pending")
+        #expect(!ProcessIdentity.isAlive(stat: stat(state: "S", pending: 256), startTime: 4461621), "SIGKILL pending")
+        #expect(!ProcessIdentity.isAlive(stat: stat(state: "Z", pending: 0), startTime: 4461621))
+        #expect(!ProcessIdentity.isAlive(stat: stat(state: "S", pending: 0), startTime: 4461622), "another start time")
+        #expect(!ProcessIdentity.isAlive(stat: "20048 (a) S 1 2", startTime: 4461621), "too short")
+        #expect(ProcessIdentity.mask("CapBnd", status: "Name:\tsleep\nCapBnd:\t000001ffffffffff\n") == 0x1ffffffffff)
+        #expect(ProcessIdentity.mask("ShdPnd", status: "Name:\tsleep\n") == nil)
         #expect(ProcessIdentity.current().isAlive)
         #expect(!ProcessIdentity(pid: getpid(), startTime: 1).isAlive, "another process that once had this pid")
     }
