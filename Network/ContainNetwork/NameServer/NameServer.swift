@@ -154,7 +154,7 @@ public final class NameServer {
             // Lease changes first: a query that follows a container's start sees its lease.
             if woke.contains(inotify) {
                 drain(inotify)
-                alive = reload()
+                alive = reload(checkingOwners: false)
             }
             if woke.contains(control) { alive = serveControl(control) }
             for listener in listeners.values {
@@ -221,13 +221,18 @@ public final class NameServer {
 
     /// Reads the networks and their live leases, listens on the gateways of the networks that
     /// have any (and stops listening on the others), reads the host's resolvers. Returns
-    /// whether any container is left.
+    /// whether any container is left. `checkingOwners`: leases whose owner died are left out;
+    /// without it (a lease file just changed, a container asks as it starts) the leases are
+    /// taken as they are, which keeps a start's cost flat as a network fills up: a runtime
+    /// gives its lease back as it ends, a start reclaims the dead ones, and the periodic check
+    /// (every livenessInterval) catches the rest.
     @discardableResult
-    private func reload() -> Bool {
+    private func reload(checkingOwners: Bool = true) -> Bool {
         var networks: [(definition: NetworkDefinition, leases: [Lease])] = []
         do {
             for definition in try store.definitions() {
-                let live = try store.leases(of: definition.name).leases.filter { $0.owner.isAlive }
+                let leases = try store.leases(of: definition.name).leases
+                let live = checkingOwners ? leases.filter { $0.owner.isAlive } : leases
                 if !live.isEmpty { networks.append((definition, live)) }
             }
         } catch {
@@ -296,7 +301,7 @@ public final class NameServer {
         defer { close(fd) }
         let deadline = Sockets.now() + 2
         let words = (Sockets.readLine(fd, until: deadline) ?? "").split(separator: " ").map(String.init)
-        let alive = reload()
+        let alive = reload(checkingOwners: false)
         var reply = "ok\n"
         if words.first == "sync" {
             for name in words.dropFirst() {
