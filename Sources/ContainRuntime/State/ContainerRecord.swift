@@ -344,6 +344,14 @@ public final class ContainerRecord {
     /// The container whose record is `directory`, as it is now (nil once removed).
     public static func find(directory: String) -> ContainerView? { view(directory: directory) }
 
+    /// Whether a supervisor holds the record's lock (a probe that takes nothing).
+    static func isSupervised(directory: String) -> Bool {
+        let fd = open(directory + "/lock", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_SH | LOCK_NB) != 0
+    }
+
     static func view(directory: String) -> ContainerView? {
         guard let info = (try? Files.read(directory + "/config")).flatMap(ContainerInfo.init(parsing:)) else { return nil }
         var status = ContainerStatus(parsing: (try? Files.read(directory + "/state")) ?? "")
@@ -351,9 +359,7 @@ public final class ContainerRecord {
             status.exitCode = code
         }
         let state: ContainerView.State
-        let fd = open(directory + "/lock", O_RDWR | O_CLOEXEC)
-        let supervised = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0
-        if fd >= 0 { close(fd) }
+        let supervised = isSupervised(directory: directory)
         let alive = status.exitCode == nil && (supervised || status.pid?.isAlive == true)
         if alive {
             state = status.phase == .created || (status.phase == nil && supervised) ? .created : .running
@@ -426,7 +432,8 @@ public final class ContainerRecord {
             }
             // Dead: no supervisor holds the lock, its init is gone, and no exit was recorded. An
             // engine's container, once created, waits for the engine's `delete` (stopped).
-            guard let found = view(directory: dir), found.state == .dead,
+            // A supervised one is skipped before its record is read: every start looks at all.
+            guard !isSupervised(directory: dir), let found = view(directory: dir), found.state == .dead,
                   !(found.info.ownedByEngine && found.status.phase != nil) else { continue }
             // Taken only now (a lock of our own would make the view think it supervised), so
             // that two reclaimers, or a reclaimer and `rm`, do not both remove it.
@@ -442,17 +449,30 @@ public final class ContainerRecord {
                 report("could not reclaim container \(entry.prefix(12)): \(error)")
             }
         }
-        releaseDanglingNames(stateRoot: stateRoot)
+        releaseDanglingNames(stateRoot: stateRoot,
+                             records: Set(entries.filter { !$0.hasPrefix(".") }).subtracting(reclaimed.map { $0.info.id }))
         return reclaimed
     }
 
     /// Names whose container has neither a record nor a staging directory of a live creator:
     /// its creator died between claiming the name and making the record, or while removing it.
-    static func releaseDanglingNames(stateRoot: String) {
+    /// `records`: ids whose records were there a moment ago; their names are not looked at
+    /// further (`rm` releases a name with its record), so only the others take the names' lock.
+    /// With `records` given, names no more than records mean none dangles but where a record
+    /// has no name (an engine's container), and a dangling name is harmless until claimed,
+    /// which replaces it (claim): the links are then not read at all.
+    static func releaseDanglingNames(stateRoot: String, records: Set<String>? = nil) {
         let names = namesDirectory(stateRoot)
-        guard let links = try? Files.list(names), links.contains(where: { !$0.hasPrefix(".") }) else { return }
+        guard let links = try? Files.list(names) else { return }
+        if let records, links.count(where: { !$0.hasPrefix(".") }) <= records.count { return }
+        let records = records ?? []
+        let suspects = links.filter { link in
+            guard !link.hasPrefix("."), let target = try? Files.readLink(names + "/" + link) else { return false }
+            return !records.contains(NameTarget(target).id)
+        }
+        guard !suspects.isEmpty else { return }
         _ = try? withNamesLock(stateRoot) {
-            for link in links where !link.hasPrefix(".") {
+            for link in suspects {
                 guard let target = try? Files.readLink(names + "/" + link) else { continue }
                 if !NameTarget(target).isAlive(stateRoot: stateRoot) { unlink(names + "/" + link) }
             }
