@@ -210,7 +210,12 @@ public final class NetworkManager {
     public func attach(network name: String, _ request: EndpointRequest) throws -> Endpoint {
         try store.withLock {
             do {
-                return try attachLocked(network: name, request)
+                do {
+                    return try attachLocked(network: name, request, reclaiming: false)
+                } catch is LeaseInTheWay {
+                    // A lease stood in the way: its owner may be dead. Again, without the dead.
+                    return try attachLocked(network: name, request, reclaiming: true)
+                }
             } catch {
                 // The ports of a lease reclaimed on the way must not outlive it, whatever failed.
                 if portsStale { try? installFirewall() }
@@ -219,7 +224,25 @@ public final class NetworkManager {
         }
     }
 
-    private func attachLocked(network name: String, _ request: EndpointRequest) throws -> Endpoint {
+    /// A conflict or a full subnet found while the leases were taken as they are, before
+    /// anything was changed: worth a second look without the leases of dead owners.
+    private struct LeaseInTheWay: Error {}
+
+    /// `reclaiming`: the leases of dead owners are dropped first (each owner's liveness asked).
+    /// Without it the leases are taken as they are, which keeps a start's cost flat as a
+    /// network fills up; a conflict or a full subnet then throws LeaseInTheWay for the caller
+    /// to try again reclaiming. Dead owners' leases go when their containers are reclaimed,
+    /// by `net ls`, and by the name server's periodic check (for its answers).
+    private func attachLocked(network name: String, _ request: EndpointRequest, reclaiming: Bool) throws -> Endpoint {
+        func check<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let error as NetworkError {
+                switch error {
+                case .conflict, .exhausted: if !reclaiming { throw LeaseInTheWay() }
+                case .invalid, .notFound: break
+                }
+                throw error
+            }
+        }
         let definition: NetworkDefinition
         if let existing = try store.definition(named: name) {
             definition = existing
@@ -235,13 +258,13 @@ public final class NetworkManager {
         if definition.internal, let port = request.ports.first {
             throw NetworkError.conflict("-p \(port): network `\(name)` is internal, so nothing outside it can reach a published port")
         }
-        // One pass over every network's live leases: names and ports are unique across them.
+        // One pass over every network's leases: names and ports are unique across them.
         var leases = LeaseTable()
         for other in try store.definitions() {
-            let live = try reclaimLocked(other)
+            let live = reclaiming ? try reclaimLocked(other) : try store.leases(of: other.name)
             if other.name == name { leases = live }
             // (The same container on another of its networks has its name there too.)
-            for lease in live.leases where lease.containerID != request.containerID {
+            for lease in live.leases where lease.containerID != request.containerID { try check {
                 if let wanted = request.name, other.name != name, lease.name == wanted {
                     throw NetworkError.conflict("the name `\(wanted)` is already in use by a container on network `\(other.name)`")
                 }
@@ -250,7 +273,7 @@ public final class NetworkManager {
                         throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is already published (\(taken)) by container \(lease.name ?? String(lease.containerID.prefix(12)))")
                     }
                 }
-            }
+            } }
         }
         for (i, port) in request.ports.enumerated() where request.ports[..<i].contains(where: { $0.clashes(with: port) }) {
             throw NetworkError.conflict("port \(port.hostPort)/\(port.transport.rawValue) is published twice")
@@ -259,9 +282,11 @@ public final class NetworkManager {
         let lease = Lease(address: IPv4Address(0), containerID: request.containerID, owner: request.owner,
                           hostInterface: hostInterface, name: request.name, hostname: request.hostname,
                           ports: request.ports, aliases: request.aliases, mac: request.mac)
-        let address = try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address,
-                                          subnet6: definition.subnet6.flatMap { s in definition.gateway6.map { (s, $0) } },
-                                          requested6: request.address6)
+        let address = try check {
+            try leases.allocate(lease, subnet: definition.subnet, gateway: definition.gateway, requested: request.address,
+                                subnet6: definition.subnet6.flatMap { s in definition.gateway6.map { (s, $0) } },
+                                requested6: request.address6)
+        }
         let leased = leases.leases.first { $0.containerID == request.containerID }
         let address6 = leased?.address6
 
