@@ -66,6 +66,11 @@ public enum ContainerInit {
             if plan.reportProgress { try? channel.send(.progress(line)) }
         }
         umask(0o022)
+        // cgroup v1: into its cgroups first (the parent's proceed means they are ready), before
+        // a cgroup namespace is made or joined. A thread moving itself: no global lock.
+        for directory in plan.joinCgroups {
+            try Files.write(directory + "/tasks", "0")
+        }
         // Namespaces to join (`--net container:NAME`; a pod's network, ipc and uts), before
         // anything is set up in them. A PID namespace cannot be joined by a process already
         // running: its own is made at clone.

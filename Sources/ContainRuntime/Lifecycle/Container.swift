@@ -221,6 +221,10 @@ public final class Container {
         // The name files are bound by the init as it builds its rootfs; a bridged container's
         // are filled in once its addresses are known (the same files, so the binds see them).
         let bindFiles = config.contain.nameFiles ? try writeNameFiles(record.directory, wired: bridges.isEmpty) : []
+        // cgroup v1: the init moves itself (see InitPlan.joinCgroups), unless a runtime hook must
+        // find it placed before it proceeds.
+        let runtimeHooks = !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty
+        let initJoins = !child.bornInCgroup && !plan.layout.isUnified && !runtimeHooks
 
         try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
             rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
@@ -229,12 +233,13 @@ public final class Container {
             cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [],
             startFIFO: ownedByEngine ? record.directory + "/start" : nil,
             hookStates: hooks.createContainer.isEmpty && hooks.startContainer.isEmpty ? []
-                : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) }))))
+                : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) },
+            joinCgroups: initJoins ? plan.containerDirectories : []))))
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
-        if !child.bornInCgroup { try cgroup.add(pid: child.pid) }
+        if !child.bornInCgroup && !initJoins { try cgroup.add(pid: child.pid) }
         // The init exists in its namespaces and cgroup, and nothing is set up: the runtime's hooks.
-        if !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty {
+        if runtimeHooks {
             let state = OCIHooks.state(config, id: ociID, status: "creating", pid: child.pid)
             try OCIHooks.run(hooks.prestart, phase: "prestart", state: state)
             try OCIHooks.run(hooks.createRuntime, phase: "createRuntime", state: state)

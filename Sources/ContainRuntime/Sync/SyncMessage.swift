@@ -98,6 +98,11 @@ public struct InitPlan: Equatable, Sendable {
     /// Bridge networks follow in a message of their own (10): the parent wires them while the
     /// init builds its rootfs, and the init configures them from inside after its mounts.
     public var networksFollow: Bool
+    /// cgroup v1 directories the init moves itself into (`0` into each `tasks`: a thread moving
+    /// itself, which the kernel does without the global lock a process migration takes, and
+    /// its RCU grace period of several ms), first thing after `proceed`. Empty: the parent
+    /// placed it (cgroup v2 at clone, or before a runtime hook that must see it placed).
+    public var joinCgroups: [String]
     /// Files bound over files of the rootfs before the pivot (generated /etc/hosts, ...).
     public var bindFiles: [BindFile]
     /// Copy-on-write: an overlay with the rootfs as its lower layer (nil: the rootfs itself).
@@ -122,7 +127,8 @@ public struct InitPlan: Equatable, Sendable {
     public init(rootfsDisplay: String, newCgroupNamespace: Bool = false, mountCgroup2: Bool = false, reportProgress: Bool = false,
                 networksFollow: Bool = false, bindFiles: [BindFile] = [], overlay: OverlayDirectories? = nil,
                 startAtOnce: Bool = false, seccompProgram: SeccompProgram? = nil, cgroupV1Hierarchies: [String] = [],
-                startFIFO: String? = nil, hookStates: [String] = []) {
+                startFIFO: String? = nil, hookStates: [String] = [], joinCgroups: [String] = []) {
+        self.joinCgroups = joinCgroups
         self.startFIFO = startFIFO
         self.hookStates = hookStates
         self.cgroupV1Hierarchies = cgroupV1Hierarchies
@@ -224,7 +230,7 @@ extension InitPlan: TaggedMessage {
         // 5 and 11 were the networks, before they followed in a message of their own.
         case rootfsDisplay = 1, newCgroupNamespace = 2, mountCgroup2 = 3, reportProgress = 4, bindFiles = 6
         case overlay = 7, startAtOnce = 8, seccompProgram = 9, cgroupV1Hierarchies = 10, startFIFO = 12, hookStates = 13
-        case networksFollow = 14
+        case networksFollow = 14, joinCgroups = 15
     }
     public func encode(to w: inout TaggedWriter<Tag>) {
         w.field(.rootfsDisplay, rootfsDisplay)
@@ -239,13 +245,15 @@ extension InitPlan: TaggedMessage {
         w.field(.startFIFO, startFIFO)
         w.fields(.hookStates, hookStates)
         w.field(.networksFollow, networksFollow)
+        w.fields(.joinCgroups, joinCgroups)
     }
     public init(from r: TaggedReader<Tag>) throws(TaggedDecodingError) {
         self.init(rootfsDisplay: try r.required(.rootfsDisplay), newCgroupNamespace: try r.required(.newCgroupNamespace),
                   mountCgroup2: try r.required(.mountCgroup2), reportProgress: try r.required(.reportProgress),
                   networksFollow: try r.optional(.networksFollow) ?? false, bindFiles: try r.repeated(.bindFiles), overlay: try r.optional(.overlay),
                   startAtOnce: try r.required(.startAtOnce), seccompProgram: try r.optional(.seccompProgram),
-                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), startFIFO: try r.optional(.startFIFO), hookStates: try r.repeated(.hookStates))
+                  cgroupV1Hierarchies: try r.repeated(.cgroupV1Hierarchies), startFIFO: try r.optional(.startFIFO), hookStates: try r.repeated(.hookStates),
+                  joinCgroups: try r.repeated(.joinCgroups))
     }
 }
 

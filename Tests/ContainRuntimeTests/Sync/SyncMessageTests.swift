@@ -17,7 +17,8 @@ import Testing
                     BindFile(source: "/run/contain/containers/x/resolv.conf", target: "/etc/resolv.conf")],
         overlay: OverlayDirectories(upper: "/s/upper", work: "/s/work", merged: "/s/merged"), startAtOnce: true,
         seccompProgram: SeccompProgram(bytes: [6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
-        cgroupV1Hierarchies: ["memory=memory", "cpu,cpuacct=cpu,cpuacct"])
+        cgroupV1Hierarchies: ["memory=memory", "cpu,cpuacct=cpu,cpuacct"], startFIFO: "/run/contain/containers/x/start",
+        hookStates: ["{}"], joinCgroups: ["/sys/fs/cgroup/memory/contain/x", "/sys/fs/cgroup/pids/contain/x"])
 
     static var dualStack: InitNetwork {
         var network = InitNetwork(interface: "eth0", address: "10.88.0.3", prefix: 24, gateway: "10.88.0.1")
