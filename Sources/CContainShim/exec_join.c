@@ -38,6 +38,28 @@ __attribute__((constructor)) static void cshim_exec_join(int argc, char **argv, 
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     const char *pid = getenv("CONTAIN_EXEC_PID");
     if (pid == NULL) { errno = EINVAL; fail("pid"); return; }
+    // cgroup v1: into the container's cgroups first (one directory per line), each by writing
+    // 0 into its tasks file: a thread moving itself, which the kernel does without the global
+    // lock (and RCU grace period) that writing a pid into cgroup.procs takes.
+    const char *cgroups = getenv("CONTAIN_EXEC_CGROUPS");
+    for (const char *line = cgroups; line != NULL && *line != 0;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end != NULL ? (size_t)(end - line) : strlen(line);
+        char path[4096];
+        if (n + sizeof "/tasks" > sizeof path) { errno = ENAMETOOLONG; fail("cgroups"); return; }
+        memcpy(path, line, n);
+        memcpy(path + n, "/tasks", sizeof "/tasks");
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1) {
+            int e = errno;
+            if (fd >= 0) close(fd);
+            errno = e;
+            fail("cgroups");
+            return;
+        }
+        close(fd);
+        line = end != NULL ? end + 1 : NULL;
+    }
     // Open them all first: once in the mount namespace, the host's /proc is out of reach.
     static const char *names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
     int fds[6];

@@ -9,9 +9,9 @@ import Glibc
 ///     contain exec (host)                          helper: sealed view of contain, __contain_exec
 ///     ───────────────────                          ──────────────────────────────────────────────
 ///     read-only view of /proc/self/exe
-///     spawn the copy, sync socket on fd 3 ───────► ELF constructor, before Swift runs: non-dumpable,
+///     spawn the view, sync socket on fd 3 ───────► ELF constructor, before Swift runs: non-dumpable,
+///       (cgroup v2: born in the container's)       into the container's v1 cgroups (0 into tasks),
 ///                                                  setns cgroup ipc uts net pid mnt (single-threaded)
-///     pid into the container's cgroups
 ///     send exec (the process), proceed ──────────► chdir, user, look the command up
 ///                                                  fork: the child is in the container's PID
 ///                                                  namespace and execs the command; the helper
@@ -86,11 +86,17 @@ public enum ContainerExec {
         let channel = try SyncChannel.pair()
         var helperEnvironment = ["CONTAIN_EXEC_PID=\(target.pid)"]
         if let delay = getenv("CONTAIN_TEST_EXEC_DELAY_MS") { helperEnvironment.append("CONTAIN_TEST_EXEC_DELAY_MS=" + String(cString: delay)) }
+        // The container's cgroups: v1 ones the helper joins itself (0 into tasks, in its
+        // constructor: no global lock, see InitPlan.joinCgroups); a v2 one it is born in.
+        let v1 = cgroups.filter { !$0.isEmpty && Files.exists($0 + "/tasks") }
+        var v2 = cgroups.filter { !$0.isEmpty && !Files.exists($0 + "/tasks") }
+        if !v1.isEmpty { helperEnvironment.append("CONTAIN_EXEC_CGROUPS=" + v1.joined(separator: "\n")) }
         let streams = try StreamRelay(terminal: request.process?.terminal ?? request.tty, interactive: request.interactive,
                                       handed: request.handed)
         let helper = try ChildProcess.spawnHelper(path: "/proc/self/fd/\(copy)", argv: ["contain", argument],
                                                   environment: helperEnvironment, syncFD: channel.child.fd,
-                                                  streams: streams.childStreams)
+                                                  streams: streams.childStreams, cgroupDirectory: v2.count == 1 ? v2[0] : nil)
+        if helper.bornInCgroup { v2 = [] }
         streams.childStarted()
         defer { streams.restore() }
         channel.child.close()
@@ -98,7 +104,7 @@ public enum ContainerExec {
         defer { if !leaveHelper { helper.killAndReap() } }
         // The container's pid must still be the process we looked at.
         guard target.isAlive else { throw RunFailure.runtime("container \(view.displayName) is not running") }
-        for dir in cgroups where !dir.isEmpty {
+        for dir in v2 {
             try Files.write(dir + "/cgroup.procs", "\(helper.pid)")
         }
         // The process part of the container's own configuration, with what exec asked over it:
@@ -141,7 +147,8 @@ public enum ContainerExec {
             let name = withUnsafeBytes(of: joined.namespace_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            ContainerInit.reportAndExit(SystemError("join the container's \(name) namespace", errno: joined.error), channel: channel)
+            let what = name == "cgroups" ? "join the container's cgroups" : "join the container's \(name) namespace"
+            ContainerInit.reportAndExit(SystemError(what, errno: joined.error), channel: channel)
         }
         let process = exec.process
         var terminal: Int32?

@@ -32,11 +32,9 @@ final class ChildProcess {
     /// `cgroupDirectory`: a cgroup v2 directory to make the child in (see `bornInCgroup`).
     static func spawnInit(namespaces: Namespaces, syncFD: Int32, sealedCopy: Bool = false, streams: [Int32] = [-1, -1, -1],
                           cgroupDirectory: String? = nil) throws -> ChildProcess {
-        let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
-        defer { if cgroupFD >= 0 { close(cgroupFD) } }
         if !sealedCopy && cshim_thread_count() == 1 {
             let child = try spawn(path: nil, argv: [], environment: [], cloneFlags: namespaces.cloneFlags, syncFD: syncFD,
-                                  streams: streams, cgroupFD: cgroupFD, operation: "clone container init")
+                                  streams: streams, cgroupDirectory: cgroupDirectory, operation: "clone container init")
             if child.pid == 0 { ContainerInit.main() }
             return child
         }
@@ -48,21 +46,24 @@ final class ChildProcess {
         }
         defer { if copy >= 0 { close(copy) } }
         return try spawn(path: path, argv: ["contain", ContainerInit.argument], environment: [],
-                         cloneFlags: namespaces.cloneFlags, syncFD: syncFD, streams: streams, cgroupFD: cgroupFD,
+                         cloneFlags: namespaces.cloneFlags, syncFD: syncFD, streams: streams, cgroupDirectory: cgroupDirectory,
                          operation: "clone container init")
     }
 
     /// Starts `path` (no new namespaces) as a helper holding the sync socket on fd 3, with
-    /// `environment` only; it dies with SIGKILL if `contain` dies.
+    /// `environment` only; it dies with SIGKILL if `contain` dies. `cgroupDirectory`: as for
+    /// the init.
     static func spawnHelper(path: String, argv: [String], environment: [String], syncFD: Int32,
-                            streams: [Int32] = [-1, -1, -1]) throws -> ChildProcess {
+                            streams: [Int32] = [-1, -1, -1], cgroupDirectory: String? = nil) throws -> ChildProcess {
         try spawn(path: path, argv: argv, environment: environment, cloneFlags: 0, syncFD: syncFD, streams: streams,
-                  operation: "start exec helper")
+                  cgroupDirectory: cgroupDirectory, operation: "start exec helper")
     }
 
     /// `path` nil: the forked child returns here with pid 0.
     private static func spawn(path: String?, argv arguments: [String], environment: [String], cloneFlags: Int32,
-                              syncFD: Int32, streams: [Int32], cgroupFD: Int32 = -1, operation: String) throws -> ChildProcess {
+                              syncFD: Int32, streams: [Int32], cgroupDirectory: String?, operation: String) throws -> ChildProcess {
+        let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
