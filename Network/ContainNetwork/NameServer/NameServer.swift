@@ -71,6 +71,11 @@ public final class NameServer {
     private var listeners: [ListenerKey: Listener] = [:]
     private var listenErrors: [ListenerKey: String] = [:]
     private var table = NameTable()
+    /// The store's network and lease files as the last reload read them: a reload that finds
+    /// them the same has nothing to parse (a starting container's `sync` comes right after the
+    /// change its lease made, which was read already). Compared whole: reading is cheap,
+    /// parsing every lease is not, and a file's times and inode may repeat.
+    private var readFiles: [String: String] = [:]
     private var upstreams: [Sockets.Endpoint] = []
     private var pending: [Int32: Pending] = [:]
     private let tcpConnections = Counter()
@@ -228,6 +233,10 @@ public final class NameServer {
     /// (every livenessInterval) catches the rest.
     @discardableResult
     private func reload(checkingOwners: Bool = true) -> Bool {
+        let files = storeFiles()
+        // (A gateway it could not listen on, its address not yet there when its lease came: again.)
+        if !checkingOwners, files == readFiles, listenErrors.isEmpty { return !table.entries.isEmpty }
+        readFiles = files
         var networks: [(definition: NetworkDefinition, leases: [Lease])] = []
         do {
             for definition in try store.definitions() {
@@ -273,6 +282,15 @@ public final class NameServer {
             }
         }
         return !networks.isEmpty
+    }
+
+    /// The text of each network's definition and leases files.
+    private func storeFiles() -> [String: String] {
+        var files: [String: String] = [:]
+        for file in (try? Files.list(store.directory)) ?? [] where file.hasSuffix(".network") || file.hasSuffix(".leases") {
+            files[file] = try? Files.read(store.directory + "/" + file)
+        }
+        return files
     }
 
     /// The resolvers queries are forwarded to: the host's, with loopback stubs replaced by
