@@ -394,14 +394,7 @@ public final class NetworkManager {
         do {
             try store.withLock {
                 let network = endpoint.network.name
-                do {
-                    var leases = try store.leases(of: network)
-                    if leases.release(containerID: endpoint.containerID) != nil {
-                        do { try store.saveLeases(leases, of: network) } catch { failures.append(error) }
-                    }
-                } catch {
-                    failures.append(error)
-                }
+                do { _ = try store.releaseLease(containerID: endpoint.containerID, of: network) } catch { failures.append(error) }
                 // Without the container's ports even if its lease could not be given back.
                 if !endpoint.ports.isEmpty || portsStale {
                     do { try removePorts(containerID: endpoint.containerID, index: endpoint.index) } catch { failures.append(error) }

@@ -108,4 +108,22 @@ public final class NetworkStore {
     public func saveLeases(_ table: LeaseTable, of name: String) throws {
         try write(leasesPath(name), table.serialized, 0o600)
     }
+
+    /// Takes the lease of `containerID` out of the network's file line by line, without parsing
+    /// the others (a container's end, on a network of hundreds). Returns whether it was there.
+    public func releaseLease(containerID: String, of name: String) throws -> Bool {
+        let path = leasesPath(name)
+        guard Files.exists(path) else { return false }
+        var kept: [Substring] = [], found = false
+        for line in try Files.read(path).splitASCII("\n") {
+            let fields = line.utf8.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
+            if !line.hasPrefix("#"), fields.count > 1, fields[1].elementsEqual(containerID.utf8) {
+                found = true
+            } else {
+                kept.append(line)
+            }
+        }
+        if found { try write(path, kept.map { $0 + "\n" }.joined(), 0o600) }
+        return found
+    }
 }
