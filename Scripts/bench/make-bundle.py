@@ -4,7 +4,10 @@ the same namespaces (pid, uts, mount, ipc, network, cgroup), the same mounts (/p
 /dev with devpts and shm, /sys read-only), the same rootfs (read-write), and the same limits.
 Masked and read-only paths are left out, as contain does not make them yet.
 
-    make-bundle.py BUNDLE_DIR ROOTFS CGROUP_PATH [--limits] [--netns PATH] [ARG...]
+    make-bundle.py BUNDLE_DIR ROOTFS CGROUP_PATH [--limits] [--netns PATH] [--host-shm] [ARG...]
+
+--host-shm: no IPC namespace, and the host's /dev/shm bound at /dev/shm (contain's --ipc host),
+for the instruction counts, whose profiles are written there from inside the container.
 """
 import json
 import os
@@ -16,6 +19,9 @@ def main():
     limits = "--limits" in args
     if limits:
         args.remove("--limits")
+    host_shm = "--host-shm" in args
+    if host_shm:
+        args.remove("--host-shm")
     netns = None
     if "--netns" in args:
         i = args.index("--netns")
@@ -54,6 +60,10 @@ def main():
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
         },
     }
+    if host_shm:
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "ipc"]
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/dev/shm"] + [
+            {"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind"]}]
     if limits:
         config["linux"]["resources"].update({
             "memory": {"limit": 64 * 1024 * 1024},
