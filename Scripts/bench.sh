@@ -361,19 +361,22 @@ case_scaling() {
     say "case 8: /bin/true start on a bridge with 0, 100 and 250 live detached containers (50 of the 250 publishing a port)"
     trap remove_all_contain EXIT
     local cmd="$contain --root $state run -q $cp_ --net bridge --rootfs $rootfs -- /bin/true"
+    # crun + ip (its own bridge, no contain state) beside the same live containers: how much
+    # of the growth is the machine's (the kernel's work grows with the containers too).
+    local crun_cmd="sh $work/wired.sh crun"
     [ "$(C ps -q | grep -c . || true)" = 0 ]
-    hf scaling-0 "$scale_runs" "0 live=$cmd"
+    hf scaling-0 "$scale_runs" "0 live=$cmd" "crun + ip=$crun_cmd"
     local t0=$SECONDS
     start_idle bench-bg bridge 1 100
     echo "start 100 $((SECONDS - t0))" >> "$work/scaling.txt"
     [ "$(running_count bench-bg)" = 100 ]
-    hf scaling-100 "$scale_runs" "100 live=$cmd"
+    hf scaling-100 "$scale_runs" "100 live=$cmd" "crun + ip=$crun_cmd"
     t0=$SECONDS
     start_idle bench-bg bridge 101 250
     echo "start 150 $((SECONDS - t0))" >> "$work/scaling.txt"
     [ "$(running_count bench-bg)" = 250 ]
     echo "ports $(C ps --format '{{.Ports}}' | grep -c '0.0.0.0:20' || true)" >> "$work/scaling.txt"
-    hf scaling-250 "$scale_runs" "250 live=$cmd"
+    hf scaling-250 "$scale_runs" "250 live=$cmd" "crun + ip=$crun_cmd"
     sleep 1
     python3 Scripts/bench/procmem.py sum "contain supervisor, bridge (250, 50 with a published port)" $(supervisors bench-bg) >> "$work/memory.txt"
     t0=$SECONDS

@@ -129,17 +129,21 @@ for key in what:
                            "%.2f ms" % none[key] if key in none else "", "%.2f ms" % bridge[key] if key in bridge else ""))
 
 # ---- scaling: a start on a bridge with live detached containers ----
-scaling = {}
+scaling, scaling_crun = {}, {}
 for n in (0, 100, 250):
     r = load("scaling-%d" % n)
     if r:
         scaling[n] = next(iter(r.values()))
-scaling_table = ["| live detached containers on the network | median | min | max | vs 0 |", "|---|---:|---:|---:|---:|"]
+        if "crun + ip" in r:
+            scaling_crun[n] = r["crun + ip"]
+scaling_table = ["| live detached containers on the network | contain median | min | max | vs 0 | crun + ip median | vs 0 |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
 for n, r in scaling.items():
-    base = scaling.get(0)
-    scaling_table.append("| %d%s | %.1f ms | %.1f ms | %.1f ms | %s |" % (
+    base, c, cbase = scaling.get(0), scaling_crun.get(n), scaling_crun.get(0)
+    scaling_table.append("| %d%s | %.1f ms | %.1f ms | %.1f ms | %s | %s | %s |" % (
         n, " (50 publishing a port)" if n == 250 else "", ms(r["median"]), ms(r["min"]), ms(r["max"]),
-        "%.2fx" % (r["median"] / base["median"]) if base else ""))
+        "%.2fx" % (r["median"] / base["median"]) if base else "",
+        "%.1f ms" % ms(c["median"]) if c else "", "%.2fx" % (c["median"] / cbase["median"]) if c and cbase else ""))
 scaling_info = dict((l.rsplit(" ", 1)[0], l.rsplit(" ", 1)[1]) for l in lines("scaling.txt"))
 
 # ---- memory of the detached supervisors and of conmon ----
@@ -314,7 +318,9 @@ if scaling:
     md += ["## Start-up beside many live containers", "",
            "`contain run -q --net bridge ... -- /bin/true` (hyperfine, 3 warm-up runs, %d runs each) on the default" % len(next(iter(scaling.values()))["times"]),
            "bridge network with none, then 100, then 250 live detached containers (`contain run -d --net bridge",
-           "... -- sleep 100000`) on it; every fifth publishes a host port (`-p 20000+i:80`), 50 of the 250."]
+           "... -- sleep 100000`) on it; every fifth publishes a host port (`-p 20000+i:80`), 50 of the 250.",
+           "Beside it, in the same runs, crun + `ip -batch` (case 2's script: its own namespace, veth and bridge, no",
+           "state shared with contain) beside the same live containers: the part of the growth that is the machine's."]
     if scaling_info:
         md += ["Starting them (4 at a time) took %s s for the first 100 and %s s for the next 150; removing all 250 (`rm -f`, 4 x 25 at a time) %s s; %s of them showed a published port in `ps`." % (
             scaling_info.get("start 100", "?"), scaling_info.get("start 150", "?"), scaling_info.get("remove 250", "?"), scaling_info.get("ports", "?"))]
