@@ -49,6 +49,9 @@ enum ContainCLI {
             if arguments.first == "run", let options = RunOptions.fast(Array(arguments.dropFirst())) {
                 exit(try options.run())
             }
+            if arguments.first == "exec", let options = ExecOptions.fast(Array(arguments.dropFirst())) {
+                exit(try options.run())
+            }
             if let first = arguments.first, !first.hasPrefix("-"), !ContainCommand.knows(first) {
                 Progress.error("unknown command \"\(first)\" (see contain --help)")
                 exit(125)

@@ -25,12 +25,18 @@ struct StateOptions: ParsableArguments {
 
     /// What every command but `run` does first: it needs root, and it reclaims what containers
     /// that ended with nobody to clean up left (cgroups, records, leases, port rules).
-    func prepare() throws {
+    func prepare() throws { try Self.prepare(root: root) }
+
+    /// The same for a command parsed without swift-argument-parser (ExecOptions).
+    static func prepare(root: String?) throws {
         try requireRoot()
-        Container.reclaimAbandoned(stateRoot: stateRoot, networkDirectory: networkDirectory)
+        let paths = resolve(root: root)
+        Container.reclaimAbandoned(stateRoot: paths.stateRoot, networkDirectory: paths.networkDirectory)
     }
 
-    func requireRoot() throws {
+    func requireRoot() throws { try Self.requireRoot() }
+
+    static func requireRoot() throws {
         guard geteuid() == 0 else { throw RunFailure.runtime("contain needs root privileges") }
     }
 }
