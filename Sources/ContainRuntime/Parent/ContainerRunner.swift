@@ -52,6 +52,8 @@ public struct ContainerRunner {
             restarts += 1
             context.progress.say("restarting (\(policy), restart \(restarts)) in \(wait) ms")
             usleep(UInt32(wait) * 1000)
+            // `contain stop` while it waited: it stays stopped, as docker's restart is cancelled.
+            if ContainerRecord.isMarkedStoppedByUser(stateRoot: context.stateRoot, id: id) { return code }
             reopen = true
         }
     }

@@ -134,6 +134,11 @@ public final class ContainerRecord {
 
     public var stoppedByUser: Bool { Files.exists(directory + "/" + Self.stoppedByUserMarker) }
 
+    /// The same for the record of `id`, which a supervisor waiting to restart holds no object of.
+    public static func isMarkedStoppedByUser(stateRoot: String, id: String) -> Bool {
+        Files.exists(containersDirectory(stateRoot) + "/" + id + "/" + stoppedByUserMarker)
+    }
+
     static func stagingName(id: String, owner: ProcessIdentity) -> String { ".new-\(id)-\(owner.pid)-\(owner.startTime)" }
 
     /// The creator named by a staging directory's name, nil if it is not one.

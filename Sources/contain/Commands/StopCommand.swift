@@ -24,10 +24,11 @@ struct StopCommand: ParsableCommand {
     }
 
     /// The stop signal, then SIGKILL after the timeout; marked as stopped by hand first, so a
-    /// restart policy leaves it stopped.
+    /// restart policy leaves it stopped: an ended one too, whose supervisor may be waiting to
+    /// restart it (the mark goes with its next start).
     static func stop(_ view: ContainerView, time: Int?) {
-        guard view.isAlive else { return }
         ContainerRecord.markStoppedByUser(view)
+        guard view.isAlive else { return }
         if view.state == .created {
             try? signalContainer(view, SIGKILL)
             _ = waitUntilEnded(view, timeout: 10)
