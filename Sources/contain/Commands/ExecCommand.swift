@@ -72,16 +72,7 @@ struct ExecOptions: Equatable {
             if argument == "-t" || argument == "--tty" { options.tty = true; i += 1; continue }
             if argument == "-i" || argument == "--interactive" { options.interactive = true; i += 1; continue }
             if argument == "-it" || argument == "-ti" { options.tty = true; options.interactive = true; i += 1; continue }
-            var key = argument
-            var value: String?
-            if argument.hasPrefix("--"), let eq = argument.firstIndex(of: "=") {
-                key = String(argument[..<eq])
-                value = String(argument[argument.index(after: eq)...])
-            } else if i + 1 < arguments.count, !arguments[i + 1].hasPrefix("-") {
-                value = arguments[i + 1]
-                i += 1
-            }
-            guard let value else { return nil }
+            guard let (key, value) = RunOptions.keyValue(arguments, &i) else { return nil }
             switch key {
             case "-e", "--env": options.env.append(value)
             case "-w", "--workdir": options.workdir = value

@@ -87,6 +87,20 @@ struct RunOptions: Equatable {
         getenv("CONTAIN_CGROUP_PARENT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "contain"
     }
 
+    /// The option at `i` of a fast-parsed command line (`--opt=value`, or `--opt value`,
+    /// `-o value`) as key and value, `i` left on the last word it used; nil when it has no
+    /// value the fast parser can be sure of (a next word that looks like an option is a value
+    /// only for the keys `dashValue` accepts). Shared by `run` and `exec` (ExecOptions).
+    static func keyValue(_ arguments: [String], _ i: inout Int, dashValue: (String) -> Bool = { _ in false }) -> (key: String, value: String)? {
+        let argument = arguments[i]
+        if argument.hasPrefix("--"), let eq = argument.firstIndex(of: "=") {
+            return (String(argument[..<eq]), String(argument[argument.index(after: eq)...]))
+        }
+        guard i + 1 < arguments.count, dashValue(argument) || !arguments[i + 1].hasPrefix("-") else { return nil }
+        i += 1
+        return (argument, arguments[i])
+    }
+
     /// Parses `ARGS` of `contain run ARGS`, or returns nil to leave it to RunCommand.
     static func fast(_ arguments: [String]) -> RunOptions? {
         var options = RunOptions(rootfs: "")
@@ -120,20 +134,10 @@ struct RunOptions: Equatable {
             if argument == "-t" || argument == "--tty" { options.tty = true; i += 1; continue }
             if argument == "-i" || argument == "--interactive" { options.interactive = true; i += 1; continue }
             if argument == "-it" || argument == "-ti" { options.tty = true; options.interactive = true; i += 1; continue }
-            // --opt=value or --opt value
-            var key = argument
-            var value: String?
-            if argument.hasPrefix("--"), let eq = argument.firstIndex(of: "=") {
-                key = String(argument[..<eq])
-                value = String(argument[argument.index(after: eq)...])
-            } else if i + 1 < arguments.count {
-                value = arguments[i + 1]
-                // Only these take a value that looks like an option (`--memory -1` is a bad size,
-                // `--memory-swap -1` unlimited swap, `--oom-score-adj -500` a lower score).
-                guard ["--memory", "--memory-swap", "--oom-score-adj"].contains(key) || !(value!.hasPrefix("-")) else { return nil }
-                i += 1
-            }
-            guard let value else { return nil }
+            // Only these take a value that looks like an option (`--memory -1` is a bad size,
+            // `--memory-swap -1` unlimited swap, `--oom-score-adj -500` a lower score).
+            guard let (key, value) = Self.keyValue(arguments, &i, dashValue: { ["--memory", "--memory-swap", "--oom-score-adj"].contains($0) })
+            else { return nil }
             switch key {
             case "--rootfs": rootfs = value
             case "--memory": options.memory = value
