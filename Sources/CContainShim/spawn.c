@@ -83,7 +83,7 @@ static pid_t clone_child(const struct cshim_spawn_request *req, int *in_cgroup) 
         args.cgroup = (unsigned long long)req->cgroup_fd;
         pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
         if (pid >= 0) {
-            if (pid > 0) *in_cgroup = 1;
+            *in_cgroup = 1;
             return pid;
         }
     }
@@ -115,6 +115,7 @@ pid_t cshim_spawn(struct cshim_spawn_request *req) {
             prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
             syscall(SYS_close_range, SYNC_FD_IN_CHILD + 1, ~0U, 0);
             clearenv();
+            req->born_in_cgroup = in_cgroup;
             return 0;
         }
         // Nothing else of the parent's leaks into the container.

@@ -46,7 +46,7 @@ struct cshim_spawn_request {
     int stderr_fd;
     int new_session;           /* setsid(): a terminal's signals reach contain, not the child */
     int cgroup_fd;             /* a cgroup v2 directory the child is born in, -1 for none */
-    int born_in_cgroup;        /* out: 1 when clone3 placed the child in cgroup_fd's cgroup */
+    int born_in_cgroup;        /* out: 1 when clone3 placed the child in cgroup_fd's cgroup (both sides of a fork) */
 };
 
 /// Clones a child into new namespaces and execs request->path there.

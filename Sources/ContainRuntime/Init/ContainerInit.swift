@@ -13,9 +13,12 @@ public enum ContainerInit {
     /// The sync socket's fd, placed there by cshim_spawn.
     static let syncFD: Int32 = 3
 
-    public static func main() -> Never {
+    /// `inherited`: the configuration a forked init finds in the memory it shares with the
+    /// runtime at the clone; nil: it is sent (the re-executed init). `bornInCgroup`: clone3
+    /// made it in its cgroup (see InitConfig.awaitsProceed).
+    public static func main(inherited: InitConfig? = nil, bornInCgroup: Bool = false) -> Never {
         let channel = SyncChannel(fd: syncFD)
-        let config = receiveConfig(channel)
+        let config = receiveConfig(channel, inherited: inherited, bornInCgroup: bornInCgroup)
         let process = config.container.process
         var terminal: Int32?
         var startFIFO: Int32?
@@ -35,12 +38,18 @@ public enum ContainerInit {
                    startHooks: (config.container.hooks?.startContainer ?? [], config.plan.hookStates.last ?? ""))
     }
 
-    /// Waits for the config and the go-ahead; the parent gone or confused means there is
-    /// nobody to report to.
-    static func receiveConfig(_ channel: SyncChannel) -> InitConfig {
+    /// Waits for the config (unless inherited) and the go-ahead (when the parent has something
+    /// to do first); the parent gone or confused means there is nobody to report to.
+    static func receiveConfig(_ channel: SyncChannel, inherited: InitConfig?, bornInCgroup: Bool) -> InitConfig {
         do {
-            guard case .config(let config) = try channel.expect("config") else { exit(125) }
-            _ = try channel.expect("proceed")
+            let config: InitConfig
+            if let inherited {
+                config = inherited
+            } else {
+                guard case .config(let sent) = try channel.expect("config") else { exit(125) }
+                config = sent
+            }
+            if config.awaitsProceed(inherited: inherited != nil, bornInCgroup: bornInCgroup) { _ = try channel.expect("proceed") }
             return config
         } catch {
             exit(125)
@@ -66,7 +75,7 @@ public enum ContainerInit {
             if plan.reportProgress { try? channel.send(.progress(line)) }
         }
         umask(0o022)
-        // cgroup v1: into its cgroups first (the parent's proceed means they are ready), before
+        // cgroup v1: into its cgroups first (made before the clone), before
         // a cgroup namespace is made or joined. A thread moving itself: no global lock.
         for directory in plan.joinCgroups {
             try Files.write(directory + "/tasks", "0")

@@ -202,10 +202,30 @@ public final class Container {
         let streams = try StreamRelay(terminal: config.process.terminal, interactive: interactive, detached: detached,
                                       handed: handed)
         self.streams = streams
+        // The name files are bound by the init as it builds its rootfs; a bridged container's
+        // are filled in once its addresses are known (the same files, so the binds see them).
+        let bindFiles = config.contain.nameFiles ? try writeNameFiles(record.directory, wired: bridges.isEmpty) : []
+        // cgroup v1: the init moves itself (see InitPlan.joinCgroups), unless a runtime hook must
+        // find it placed before it proceeds. (v1 is never born in its cgroup.)
+        let runtimeHooks = !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty
+        let initJoins = !plan.layout.isUnified && !runtimeHooks
+        let configuration = { (pid: pid_t) in InitConfig(container: self.config, plan: InitPlan(
+            rootfsDisplay: self.rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
+            mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !self.progress.quiet || self.timings.enabled,
+            networksFollow: !self.bridges.isEmpty, bindFiles: bindFiles, overlay: overlay, startAtOnce: !self.createOnly,
+            seccompProgram: seccompProgram, cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [],
+            startFIFO: self.ownedByEngine ? record.directory + "/start" : nil,
+            hookStates: self.hooks.createContainer.isEmpty && self.hooks.startContainer.isEmpty ? []
+                : ["creating", "created"].map { OCIHooks.state(self.config, id: self.ociID, status: $0, pid: pid) },
+            joinCgroups: initJoins ? plan.containerDirectories : [])) }
+        // Made before the clone unless a hook's state must name the init's pid: a forked init
+        // takes it from memory.
+        let needsPID = !hooks.createContainer.isEmpty || !hooks.startContainer.isEmpty
         // On cgroup v2 the init is born in its cgroup: no migration (the slow, RCU-bound step).
         let bornIn = plan.layout.isUnified && plan.containerDirectories.count == 1 ? plan.containerDirectories.first : nil
+        let inherited = needsPID ? nil : configuration(0)
         let child = try ChildProcess.spawnInit(namespaces: namespaces, syncFD: channel.child.fd, sealedCopy: config.contain.runInit,
-                                               streams: streams.childStreams, cgroupDirectory: bornIn)
+                                               streams: streams.childStreams, cgroupDirectory: bornIn, inherited: inherited)
         streams.childStarted()
         channel.child.close()
         self.child = child
@@ -217,24 +237,8 @@ public final class Container {
         }
         status.pid = initIdentity
         record.writeStatus(status)
-
-        // The name files are bound by the init as it builds its rootfs; a bridged container's
-        // are filled in once its addresses are known (the same files, so the binds see them).
-        let bindFiles = config.contain.nameFiles ? try writeNameFiles(record.directory, wired: bridges.isEmpty) : []
-        // cgroup v1: the init moves itself (see InitPlan.joinCgroups), unless a runtime hook must
-        // find it placed before it proceeds.
-        let runtimeHooks = !hooks.prestart.isEmpty || !hooks.createRuntime.isEmpty
-        let initJoins = !child.bornInCgroup && !plan.layout.isUnified && !runtimeHooks
-
-        try channel.parent.send(.config(InitConfig(container: config, plan: InitPlan(
-            rootfsDisplay: rootfsDisplay, newCgroupNamespace: namespaces.cgroup,
-            mountCgroup2: namespaces.cgroup && plan.layout.isUnified, reportProgress: !progress.quiet || timings.enabled,
-            networksFollow: !bridges.isEmpty, bindFiles: bindFiles, overlay: overlay, startAtOnce: !createOnly, seccompProgram: seccompProgram,
-            cgroupV1Hierarchies: namespaces.cgroup ? plan.v1Hierarchies : [],
-            startFIFO: ownedByEngine ? record.directory + "/start" : nil,
-            hookStates: hooks.createContainer.isEmpty && hooks.startContainer.isEmpty ? []
-                : ["creating", "created"].map { OCIHooks.state(config, id: ociID, status: $0, pid: child.pid) },
-            joinCgroups: initJoins ? plan.containerDirectories : []))))
+        let initConfig = child.inheritedConfig ? inherited! : configuration(child.pid)
+        if !child.inheritedConfig { try channel.parent.send(.config(initConfig)) }
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
         if !child.bornInCgroup && !initJoins { try cgroup.add(pid: child.pid) }
@@ -245,7 +249,9 @@ public final class Container {
             try OCIHooks.run(hooks.createRuntime, phase: "createRuntime", state: state)
         }
         // The init builds its rootfs and mounts while the networks are wired here.
-        try channel.parent.send(.proceed)
+        if initConfig.awaitsProceed(inherited: child.inheritedConfig, bornInCgroup: child.bornInCgroup) {
+            try channel.parent.send(.proceed)
+        }
         timings.mark("join")
 
         // Bridge networks: bridge, rules and lease, then the veth into the init's namespace,

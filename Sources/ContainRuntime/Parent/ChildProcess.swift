@@ -11,10 +11,14 @@ final class ChildProcess {
 
     /// Whether clone3 made the child in its cgroup (v2), so it needs no joining.
     let bornInCgroup: Bool
+    /// Whether the init is a fork that took its configuration from this process's memory
+    /// (spawnInit's `inherited`): the parent sends it no config message.
+    let inheritedConfig: Bool
 
-    private init(pid: pid_t, bornInCgroup: Bool = false) {
+    private init(pid: pid_t, bornInCgroup: Bool = false, inheritedConfig: Bool = false) {
         self.pid = pid
         self.bornInCgroup = bornInCgroup
+        self.inheritedConfig = inheritedConfig
     }
 
     /// The container's init in new namespaces (see cshim_spawn). From a single-threaded
@@ -30,13 +34,16 @@ final class ChildProcess {
     /// `streams`: the child's fds 0, 1, 2 (-1: the caller's). The child starts a session of its
     /// own: signals from the caller's terminal reach `contain`, which passes them on.
     /// `cgroupDirectory`: a cgroup v2 directory to make the child in (see `bornInCgroup`).
+    /// `inherited`: the init's whole configuration, when it needs nothing known only after the
+    /// clone. A forked init takes it as it is in memory (no encoding, sending and decoding of
+    /// the configuration); a re-executed one is sent it (`inheritedConfig` says which).
     static func spawnInit(namespaces: Namespaces, syncFD: Int32, sealedCopy: Bool = false, streams: [Int32] = [-1, -1, -1],
-                          cgroupDirectory: String? = nil) throws -> ChildProcess {
+                          cgroupDirectory: String? = nil, inherited: InitConfig? = nil) throws -> ChildProcess {
         if !sealedCopy && cshim_thread_count() == 1 {
             let child = try spawn(path: nil, argv: [], environment: [], cloneFlags: namespaces.cloneFlags, syncFD: syncFD,
                                   streams: streams, cgroupDirectory: cgroupDirectory, operation: "clone container init")
-            if child.pid == 0 { ContainerInit.main() }
-            return child
+            if child.pid == 0 { ContainerInit.main(inherited: inherited, bornInCgroup: child.bornInCgroup) }
+            return ChildProcess(pid: child.pid, bornInCgroup: child.bornInCgroup, inheritedConfig: inherited != nil)
         }
         var path = "/proc/self/exe"
         var copy: Int32 = -1

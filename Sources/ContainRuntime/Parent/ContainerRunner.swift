@@ -100,11 +100,19 @@ public struct ContainerRunner {
         if contain.detached && !createOnly, let record = container.record {
             Progress.switchToLog(record.directory + "/runtime.log", marker: Self.startedMarker + container.id)
         }
+        let started = StartTimings.now()
         let status = try container.wait()
-        report(status, usage: container.usage(), memoryLimit: ResourceLimits(container.config.linux.resources).memory,
+        let ended = StartTimings.now()
+        // Read to be said, or to keep an OOM kill in a record that stays (inspect's OOMKilled).
+        let kept = container.record?.info.keep ?? false
+        report(status, usage: progress.quiet && !kept ? nil : container.usage(), memoryLimit: ResourceLimits(container.config.linux.resources).memory,
                progress: progress)
         let stoppedByUser = container.record?.stoppedByUser ?? false
         report(failures: container.delete(exitCode: status.shellCode))
+        if timings.enabled {
+            Progress.emit("[contain] timings after exec: command \(StartTimings.milliseconds(ended - started))  "
+                          + "teardown \(StartTimings.milliseconds(StartTimings.now() - ended))\n")
+        }
         return (status.shellCode, stoppedByUser)
     }
 

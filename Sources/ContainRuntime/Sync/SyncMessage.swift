@@ -83,6 +83,19 @@ public struct InitConfig: Equatable, Sendable {
         self.container = container
         self.plan = plan
     }
+
+    /// Whether the init waits for `proceed` before it sets anything up: while the parent must
+    /// still place it in its cgroups or run a prestart or createRuntime hook. A sent
+    /// configuration is always followed by `proceed`; an inherited one (a forked init's) only
+    /// when the parent has something to do: not when the init joins its cgroups itself (v1) or
+    /// was born in its cgroup (v2), so it starts on its rootfs as soon as it is cloned. Both
+    /// sides ask this, so `proceed` is sent exactly when it is awaited.
+    public func awaitsProceed(inherited: Bool, bornInCgroup: Bool) -> Bool {
+        guard inherited else { return true }
+        let hooks = container.hooks
+        if !(hooks?.prestart ?? []).isEmpty || !(hooks?.createRuntime ?? []).isEmpty { return true }
+        return plan.joinCgroups.isEmpty && !bornInCgroup
+    }
 }
 
 /// What the runtime made on the host for one init: paths resolved, files generated, the

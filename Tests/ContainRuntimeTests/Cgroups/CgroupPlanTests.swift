@@ -223,10 +223,13 @@ import Testing
             30 24 0:28 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory
             31 24 0:29 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,pids
             40 24 0:29 /docker/abc /mnt/pids-bind rw - cgroup cgroup rw,pids
+            41 24 0:30 / /mnt/with\\040space rw,relatime shared:17 master:2 - cgroup cgroup rw,freezer
+            42 24 0:31 / /mnt/short rw - cgroup cgroup
+            43 24 0:32 / - cgroup cgroup rw,devices
             """
         #expect(CgroupLayout.parseV1Mounts(mountinfo: mountinfo) == [
             "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
-            "memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids",
+            "memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids", "freezer": "/mnt/with\\040space",
         ])
     }
 }
