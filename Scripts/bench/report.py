@@ -107,6 +107,9 @@ def phases(name):
     for line in lines(name):
         if "timings:" in line:
             runs.append(dict((k, float(v[:-2])) for k, v in re.findall(r"(\w+) ([0-9.]+ms)", line)))
+        elif "timings after exec:" in line and runs:
+            # The same run's end: how long the command ran as the runtime saw it, and the teardown.
+            runs[-1].update((k, float(v[:-2])) for k, v in re.findall(r"(\w+) ([0-9.]+ms)", line))
     keys = list(runs[0].keys()) if runs else []
     return {k: statistics.median(r[k] for r in runs if k in r) for k in keys}, len(runs)
 
@@ -116,11 +119,14 @@ phase_table = ["| phase | what | `--net none` | `--net bridge` |", "|---|---|---
 # bridge (network, veth, nameserver): its own phases (init, pivot, mounts) are marked as its
 # progress lines are read, after the wiring, so on a bridge they show only what was left.
 what = {"parse": "exec of contain, argument parsing, rootfs check", "reclaim": "looking for what dead runtimes left", "cgroup": "record, cgroup creation and limits",
-        "clone": "clone of the init (a fork, no exec)", "join": "config sent, proceed (cgroup v1: the init joins itself)",
+        "clone": "name files written, clone of the init (a fork that finds its configuration in memory)",
+        "join": "the init's pid recorded (proceed only where the parent still places it: cgroup v1 joins itself)",
         "network": "network, bridge, rules, lease (store lock), while the init sets up", "veth": "veth with its peer in the namespace",
         "nameserver": "the name server asked to serve the networks (sync)",
         "init": "cgroup join (v1), hostname, lo, rootfs bind, name files, /dev", "pivot": "pivot_root, old root detached",
-        "mounts": "/proc, /sys, cgroup, eth0, masked paths", "exec": "command lookup, execve", "total": "start to the command's exec"}
+        "mounts": "/proc, /sys, cgroup, eth0, masked paths", "exec": "command lookup, execve", "total": "start to the command's exec",
+        "command": "after the exec: `/bin/true` runs, its namespaces go, the runtime reaps it",
+        "teardown": "then: the cgroups and the record removed (and a bridge's lease and veth)"}
 none, n1 = phases("timings-none.txt")
 bridge, n2 = phases("timings-bridge.txt")
 for key in what:

@@ -84,8 +84,8 @@ public enum Files {
     /// mkdir -p.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
+        for component in path.splitASCII("/") {
+            current += "/" + String(component)
             try makeDirectory(current, mode: mode, existingOK: true)
         }
     }

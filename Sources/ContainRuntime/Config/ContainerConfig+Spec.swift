@@ -1,4 +1,5 @@
 import ContainNetwork
+import ContainSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -154,12 +155,17 @@ extension ContainerConfig {
     /// client (podman's `libpod-ID`) or by contain (`<id>`); `contain/<id>` without one.
     func cgroupPlacement(id: String) throws -> (parent: String, leaf: String) {
         guard let path = linux.cgroupsPath else { return ("contain", id) }
-        var parts = path.split(separator: "/").map(String.init)
+        let parts = path.splitASCII("/")
         guard parts.count >= 2, let leaf = parts.last, !leaf.hasPrefix("."), !parts.contains("..") else {
             throw SpecError("linux.cgroupsPath `\(path)`: expected PARENT/NAME")
         }
-        parts.removeLast()
-        return (try ContainerSpec.validateCgroupParent(parts.joined(separator: "/")), leaf)
+        // Joined by hand, as validateCgroupParent does (no generic join on the start path).
+        var parent = ""
+        for part in parts.dropLast() {
+            if !parent.isEmpty { parent += "/" }
+            parent += String(part)
+        }
+        return (try ContainerSpec.validateCgroupParent(parent), String(leaf))
     }
 }
 
