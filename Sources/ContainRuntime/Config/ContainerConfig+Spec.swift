@@ -159,13 +159,8 @@ extension ContainerConfig {
         guard parts.count >= 2, let leaf = parts.last, !leaf.hasPrefix("."), !parts.contains("..") else {
             throw SpecError("linux.cgroupsPath `\(path)`: expected PARENT/NAME")
         }
-        // Joined by hand, as validateCgroupParent does (no generic join on the start path).
-        var parent = ""
-        for part in parts.dropLast() {
-            if !parent.isEmpty { parent += "/" }
-            parent += String(part)
-        }
-        return (try ContainerSpec.validateCgroupParent(parent), String(leaf))
+        // What comes before the leaf, normalized by validateCgroupParent.
+        return (try ContainerSpec.validateCgroupParent(String(path[..<leaf.startIndex])), String(leaf))
     }
 }
 

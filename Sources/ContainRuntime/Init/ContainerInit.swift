@@ -75,8 +75,8 @@ public enum ContainerInit {
             if plan.reportProgress { try? channel.send(.progress(line)) }
         }
         umask(0o022)
-        // cgroup v1: into its cgroups first (made before the clone), before
-        // a cgroup namespace is made or joined. A thread moving itself: no global lock.
+        // cgroup v1: into its cgroups (made before the clone) first, before a cgroup namespace
+        // is made or joined. A thread moving itself: no global lock.
         for directory in plan.joinCgroups {
             try Files.write(directory + "/tasks", "0")
         }

@@ -237,8 +237,13 @@ public final class Container {
         }
         status.pid = initIdentity
         record.writeStatus(status)
-        let initConfig = child.inheritedConfig ? inherited! : configuration(child.pid)
-        if !child.inheritedConfig { try channel.parent.send(.config(initConfig)) }
+        let initConfig: InitConfig
+        if child.inheritedConfig, let inherited {
+            initConfig = inherited
+        } else {
+            initConfig = configuration(child.pid)
+            try channel.parent.send(.config(initConfig))
+        }
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
         if !child.bornInCgroup && !initJoins { try cgroup.add(pid: child.pid) }

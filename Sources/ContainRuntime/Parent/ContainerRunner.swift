@@ -105,8 +105,8 @@ public struct ContainerRunner {
         let ended = StartTimings.now()
         // Read to be said, or to keep an OOM kill in a record that stays (inspect's OOMKilled).
         let kept = container.record?.info.keep ?? false
-        report(status, usage: progress.quiet && !kept ? nil : container.usage(), memoryLimit: ResourceLimits(container.config.linux.resources).memory,
-               progress: progress)
+        report(status, usage: progress.quiet && !kept ? nil : container.usage(),
+               memoryLimit: ResourceLimits(container.config.linux.resources).memory, progress: progress)
         let stoppedByUser = container.record?.stoppedByUser ?? false
         report(failures: container.delete(exitCode: status.shellCode))
         if timings.enabled {

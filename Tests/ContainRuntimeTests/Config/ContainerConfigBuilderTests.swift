@@ -69,6 +69,8 @@ import Testing
         #expect(try config.cgroupPlacement(id: "abc") == ("contain", "abc"))
         config.linux.cgroupsPath = "elsewhere/xyz"   // a client's own name for the container's directory
         #expect(try config.cgroupPlacement(id: "abc") == ("elsewhere", "xyz"))
+        config.linux.cgroupsPath = "/a//b/xyz"   // empty components and a leading slash dropped
+        #expect(try config.cgroupPlacement(id: "abc") == ("a/b", "xyz"))
         config.linux.cgroupsPath = "../up/abc"
         #expect(throws: SpecError.self) { try config.cgroupPlacement(id: "abc") }
         config.linux.cgroupsPath = "abc"   // no parent of its own
