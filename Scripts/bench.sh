@@ -11,8 +11,8 @@
 #   BENCH_IDLE=100         idle detached containers for the supervisor memory case (and for podman)
 #   BENCH_CONTAIN=PATH     the contain binary to measure (default .build/release/contain, built by
 #                          Scripts/build-release.sh; when given, nothing is built)
-#   BENCH_CASES="..."      a subset of: none bridge limits concurrent rss iperf timings exec scaling
-#                          memory callgrind (default: all)
+#   BENCH_CASES="..."      a subset of: none bridge limits timings syscalls concurrent rss iperf exec
+#                          scaling memory callgrind (default: all)
 #   BENCH_OUT=DIR          write results.md, results.png and an updated copy of README.md to DIR
 #                          instead of bench/ and README.md (for trial runs)
 #   BENCH_KEEP_WORK=1      keep the raw results (the work directory under /tmp) for a look
@@ -22,7 +22,8 @@
 # mount namespace hides the cgroup2 mount at /sys/fs/cgroup/unified under a tmpfs, because crun
 # refuses hybrid hosts whose cgroup2 has controllers; every runtime then sees the same v1
 # hierarchies. /dev/shm and /run/crun get private tmpfs mounts there too (podman's lock memory,
-# the profiles of the instruction counts, the crun state podman leaves in /run/crun). The host's
+# the profiles of the instruction counts, the crun state podman leaves in /run/crun), and so do the
+# runtimes' state directories (as /run is a tmpfs on Debian 12; case 1 measures both). The host's
 # own mounts are not changed. Runtimes create their cgroups under contain-bench/ (crun, runc),
 # contain-bench-contain/ (contain) and contain-bench-podman/ (podman) at the hierarchy roots.
 # Every stage runs under `timeout`; a stage that fails is reported as failed and the run goes on;
@@ -37,7 +38,7 @@ scale_runs=${BENCH_SCALE_RUNS:-20}
 idle=${BENCH_IDLE:-100}
 build_release=yes
 if [ -n "${BENCH_CONTAIN:-}" ]; then contain=$BENCH_CONTAIN; build_release=no; else contain=$here/.build/release/contain; fi
-all_cases="none bridge limits timings concurrent rss iperf exec scaling memory callgrind"
+all_cases="none bridge limits timings syscalls concurrent rss iperf exec scaling memory callgrind"
 cases=${BENCH_CASES:-$all_cases}
 rootfs=$here/.rootfs/busybox
 export BENCH_CONTAIN=$contain BENCH_CASES=$cases
@@ -127,7 +128,11 @@ mount -t tmpfs bench-shm /dev/shm
 mkdir -p /run/crun && mount -t tmpfs -o mode=0700 bench-crun /run/crun
 ip link set lo up
 state=$work/state
-mkdir -p "$state" "$work/crun" "$work/runc" "$work/json"
+mkdir -p "$state" "$work/crun" "$work/runc" "$work/json" "$work/state-disk" "$work/crun-disk"
+# Every runtime keeps its state on a tmpfs, as under /run on Debian 12 (systemd mounts it), where
+# docker, podman, containerd, runc and crun keep theirs. This machine's /run is on its disk
+# (ext4): case 1 also runs contain and crun with their state there, in the same run.
+for d in "$state" "$work/crun" "$work/runc"; do mount -t tmpfs -o mode=0700 bench-state "$d"; done
 : > "$work/failed.txt"
 say() { echo "[bench] $*" >&2; }
 want() { case " $cases " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -221,7 +226,9 @@ case_none() {
     hf none "$runs" \
         "contain=$contain --root $state run -q $cp_ --rootfs $rootfs -- /bin/true" \
         "crun=crun --root $work/crun run --bundle $work/b-none bench" \
-        "runc=runc --root $work/runc run --bundle $work/b-none bench"
+        "runc=runc --root $work/runc run --bundle $work/b-none bench" \
+        "contain, state on disk=$contain --root $work/state-disk run -q $cp_ --rootfs $rootfs -- /bin/true" \
+        "crun, state on disk=crun --root $work/crun-disk run --bundle $work/b-none bench"
 }
 
 case_bridge() {
@@ -324,6 +331,17 @@ case_timings() {
         timeout 30 $contain --root $state run -q --timings $cp_ --rootfs $rootfs -- /bin/true 2>> "$work/timings-none.txt"
         timeout 30 $contain --root $state run -q --timings $cp_ --net bridge --rootfs $rootfs -- /bin/true 2>> "$work/timings-bridge.txt"
     done
+}
+
+case_syscalls() {
+    say "system calls of one --net none start (strace -f -c), contain and crun"
+    # One start each outside strace first (contain's seccomp cache, as in the timed runs); the
+    # counts include /bin/true's own few dozen, the same for both.
+    C run -q $cp_ --rootfs "$rootfs" -- /bin/true
+    timeout 120 strace -f -c -U name,calls,errors -o "$work/syscalls-contain.txt" \
+        "$contain" --root "$state" run -q $cp_ --rootfs "$rootfs" -- /bin/true
+    timeout 120 strace -f -c -U name,calls,errors -o "$work/syscalls-crun.txt" \
+        crun --root "$work/crun" run --bundle "$work/b-none" bench
 }
 
 case_exec() {
@@ -485,6 +503,7 @@ run_case limits case_limits
 # Beside cases 1-3 (before the bursts of the concurrent and iperf cases, whose namespaces and
 # cgroups the kernel is still tearing down for a while after them).
 run_case timings case_timings
+run_case syscalls case_syscalls
 run_case concurrent case_concurrent
 run_case rss case_rss
 run_case iperf case_iperf

@@ -24,7 +24,7 @@ packages=(
     qemu-system-x86 python3 xz-utils     # the cgroup v2 test VM
 )
 if [ "${1:-}" = --bench ]; then
-    packages+=(crun runc hyperfine time gnuplot-nox valgrind binutils)   # valgrind, objcopy: the instruction counts
+    packages+=(crun runc hyperfine time gnuplot-nox valgrind binutils strace)   # valgrind, objcopy: instruction counts; strace: system calls
 fi
 
 missing=()

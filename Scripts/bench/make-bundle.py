@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Writes an OCI bundle (config.json) for crun and runc that matches what `contain run` does:
 the same namespaces (pid, uts, mount, ipc, network, cgroup), the same mounts (/proc, a tmpfs
-/dev with devpts and shm, /sys read-only), the same rootfs (read-write), and the same limits.
-Masked and read-only paths are left out, as contain does not make them yet.
+/dev with devpts and shm, /sys read-only, the container's cgroups read-only at /sys/fs/cgroup),
+docker's masked and read-only paths and its 14 capabilities (contain's defaults), and the same
+limits. Not the same: the rootfs is used as it is (contain's default is a copy-on-write overlay
+over it, as docker's storage driver mounts one before it calls its runtime), no seccomp filter
+(contain loads docker's default profile, compiled once and cached), and no generated
+/etc/hosts, /etc/hostname and /etc/resolv.conf (contain binds its own, as docker does).
 
     make-bundle.py BUNDLE_DIR ROOTFS CGROUP_PATH [--limits] [--netns PATH] [--host-shm] [ARG...]
 
@@ -52,14 +56,24 @@ def main():
             {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
              "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
             {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
         ],
         "linux": {
             "cgroupsPath": cgroup_path,
             "namespaces": [{"type": "pid"}, network, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
                            {"type": "cgroup"}],
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            # docker's, as contain's MaskedPaths.dockerMasked and dockerReadOnly.
+            "maskedPaths": ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                            "/sys/devices/virtual/powercap"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
         },
     }
+    caps = ["CAP_" + c for c in ("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+                                 "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE")]
+    config["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
     if host_shm:
         config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "ipc"]
         config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/dev/shm"] + [

@@ -134,6 +134,42 @@ for key in what:
         phase_table.append("| %s | %s | %s | %s |" % (key, what[key],
                            "%.2f ms" % none[key] if key in none else "", "%.2f ms" % bridge[key] if key in bridge else ""))
 
+# ---- system calls of one --net none start (strace -f -c) ----
+def syscalls(name):
+    counts = {}
+    for l in lines(name):
+        parts = l.split()
+        if len(parts) >= 2 and parts[1].isdigit() and parts[0] not in ("syscall", "total"):
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+sc = {"contain": syscalls("syscalls-contain.txt"), "crun": syscalls("syscalls-crun.txt")}
+sc_groups = [
+    ("filesystem entries made or removed", ["mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2",
+                                            "symlink", "symlinkat", "link", "linkat", "mknod", "mknodat"]),
+    ("mounts", ["mount", "umount2", "pivot_root", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "mount_setattr"]),
+    ("files opened", ["open", "openat", "openat2", "creat"]),
+    ("reads and writes", ["read", "write", "pread64", "pwrite64", "readv", "writev", "sendmsg", "recvmsg", "recvfrom", "sendto"]),
+    ("lookups (stat, access, readlink, getdents)", ["stat", "lstat", "fstat", "newfstatat", "statx", "access", "faccessat", "faccessat2",
+                                                     "readlink", "readlinkat", "getdents64", "statfs", "fstatfs"]),
+    ("memory (mmap, mprotect, brk ...)", ["mmap", "munmap", "mprotect", "brk", "madvise", "mremap"]),
+    ("processes and namespaces", ["clone", "clone3", "fork", "vfork", "execve", "execveat", "wait4", "waitid", "unshare", "setns"]),
+]
+syscall_table = ["| system calls | contain | crun |", "|---|---:|---:|"]
+if sc["contain"] and sc["crun"]:
+    grouped = set()
+    for label, names in sc_groups:
+        grouped.update(names)
+        cells = []
+        for runtime in ("contain", "crun"):
+            found = sorted(((sc[runtime][n], n) for n in names if sc[runtime].get(n)), reverse=True)
+            detail = ", ".join("%s %d" % (n, c) for c, n in found[:6]) if label in ("filesystem entries made or removed", "mounts") else ""
+            cells.append("%d%s" % (sum(c for c, _ in found), " (%s)" % detail if detail else ""))
+        syscall_table.append("| %s | %s | %s |" % (label, cells[0], cells[1]))
+    syscall_table.append("| everything else | %d | %d |" % tuple(sum(c for n, c in sc[r].items() if n not in grouped) for r in ("contain", "crun")))
+    syscall_table.append("| **all** | **%d** | **%d** |" % tuple(sum(sc[r].values()) for r in ("contain", "crun")))
+
 # ---- scaling: a start on a bridge with live detached containers ----
 scaling, scaling_crun = {}, {}
 for n in (0, 100, 250):
@@ -385,6 +421,22 @@ if bridge_tp is not None or loop_tp is not None:
     md += ["## Throughput", ""] + tp_table + [""]
 if n1 or n2:
     md += ["## Where contain's start goes", "", "`contain run --timings`, median of %d runs each; each phase ends where the next begins." % max(n1, n2), ""] + phase_table + [""]
+cpu_table = ["| case | runtime | user | system | wall (mean) |", "|---|---|---:|---:|---:|"]
+for name, title in (("none", "1. `--net none`"), ("exec", "5. `exec`")):
+    for label, row in (results.get(name) or {}).items():
+        if label.startswith("runc"):
+            continue
+        cpu_table.append("| %s | %s | %.1f ms | %.1f ms | %.1f ms |" % (title, label, ms(row["user"]), ms(row["system"]), ms(row["mean"])))
+if len(cpu_table) > 2 or len(syscall_table) > 2:
+    md += ["## Beside crun: CPU time and system calls of one start", "",
+           "The CPU time each start used (hyperfine's means over case 1's and case 5's runs: user space, kernel), and",
+           "`strace -f -c` of one `contain run -q ... -- /bin/true` (`--net none`) and one `crun run` of case 1's bundle:",
+           "every process of each, /bin/true's own included (the same few dozen for both). Counts, not times (strace",
+           "slows every call): what each asks of the kernel for the same container.", ""]
+    if len(cpu_table) > 2:
+        md += cpu_table + [""]
+    if len(syscall_table) > 2:
+        md += syscall_table + [""]
 stage_times = lines("stage-times.txt")
 if stage_times:
     md += ["## How long each stage took", "", "| stage | seconds |", "|---|---:|"] + ["| %s | %s |" % tuple(l.split()) for l in stage_times] + [""]
@@ -399,7 +451,7 @@ with open(os.path.join(out, "results.md"), "w") as f:
 with open(readme) as f:
     text = f.read()
 block = "\n".join(["<!-- bench:begin -->", "Machine: " + "; ".join(machine), ""] + table + [""] + target_table
-                  + ["", "Full results, RSS, throughput, scaling, memory, instruction counts and the phase breakdown: [bench/results.md](bench/results.md).",
+                  + ["", "Full results, RSS, throughput, scaling, memory, instruction counts, system calls and the phase breakdown: [bench/results.md](bench/results.md).",
                      "<!-- bench:end -->"])
 if "<!-- bench:begin -->" in text:
     text = re.sub(r"<!-- bench:begin -->.*?<!-- bench:end -->", lambda m: block, text, flags=re.S)
