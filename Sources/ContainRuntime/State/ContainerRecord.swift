@@ -28,12 +28,34 @@ public final class ContainerRecord {
     public let info: ContainerInfo
     private let stateRoot: String
     private var lockFD: Int32
+    /// The record's directory itself, flock'ed beside its `lock` file (see lockDirectory).
+    private var directoryLockFD: Int32
 
-    private init(directory: String, info: ContainerInfo, stateRoot: String, lockFD: Int32) {
+    private init(directory: String, info: ContainerInfo, stateRoot: String, lockFD: Int32, directoryLockFD: Int32) {
         self.directory = directory
         self.info = info
         self.stateRoot = stateRoot
         self.lockFD = lockFD
+        self.directoryLockFD = directoryLockFD
+    }
+
+    /// The record's directory locked too, while its `lock` file is held: /proc/locks then shows
+    /// a live runtime's record by the directory's inode, which a listing of the records gives
+    /// without a system call per record (reclaimAbandonedContainers). The `lock` file stays
+    /// what decides (older runtimes, and every probe, use it only); -1 when it cannot be taken.
+    private static func lockDirectory(_ path: String) -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
+        close(fd)
+        return -1
+    }
+
+    private func unlock() {
+        if lockFD >= 0 { close(lockFD) }
+        if directoryLockFD >= 0 { close(directoryLockFD) }
+        lockFD = -1
+        directoryLockFD = -1
     }
 
     static func containersDirectory(_ stateRoot: String) -> String { stateRoot + "/containers" }
@@ -85,7 +107,9 @@ public final class ContainerRecord {
                 close(fd)
                 throw error
             }
-            return ContainerRecord(directory: final, info: info, stateRoot: stateRoot, lockFD: fd)
+            // The same inode under its final name.
+            return ContainerRecord(directory: final, info: info, stateRoot: stateRoot, lockFD: fd,
+                                   directoryLockFD: lockDirectory(final))
         } catch {
             try? Files.removeTree(staging)
             if let name = info.name { release(name: name, id: id, stateRoot: stateRoot) }
@@ -115,7 +139,8 @@ public final class ContainerRecord {
             unlink(directory + "/" + stoppedByUserMarker)
             try Files.writeAtomically(directory + "/state", ContainerStatus().serialized, mode: 0o600)
             try Files.write(directory + "/cgroups", cgroupDirectories.map { $0 + "\n" }.joined(), create: true, mode: 0o600)
-            return ContainerRecord(directory: directory, info: locked.info, stateRoot: stateRoot, lockFD: fd)
+            return ContainerRecord(directory: directory, info: locked.info, stateRoot: stateRoot, lockFD: fd,
+                                   directoryLockFD: lockDirectory(directory))
         } catch {
             close(fd)
             throw error
@@ -223,8 +248,7 @@ public final class ContainerRecord {
     /// Lets go of the lock and leaves the record as it is: the container is its init's, and an
     /// engine's (contain-oci's `create`).
     public func release() {
-        if lockFD >= 0 { close(lockFD) }
-        lockFD = -1
+        unlock()
     }
 
     /// contain-oci's `start` of an engine's container: its init has taken the start request
@@ -240,8 +264,7 @@ public final class ContainerRecord {
     public func remove() {
         if let name = info.name { Self.release(name: name, id: info.id, stateRoot: stateRoot) }
         Self.removeRecordDirectory(directory)
-        if lockFD >= 0 { close(lockFD) }
-        lockFD = -1
+        unlock()
     }
 
     /// The container ended: a kept record (detached, no --rm) stays with its exit status for
@@ -260,8 +283,7 @@ public final class ContainerRecord {
         }
         unlink(directory + "/cgroups")
         unlink(directory + "/start")
-        if lockFD >= 0 { close(lockFD) }
-        lockFD = -1
+        unlock()
         return failure
     }
 
@@ -421,9 +443,12 @@ public final class ContainerRecord {
     /// them: a network lease).
     public static func reclaimAbandonedContainers(stateRoot: String, report: (String) -> Void = { _ in }) -> [ContainerView] {
         let parent = containersDirectory(stateRoot)
-        guard let entries = try? Files.list(parent) else { return [] }
+        guard let listing = try? Files.listWithInodes(parent) else { return [] }
+        // A live runtime's record is seen by its directory's lock, all of them in one read.
+        let held = HeldLocks.read(device: listing.device)
         var reclaimed: [ContainerView] = []
-        for entry in entries {
+        for (entry, inode) in listing.entries {
+            if held.contains(inode: inode) { continue }
             let dir = parent + "/" + entry
             if entry.hasPrefix(".gone-") {
                 try? Files.removeTree(dir)  // a removal that was cut short
@@ -455,7 +480,7 @@ public final class ContainerRecord {
             }
         }
         releaseDanglingNames(stateRoot: stateRoot,
-                             records: Set(entries.filter { !$0.hasPrefix(".") }).subtracting(reclaimed.map { $0.info.id }))
+                             records: Set(listing.entries.map(\.name).filter { !$0.hasPrefix(".") }).subtracting(reclaimed.map { $0.info.id }))
         return reclaimed
     }
 
