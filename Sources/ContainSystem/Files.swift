@@ -158,34 +158,15 @@ public enum Files {
         return names(dir)
     }
 
-    /// The entries of a directory with their inode numbers (readdir's d_ino: no stat), without
-    /// "." and "..", and the directory's device (`st_dev`).
-    public static func listWithInodes(_ path: String) throws -> (device: UInt64, entries: [(name: String, inode: UInt64)]) {
-        guard let dir = opendir(path) else { throw SystemError.last("opendir", path: path) }
-        defer { closedir(dir) }
-        var st = stat()
-        try sys("fstat", path: path) { fstat(dirfd(dir), &st) }
-        var entries: [(name: String, inode: UInt64)] = []
-        while let entry = readdir(dir) {
-            let name = entryName(entry)
-            if name != "." && name != ".." { entries.append((name, UInt64(entry.pointee.d_ino))) }
-        }
-        return (UInt64(st.st_dev), entries)
-    }
-
     private static func names(_ dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = entryName(entry)
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
             if name != "." && name != ".." { names.append(name) }
         }
         return names
-    }
-
-    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafePointer(to: entry.pointee.d_name) {
-            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-        }
     }
 
     /// A symlink's target.

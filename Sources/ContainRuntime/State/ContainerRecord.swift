@@ -28,34 +28,12 @@ public final class ContainerRecord {
     public let info: ContainerInfo
     private let stateRoot: String
     private var lockFD: Int32
-    /// The record's directory itself, flock'ed beside its `lock` file (see lockDirectory).
-    private var directoryLockFD: Int32
 
-    private init(directory: String, info: ContainerInfo, stateRoot: String, lockFD: Int32, directoryLockFD: Int32) {
+    private init(directory: String, info: ContainerInfo, stateRoot: String, lockFD: Int32) {
         self.directory = directory
         self.info = info
         self.stateRoot = stateRoot
         self.lockFD = lockFD
-        self.directoryLockFD = directoryLockFD
-    }
-
-    /// The record's directory locked too, while its `lock` file is held: /proc/locks then shows
-    /// a live runtime's record by the directory's inode, which a listing of the records gives
-    /// without a system call per record (reclaimAbandonedContainers). The `lock` file stays
-    /// what decides (older runtimes, and every probe, use it only); -1 when it cannot be taken.
-    private static func lockDirectory(_ path: String) -> Int32 {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return -1 }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
-        close(fd)
-        return -1
-    }
-
-    private func unlock() {
-        if lockFD >= 0 { close(lockFD) }
-        if directoryLockFD >= 0 { close(directoryLockFD) }
-        lockFD = -1
-        directoryLockFD = -1
     }
 
     static func containersDirectory(_ stateRoot: String) -> String { stateRoot + "/containers" }
@@ -107,9 +85,7 @@ public final class ContainerRecord {
                 close(fd)
                 throw error
             }
-            // The same inode under its final name.
-            return ContainerRecord(directory: final, info: info, stateRoot: stateRoot, lockFD: fd,
-                                   directoryLockFD: lockDirectory(final))
+            return ContainerRecord(directory: final, info: info, stateRoot: stateRoot, lockFD: fd)
         } catch {
             try? Files.removeTree(staging)
             if let name = info.name { release(name: name, id: id, stateRoot: stateRoot) }
@@ -139,8 +115,7 @@ public final class ContainerRecord {
             unlink(directory + "/" + stoppedByUserMarker)
             try Files.writeAtomically(directory + "/state", ContainerStatus().serialized, mode: 0o600)
             try Files.write(directory + "/cgroups", cgroupDirectories.map { $0 + "\n" }.joined(), create: true, mode: 0o600)
-            return ContainerRecord(directory: directory, info: locked.info, stateRoot: stateRoot, lockFD: fd,
-                                   directoryLockFD: lockDirectory(directory))
+            return ContainerRecord(directory: directory, info: locked.info, stateRoot: stateRoot, lockFD: fd)
         } catch {
             close(fd)
             throw error
@@ -248,7 +223,8 @@ public final class ContainerRecord {
     /// Lets go of the lock and leaves the record as it is: the container is its init's, and an
     /// engine's (contain-oci's `create`).
     public func release() {
-        unlock()
+        if lockFD >= 0 { close(lockFD) }
+        lockFD = -1
     }
 
     /// contain-oci's `start` of an engine's container: its init has taken the start request
@@ -264,7 +240,8 @@ public final class ContainerRecord {
     public func remove() {
         if let name = info.name { Self.release(name: name, id: info.id, stateRoot: stateRoot) }
         Self.removeRecordDirectory(directory)
-        unlock()
+        if lockFD >= 0 { close(lockFD) }
+        lockFD = -1
     }
 
     /// The container ended: a kept record (detached, no --rm) stays with its exit status for
@@ -283,7 +260,8 @@ public final class ContainerRecord {
         }
         unlink(directory + "/cgroups")
         unlink(directory + "/start")
-        unlock()
+        if lockFD >= 0 { close(lockFD) }
+        lockFD = -1
         return failure
     }
 
@@ -443,12 +421,9 @@ public final class ContainerRecord {
     /// them: a network lease).
     public static func reclaimAbandonedContainers(stateRoot: String, report: (String) -> Void = { _ in }) -> [ContainerView] {
         let parent = containersDirectory(stateRoot)
-        guard let listing = try? Files.listWithInodes(parent) else { return [] }
-        // A live runtime's record is seen by its directory's lock, all of them in one read.
-        let held = HeldLocks.read(device: listing.device)
+        guard let entries = try? Files.list(parent) else { return [] }
         var reclaimed: [ContainerView] = []
-        for (entry, inode) in listing.entries {
-            if held.contains(inode: inode) { continue }
+        for entry in entries {
             let dir = parent + "/" + entry
             if entry.hasPrefix(".gone-") {
                 try? Files.removeTree(dir)  // a removal that was cut short
@@ -480,7 +455,7 @@ public final class ContainerRecord {
             }
         }
         releaseDanglingNames(stateRoot: stateRoot,
-                             records: Set(listing.entries.map(\.name).filter { !$0.hasPrefix(".") }).subtracting(reclaimed.map { $0.info.id }))
+                             records: Set(entries.filter { !$0.hasPrefix(".") }).subtracting(reclaimed.map { $0.info.id }))
         return reclaimed
     }
 
