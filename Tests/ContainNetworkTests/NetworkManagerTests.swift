@@ -250,6 +250,21 @@ final class StoreFaults {
         #expect(try store.leases(of: "contain").leases.first?.owner == .current())
     }
 
+    /// A container's own lease found (and given back) by its line alone: an id that begins
+    /// another's is not that one's, and the others' lines stay as they were.
+    @Test func oneLeaseIsFoundAndReleasedByItsLineAlone() throws {
+        _ = try manager.attach(network: "contain", request("aaaa1111bbbb", ports: ["8080:80"]))
+        _ = try manager.attach(network: "contain", request("aaaa1111", name: "short"))
+        #expect(try store.lease(of: "aaaa1111", on: "contain")?.name == "short")
+        #expect(try store.lease(of: "aaaa1111bbbb", on: "contain")?.ports.map(\.description) == ["8080:80/tcp"])
+        #expect(try store.lease(of: "aaaa", on: "contain") == nil)
+        #expect(try store.lease(of: "aaaa1111", on: "nonesuch") == nil)
+        #expect(try manager.endpoints(of: "aaaa1111").map(\.address.description) == ["10.88.0.3"])
+        #expect(try store.releaseLease(containerID: "aaaa1111", of: "contain"))
+        #expect(try !store.releaseLease(containerID: "aaaa1111", of: "contain"))
+        #expect(try leasedIDs("contain") == ["aaaa1111bbbb"])
+    }
+
     @Test func laterAttachesFindTheBridgeUpAndTheRulesIn() throws {
         _ = try manager.attach(network: "contain", request("aaaa1111"))
         let before = host.calls.count

@@ -367,7 +367,7 @@ public final class NetworkManager {
     public func endpoints(of containerID: String) throws -> [Endpoint] {
         var found: [Endpoint] = []
         for definition in try store.definitions() {
-            guard let lease = try store.leases(of: definition.name).leases.first(where: { $0.containerID == containerID }) else { continue }
+            guard let lease = try store.lease(of: containerID, on: definition.name) else { continue }
             var endpoint = Endpoint(network: definition, containerID: containerID, address: lease.address, hostInterface: lease.hostInterface,
                                     bridgeIndex: (try host.link(named: definition.bridge))?.index ?? 0, ports: lease.ports)
             endpoint.address6 = lease.address6

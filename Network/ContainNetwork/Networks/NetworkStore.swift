@@ -109,21 +109,39 @@ public final class NetworkStore {
         try write(leasesPath(name), table.serialized, 0o600)
     }
 
+    /// The lease of `containerID` on the network, found line by line and only its own line
+    /// parsed (a container's end, on a network of hundreds); nil when it has none.
+    public func lease(of containerID: String, on name: String) throws -> Lease? {
+        let path = leasesPath(name)
+        guard Files.exists(path) else { return nil }
+        let text = try Files.read(path)
+        guard let line = text.splitASCII("\n").first(where: { Self.isLease($0, of: containerID) }) else { return nil }
+        let table: LeaseTable
+        do { table = try LeaseTable(parsing: String(line)) } catch { throw NetworkError.invalid("\(path): \(error)") }
+        return table.leases.first
+    }
+
     /// Takes the lease of `containerID` out of the network's file line by line, without parsing
-    /// the others (a container's end, on a network of hundreds). Returns whether it was there.
+    /// the others. Returns whether it was there.
     public func releaseLease(containerID: String, of name: String) throws -> Bool {
         let path = leasesPath(name)
         guard Files.exists(path) else { return false }
         var kept: [Substring] = [], found = false
         for line in try Files.read(path).splitASCII("\n") {
-            let fields = line.utf8.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
-            if !line.hasPrefix("#"), fields.count > 1, fields[1].elementsEqual(containerID.utf8) {
-                found = true
-            } else {
-                kept.append(line)
-            }
+            if Self.isLease(line, of: containerID) { found = true } else { kept.append(line) }
         }
         if found { try write(path, kept.map { $0 + "\n" }.joined(), 0o600) }
         return found
+    }
+
+    /// Whether a line of a lease file is `containerID`'s lease: its second field, between the
+    /// first two tabs (`address<TAB>container-id<TAB>...`), compared byte by byte.
+    static func isLease(_ line: Substring, of containerID: String) -> Bool {
+        let bytes = line.utf8
+        guard bytes.first != UInt8(ascii: "#"), let tab = bytes.firstIndex(of: UInt8(ascii: "\t")) else { return false }
+        let rest = bytes[bytes.index(after: tab)...]
+        guard rest.starts(with: containerID.utf8) else { return false }
+        let after = rest.index(rest.startIndex, offsetBy: containerID.utf8.count)
+        return after == rest.endIndex || rest[after] == UInt8(ascii: "\t")
     }
 }
