@@ -118,11 +118,12 @@ phase_table = ["| phase | what | `--net none` | `--net bridge` |", "|---|---|---
 # In the order the parent marks them. The init works from `join` on while the parent wires a
 # bridge (network, veth, nameserver): its own phases (init, pivot, mounts) are marked as its
 # progress lines are read, after the wiring, so on a bridge they show only what was left.
-what = {"parse": "exec of contain, argument parsing, rootfs check", "reclaim": "looking for what dead runtimes left", "cgroup": "record, cgroup creation and limits",
+what = {"parse": "exec of contain, argument parsing, rootfs check", "cgroup": "record, cgroup creation and limits",
         "clone": "name files written, clone of the init (a fork that finds its configuration in memory)",
         "join": "the init's pid recorded (proceed only where the parent still places it: cgroup v1 joins itself)",
         "network": "network, bridge, rules, lease (store lock), while the init sets up", "veth": "veth with its peer in the namespace",
         "nameserver": "the name server asked to serve the networks (sync)",
+        "reclaim": "looking for what dead runtimes left, while the init sets up",
         "init": "cgroup join (v1), hostname, lo, rootfs bind, name files, /dev", "pivot": "pivot_root, old root detached",
         "mounts": "/proc, /sys, cgroup, eth0, masked paths", "exec": "command lookup, execve", "total": "start to the command's exec",
         "command": "after the exec: `/bin/true` runs, its namespaces go, the runtime reaps it",

@@ -155,7 +155,7 @@ import Testing
         let gc = try contain(["gc"])
         #expect(gc.status == 0, "\(gc)")
         #expect(!gc.stdout.contains(String(id.prefix(12))), "gc must not reclaim a created container: \(gc)")
-        let other = try box.run(["-q"], ["true"])  // a run reclaims what dead runtimes left first
+        let other = try box.run(["-q"], ["true"])  // a run reclaims what dead runtimes left
         #expect(other.status == 0, "\(other)")
         let still = try #require(try Self.listed(contain, "later"), "the created container is still listed")
         #expect(still["status"] as? String == "created", "\(still)")

@@ -147,8 +147,6 @@ public final class Container {
     private func createSteps() throws {
         let rootfs = try resolveRootfs()
         timings.mark("parse")
-        Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
-        timings.mark("reclaim")
         let plan = try CgroupPlan(layout: try CgroupLayout.detect(), parent: cgroupParent, id: cgroupLeaf, limits: limits,
                                   devices: config.linux.deviceCgroupRules, everyHierarchy: config.contain.everyCgroupHierarchy)
 
@@ -175,10 +173,23 @@ public final class Container {
         info.ownedByEngine = ownedByEngine
         // Recorded before anything is made: a runtime killed from here on leaves a record that
         // says what to reclaim.
-        let record = reopen
-            ? try ContainerRecord.reopen(stateRoot: context.stateRoot, id: id, cgroupDirectories: plan.containerDirectories)
-            : try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
-                                         configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
+        func makeRecord() throws -> ContainerRecord {
+            reopen ? try ContainerRecord.reopen(stateRoot: context.stateRoot, id: id, cgroupDirectories: plan.containerDirectories)
+                   : try ContainerRecord.create(stateRoot: context.stateRoot, info: info, cgroupDirectories: plan.containerDirectories,
+                                                configuration: config, startFIFO: createOnly, generateName: contain.name == nil)
+        }
+        // What dead runtimes left is reclaimed while the init sets itself up (below), unless
+        // it is in the way now: a name its record still holds. (A lease in the way is
+        // reclaimed by the network's attach; cgroups and records are the container's own.)
+        var reclaimed = false
+        let record: ContainerRecord
+        do {
+            record = try makeRecord()
+        } catch RunFailure.nameInUse {
+            reclaimAbandoned()
+            reclaimed = true
+            record = try makeRecord()
+        }
         self.record = record
         // `--log-opt` (docker's `local` driver's defaults without it).
         let detached = contain.detached && !ownedByEngine ? try detachStandardStreams(record.directory, logOptions: logOptions) : nil
@@ -323,6 +334,8 @@ public final class Container {
                 // The init ended during its setup: awaitInit reads why.
             }
         }
+        // On the second CPU, beside the init's setup: a scan of every record, so it grows with them.
+        if !reclaimed { reclaimAbandoned() }
         try supervisor.awaitInit(child, channel: channel.parent, signals: signals, until: .ready, relay: streams)
         status.phase = .created
         // A run goes on to start at once, which records `running`: one state write less.
@@ -506,6 +519,11 @@ public final class Container {
     /// (no supervisor, init gone), their cgroups and records, and then their leases and port
     /// rules (reading the networks drops leases whose owner is dead). Returns the ids.
     @discardableResult
+    private func reclaimAbandoned() {
+        Self.reclaimAbandoned(stateRoot: context.stateRoot, networkDirectory: context.networkDirectory, report: progress.say)
+        timings.mark("reclaim")
+    }
+
     public static func reclaimAbandoned(stateRoot: String, networkDirectory: String,
                                         report: (String) -> Void = { _ in }) -> [String] {
         let reclaimed = ContainerRecord.reclaimAbandonedContainers(stateRoot: stateRoot, report: report)

@@ -10,6 +10,8 @@ public enum RunFailure: Error, CustomStringConvertible {
     case runtime(String)
     /// The name or id given matches no container.
     case noSuchContainer(String)
+    /// `--name`: another container's record holds the name (its id).
+    case nameInUse(String, owner: String)
     case commandNotFound(String)
     case cannotExecute(String, errno: Int32)
     case interrupted(signal: Int32)
@@ -21,7 +23,7 @@ public enum RunFailure: Error, CustomStringConvertible {
 
     public var exitCode: Int32 {
         switch self {
-        case .runtime: return 125
+        case .runtime, .nameInUse: return 125
         case .noSuchContainer: return 1
         case .cannotExecute: return 126
         case .commandNotFound: return 127
@@ -33,6 +35,7 @@ public enum RunFailure: Error, CustomStringConvertible {
         switch self {
         case .runtime(let message): return message
         case .noSuchContainer(let reference): return "no such container: \(reference)"
+        case .nameInUse(let name, let owner): return "the name `\(name)` is already in use by container \(owner.prefix(12))"
         case .commandNotFound(let command): return "exec `\(command)`: command not found"
         case .cannotExecute(let command, let errno): return "\(SystemError("exec", path: command, errno: errno))"
         case .interrupted(let signal): return "interrupted by \(Signals.name(signal)) while setting up the container"

@@ -57,7 +57,7 @@ public final class ContainerRecord {
         do {
             if let name = info.name {
                 if let owner = try claim(name: name, id: id, creator: creator, stateRoot: stateRoot) {
-                    throw RunFailure.runtime("the name `\(name)` is already in use by container \(owner.prefix(12))")
+                    throw RunFailure.nameInUse(name, owner: owner)
                 }
             } else if generateName {
                 for attempt in 0..<32 {
