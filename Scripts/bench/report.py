@@ -423,14 +423,15 @@ if bridge_tp is not None or loop_tp is not None:
 if n1 or n2:
     md += ["## Where contain's start goes", "", "`contain run --timings`, median of %d runs each; each phase ends where the next begins." % max(n1, n2), ""] + phase_table + [""]
 cpu_table = ["| case | runtime | user | system | wall (mean) |", "|---|---|---:|---:|---:|"]
-for name, title in (("none", "1. `--net none`"), ("exec", "5. `exec`")):
+for name, title in (("none", "1. `--net none`"), ("concurrent", "4. 50 at once (all of them)"), ("exec", "5. `exec`")):
     for label, row in (results.get(name) or {}).items():
         if label.startswith("runc"):
             continue
         cpu_table.append("| %s | %s | %.1f ms | %.1f ms | %.1f ms |" % (title, label, ms(row["user"]), ms(row["system"]), ms(row["mean"])))
 if len(cpu_table) > 2 or len(syscall_table) > 2:
     md += ["## Beside crun: CPU time and system calls of one start", "",
-           "The CPU time each start used (hyperfine's means over case 1's and case 5's runs: user space, kernel), and",
+           "The CPU time each start used (hyperfine's means over the runs of cases 1, 4 and 5: user space, kernel; in",
+           "case 4, of all 50 starts, on 2 CPUs), and",
            "`strace -f -c` of one `contain run -q ... -- /bin/true` (`--net none`) and one `crun run` of case 1's bundle:",
            "every process of each, /bin/true's own included (the same few dozen for both). Counts, not times (strace",
            "slows every call): what each asks of the kernel for the same container.", ""]
