@@ -168,13 +168,19 @@ public struct TaggedWriter<Key: FieldTag> {
 
 // MARK: - Reading
 
+/// One field of a tagged message. Not nested in the generic reader: an array of a type nested in
+/// `TaggedReader<Key>` is a generic type of its own for every message type, whose metadata the
+/// Swift runtime builds on first use, checking `Key: FieldTag` by scanning every conformance
+/// record of the binary (most of a `contain exec`'s decoding of the configuration).
+public struct TaggedField: Sendable {
+    public let tag: UInt16
+    /// Of the field's header, in the whole buffer.
+    public let offset: Int
+    public let payload: ArraySlice<UInt8>
+}
+
 public struct TaggedReader<Key: FieldTag> {
-    public struct Field: Sendable {
-        public let tag: UInt16
-        /// Of the field's header, in the whole buffer.
-        public let offset: Int
-        public let payload: ArraySlice<UInt8>
-    }
+    public typealias Field = TaggedField
 
     /// Where this message sits, for errors: `ContainerConfig.linux.devices[2]`.
     public let path: TaggedPath
