@@ -248,13 +248,9 @@ public final class Container {
         }
         status.pid = initIdentity
         record.writeStatus(status)
-        let initConfig: InitConfig
-        if child.inheritedConfig, let inherited {
-            initConfig = inherited
-        } else {
-            initConfig = configuration(child.pid)
-            try channel.parent.send(.config(initConfig))
-        }
+        // A re-executed init (--init) is sent the same configuration (made now if a hook needs the pid).
+        let initConfig = inherited ?? configuration(child.pid)
+        if !child.inheritedConfig { try channel.parent.send(.config(initConfig)) }
         progress.say(limits.isEmpty ? "joining cgroup: \(cgroupParent)/\(cgroupLeaf == id ? String(id.prefix(12)) : cgroupLeaf)"
                                     : "applying cgroup limits: \(limits.summary)")
         if !child.bornInCgroup && !initJoins { try cgroup.add(pid: child.pid) }
